@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from './errors.js';
+import { alphaGridValues, parsePipeline } from './config.js';
+
+describe('parsePipeline', () => {
+  it('fills the study defaults from an empty file', () => {
+    const c = parsePipeline({}, 'pipelines/pipeline.json');
+    expect(c.name).toBe('pipeline');
+    expect(c.outDir).toBe('out/pipeline');
+    expect(c.train).toMatchObject({ lr: 0.1, batchSize: 100, weightDecay: 1e-4, momentum: 0, epochs: 2, seed: 0 });
+    expect(c.train.model.name).toBe('mlp-bn');
+    expect(c.train.checkpoints.windows).toEqual([{ steps: [1, 100] }]);
+    expect(c.analyze.alphas).toEqual([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]);
+    expect(c.analyze.evalSet).toEqual({ split: 'train', size: 10000, seed: 0 });
+    expect(c.analyze.evalBatchSize).toBe(500);
+  });
+
+  it('names the file and the field of an unknown field', () => {
+    expect(() => parsePipeline({ train: { lr: 0.1, learningRate: 3 } }, 'p.json')).toThrow(ConfigError);
+    expect(() => parsePipeline({ train: { lr: 0.1, learningRate: 3 } }, 'p.json')).toThrow(/^p\.json: field "train\.learningRate": unknown field/);
+  });
+
+  it('names the file and the field of an ill-typed field', () => {
+    expect(() => parsePipeline({ train: { batchSize: 'big' } }, 'p.json')).toThrow(/p\.json: field "train\.batchSize"/);
+    expect(() => parsePipeline({ analyze: { evalSet: { size: -3 } } }, 'p.json')).toThrow(/field "analyze\.evalSet\.size"/);
+    expect(() => parsePipeline({ train: { lr: -0.1 } }, 'p.json')).toThrow(/field "train\.lr"/);
+  });
+
+  it('rejects an empty or non-increasing α grid and a bad model', () => {
+    expect(() => parsePipeline({ analyze: { alphas: [] } }, 'p.json')).toThrow(/field "analyze\.alphas".*empty/);
+    expect(() => parsePipeline({ analyze: { alphas: [0, 0.5, 0.5, 1] } }, 'p.json')).toThrow(/analyze\.alphas\[2\]/);
+    expect(() => parsePipeline({ train: { model: 'resnet-9000' } }, 'p.json')).toThrow(/field "train\.model"/);
+    const badSpec = { name: 'x', inputShape: [4], classes: 3, layers: [{ type: 'dense', units: 2 }, { type: 'softmax-cross-entropy' }] };
+    expect(() => parsePipeline({ train: { model: badSpec } }, 'p.json')).toThrow(/train\.model.*2 features but the model has 3 classes/);
+  });
+});
+
+describe('alphaGridValues', () => {
+  it('expands a range without float drift and allows extrapolation', () => {
+    expect(alphaGridValues({ from: -0.5, to: 1.5, step: 0.5 })).toEqual([-0.5, 0, 0.5, 1, 1.5]);
+    expect(alphaGridValues({ from: 0, to: 1, step: 0.1 })[3]).toBe(0.3);
+  });
+});

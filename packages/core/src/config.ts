@@ -1,0 +1,217 @@
+import { readFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+import { MODEL_LIBRARY, resolveLayers, type ModelSpec } from './model-spec.js';
+import { SgdwalkError } from './errors.js';
+
+/**
+ * The pipeline file, validated once here and turned into plain typed objects; deeper code trusts them.
+ * Each stage reads only its own section, so its Nx cache key covers only that section.
+ */
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+
+const layerSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('dense'), units: positiveInt, bias: z.boolean().optional() }),
+  z.strictObject({ type: z.literal('batchnorm'), epsilon: z.number().positive().optional(), momentum: z.number().min(0).max(1).optional() }),
+  z.strictObject({ type: z.literal('relu') }),
+  z.strictObject({ type: z.literal('softmax-cross-entropy') }),
+]);
+
+const modelSchema = z.union([
+  z.string().refine((name) => name in MODEL_LIBRARY, { message: `unknown model; known: ${Object.keys(MODEL_LIBRARY).join(', ')}` }),
+  z.strictObject({ name: z.string(), inputShape: z.array(positiveInt).min(1), classes: positiveInt, layers: z.array(layerSchema).min(1) }),
+]);
+
+const splitSizes = z.strictObject({ train: positiveInt.optional(), validation: positiveInt.optional(), test: positiveInt.optional() });
+
+export const dataSectionSchema = z.strictObject({
+  /** Dataset descriptor name under datasets/, e.g. "mnist". */
+  dataset: z.enum(['mnist']).default('mnist'),
+  /** Folder holding the dataset's files; default: the descriptor's own location (or SGDWALK_DATA_DIR). */
+  dir: z.string().optional(),
+  /** Keep only the first N examples of each split (small test pipelines). */
+  limit: splitSizes.optional(),
+});
+
+const stepRange = z.tuple([nonNegativeInt, nonNegativeInt]).refine(([a, b]) => a <= b, { message: 'range must be [from, to] with from <= to' });
+
+export const checkpointPolicySchema = z.strictObject({
+  /** Dense windows: every step in [from, to] (inclusive) is checkpointed. Step 0 is the initialization. */
+  windows: z.array(z.strictObject({ steps: stepRange })).default([]),
+  /** A sparse checkpoint every N steps (0: none). */
+  every: nonNegativeInt.default(0),
+  /** Always keep θ_0 and the last step. */
+  first: z.boolean().default(true),
+  last: z.boolean().default(true),
+  /** Checkpoints per Arrow shard file. */
+  shardSize: positiveInt.default(64),
+});
+
+export const trainSectionSchema = z.strictObject({
+  model: modelSchema.default('mlp-bn'),
+  seed: nonNegativeInt.default(0),
+  lr: z.number().positive().default(0.1),
+  batchSize: positiveInt.default(100),
+  momentum: z.number().min(0).lt(1).default(0),
+  weightDecay: z.number().min(0).default(1e-4),
+  epochs: positiveInt.default(2),
+  /** Stop after this many steps (short test runs); default: all epochs. */
+  maxSteps: positiveInt.optional(),
+  /** auto = tfjs-node when its native binding loads, else wasm, else cpu. */
+  backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  checkpoints: checkpointPolicySchema.default({ windows: [{ steps: [1, 100] }], every: 100, first: true, last: true, shardSize: 64 }),
+});
+
+const alphaGrid = z.union([
+  z.array(z.number()).min(1, { message: 'the α grid is empty' }),
+  z.strictObject({ from: z.number(), to: z.number(), step: z.number().positive() }),
+]);
+
+export const analyzeSectionSchema = z.strictObject({
+  alphas: alphaGrid.default({ from: 0, to: 1, step: 0.1 }),
+  evalSet: z
+    .strictObject({
+      split: z.enum(['train', 'validation', 'test']).default('train'),
+      /** A seeded subset of this many examples, or "all" of the split. */
+      size: z.union([positiveInt, z.literal('all')]).default(10000),
+      seed: nonNegativeInt.default(0),
+    })
+    .default({ split: 'train', size: 10000, seed: 0 }),
+  evalBatchSize: positiveInt.default(500),
+  /** batch: normalise with each evaluation batch's statistics (the study's choice); running: stored running statistics. */
+  bnMode: z.enum(['batch', 'running']).default('batch'),
+  /** Analyse consecutive pairs whose later step lies in [from, to]; default: every consecutive pair stored. */
+  steps: stepRange.optional(),
+  /** auto = cuda, else webgpu, else cpu. */
+  provider: z.enum(['auto', 'cuda', 'webgpu', 'cpu']).default('auto'),
+  /** Second differences ≥ −tolerance count as convex. */
+  convexityTolerance: z.number().min(0).default(1e-4),
+});
+
+export const reportSectionSchema = z.strictObject({
+  /** How many consecutive pairs the end-to-end interpolation figure shows. */
+  curvesPairs: positiveInt.default(50),
+});
+
+export const pipelineSchema = z.strictObject({
+  $schema: z.string().optional(),
+  /** Nx project name; default: the file's base name. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { message: 'use lower-case letters, digits and dashes' }).optional(),
+  description: z.string().optional(),
+  /** Where the stage folders go, relative to the workspace root; default out/<name>. */
+  outDir: z.string().optional(),
+  data: dataSectionSchema.default({ dataset: 'mnist' }),
+  train: trainSectionSchema.default(trainSectionSchema.parse({})),
+  analyze: analyzeSectionSchema.default(analyzeSectionSchema.parse({})),
+  report: reportSectionSchema.default({ curvesPairs: 50 }),
+});
+
+export type DataConfig = z.output<typeof dataSectionSchema>;
+export type CheckpointPolicy = z.output<typeof checkpointPolicySchema>;
+export type AnalyzeConfig = Omit<z.output<typeof analyzeSectionSchema>, 'alphas'> & { alphas: number[] };
+export type ReportConfig = z.output<typeof reportSectionSchema>;
+export type TrainConfig = Omit<z.output<typeof trainSectionSchema>, 'model'> & { model: ModelSpec };
+export interface PipelineConfig {
+  name: string;
+  description?: string;
+  outDir: string;
+  data: DataConfig;
+  train: TrainConfig;
+  analyze: AnalyzeConfig;
+  report: ReportConfig;
+}
+export type StageName = 'data' | 'train' | 'analyze' | 'report';
+
+/** Expand {from, to, step} into the grid, rounding away float drift (0.1·3 = 0.30000000000000004). */
+export function alphaGridValues(grid: number[] | { from: number; to: number; step: number }): number[] {
+  if (Array.isArray(grid)) return [...grid];
+  const n = Math.floor((grid.to - grid.from) / grid.step + 1e-9);
+  return Array.from({ length: n + 1 }, (_, i) => Math.round((grid.from + i * grid.step) * 1e12) / 1e12);
+}
+
+function fieldOf(path: PropertyKey[]): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+}
+
+/** Turn the first zod issue into a ConfigError naming the file and the field. */
+function toConfigError(error: z.ZodError, file: string | undefined, prefix: string[] = []): ConfigError {
+  const issue = error.issues[0];
+  let path = [...prefix, ...issue.path];
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    path = [...path, issue.keys[0]];
+    message = `unknown field (allowed fields are listed in README "Pipeline files")`;
+  }
+  return new ConfigError(message, file, fieldOf(path) || undefined);
+}
+
+/** Parse one section on its own (the CLI's stage commands, tests). */
+export function parseSection<S extends z.ZodType>(schema: S, value: unknown, file?: string, section?: string): z.output<S> {
+  const result = schema.safeParse(value ?? {});
+  if (!result.success) throw toConfigError(result.error, file, section ? [section] : []);
+  return result.data;
+}
+
+export function resolveModel(model: z.output<typeof modelSchema>, file?: string): ModelSpec {
+  const spec = typeof model === 'string' ? MODEL_LIBRARY[model]() : model;
+  try {
+    resolveLayers(spec);
+  } catch (e) {
+    if (e instanceof SgdwalkError) throw new ConfigError(e.message, file, 'train.model');
+    throw e;
+  }
+  return spec;
+}
+
+/** Cross-field checks zod's per-field schemas cannot express. */
+function checkConsistency(config: PipelineConfig, file?: string): void {
+  const alphas = config.analyze.alphas;
+  if (alphas.length < 3) throw new ConfigError('the α grid needs at least 3 points to locate a minimum', file, 'analyze.alphas');
+  for (let i = 1; i < alphas.length; i++) {
+    if (!(alphas[i] > alphas[i - 1])) throw new ConfigError('α values must be strictly increasing', file, `analyze.alphas[${i}]`);
+  }
+  if (config.train.maxSteps !== undefined) {
+    config.train.checkpoints.windows.forEach((w, i) => {
+      if (w.steps[0] > config.train.maxSteps!) {
+        throw new ConfigError(`window starts at step ${w.steps[0]}, after the run's last step ${config.train.maxSteps}`, file, `train.checkpoints.windows[${i}]`);
+      }
+    });
+  }
+}
+
+/** Validate a parsed pipeline object; `file` only labels error messages. */
+export function parsePipeline(raw: unknown, file?: string): PipelineConfig {
+  const parsed = parseSection(pipelineSchema, raw, file);
+  const name = parsed.name ?? (file ? basename(file, extname(file)) : 'pipeline');
+  const config: PipelineConfig = {
+    name,
+    description: parsed.description,
+    outDir: parsed.outDir ?? `out/${name}`,
+    data: parsed.data,
+    train: { ...parsed.train, model: resolveModel(parsed.train.model, file) },
+    analyze: { ...parsed.analyze, alphas: alphaGridValues(parsed.analyze.alphas) },
+    report: parsed.report,
+  };
+  checkConsistency(config, file);
+  return config;
+}
+
+/** Read and validate a pipeline JSON file. */
+export async function loadPipeline(file: string): Promise<PipelineConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read pipeline file (${(e as NodeJS.ErrnoException).code ?? e})`, file);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`not valid JSON: ${(e as Error).message}`, file);
+  }
+  return parsePipeline(raw, file);
+}

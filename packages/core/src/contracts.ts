@@ -1,0 +1,123 @@
+import type { AnalyzeConfig, TrainConfig } from './config.js';
+import type { ParameterLayout } from './layout.js';
+import type { ModelSpec } from './model-spec.js';
+
+/**
+ * The files stages hand each other. A stage reads only the files of the stages before it, so these names
+ * and row shapes are the contract between packages (stages never import each other's internals).
+ */
+export const FILES = {
+  manifest: 'manifest.json',
+  dataset: 'dataset.json',
+  run: 'run.json',
+  metrics: 'metrics.arrow',
+  evaluations: 'evaluations.arrow',
+  checkpoints: 'checkpoints',
+  interpolation: 'interpolation.arrow',
+  pairs: 'pairs.arrow',
+  summary: 'summary.json',
+} as const;
+
+export const RUN_FORMAT_VERSION = 1;
+
+/** run.json: everything needed to rebuild and evaluate the network of a run. */
+export interface RunInfo {
+  formatVersion: number;
+  runId: string;
+  config: TrainConfig;
+  model: ModelSpec;
+  layout: ParameterLayout;
+  /** Backend that trained it: "tensorflow" (tfjs-node), "wasm" or "cpu". */
+  backend: string;
+  /** sha256 of the prepared dataset's dataset.json, tying the run to its data. */
+  datasetHash: string;
+  stepsPerEpoch: number;
+  /** Steps actually taken (less than planned when the run diverged). */
+  steps: number;
+  checkpointSteps: number[];
+  status: 'complete' | 'diverged';
+  divergence?: { step: number; message: string };
+  seconds: number;
+}
+
+/** One row of metrics.arrow: step t moved θ_{t−1} to θ_t on minibatch B_t. */
+export interface StepMetrics {
+  step: number;
+  epoch: number;
+  lr: number;
+  batchSize: number;
+  /** Minibatch cross-entropy at θ_{t−1} (no weight-decay term), BN in batch-statistics mode. */
+  loss: number;
+  accuracy: number;
+  /** ‖g_t‖₂ of the minibatch cross-entropy gradient over trainable parameters. */
+  gradNorm: number;
+  /** cos(g_{t−1}, g_t); NaN at step 1. */
+  gradCosine: number;
+  /** ‖θ_t − θ_{t−1}‖₂ over trainable parameters. */
+  updateNorm: number;
+  /** ‖θ_t − θ_0‖₂ over trainable parameters. */
+  distanceFromInit: number;
+  /** Training-split indices of B_t. */
+  indices: Int32Array;
+}
+
+/** One row of evaluations.arrow: full-split evaluation at the end of an epoch (running-statistics BN). */
+export interface EpochEvaluation {
+  epoch: number;
+  step: number;
+  split: 'validation' | 'test';
+  loss: number;
+  accuracy: number;
+}
+
+/** One row of interpolation.arrow (long format). */
+export interface InterpolationRow {
+  pair: number;
+  stepA: number;
+  stepB: number;
+  alpha: number;
+  loss: number;
+  accuracy: number;
+}
+
+/** One row of pairs.arrow: the derived metrics of the pair (θ_{t−1}, θ_t), `pair` = t. */
+export interface PairMetrics {
+  pair: number;
+  stepA: number;
+  stepB: number;
+  alphaStar: number;
+  floor: number;
+  height: number;
+  interiorMinimum: boolean;
+  convex: boolean;
+  lossA: number;
+  lossB: number;
+  distanceFromInit: number;
+  updateNorm: number;
+  updateCosine: number;
+  /** Content key the result is stored under: checkpoint hashes, evaluation-set hash, settings. */
+  key: string;
+}
+
+/** summary.json of the analyze stage. */
+export interface AnalysisSummary {
+  pairs: number;
+  fractionInteriorMinimum: number;
+  fractionConvex: number;
+  medianHeight: number;
+  meanHeight: number;
+  medianFloor: number;
+  medianAlphaStar: number;
+  distanceFromInitAtWindowEnd: number;
+  distanceFromInitAtEnd: number;
+  meanGradCosine: number;
+  fractionNegativeGradCosine: number;
+  meanUpdateCosine: number;
+  evalSetSize: number;
+  alphas: number[];
+  bnMode: AnalyzeConfig['bnMode'];
+  provider: string;
+  runId: string;
+  runStatus: RunInfo['status'];
+  seconds: number;
+}

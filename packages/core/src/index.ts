@@ -1,0 +1,17 @@
+export { SgdwalkError, ConfigError, DataError, CheckpointError, DivergenceError, SpecError } from './errors.js';
+export { Rng, deriveSeed, permutation } from './rng.js';
+export { sha256, sha256File, canonicalJson, hashJson } from './hash.js';
+export { writeFileAtomic, temporaryPathFor } from './atomic.js';
+export { type ModelSpec, type LayerSpec, type ResolvedLayer, resolveLayers, mlpSpec, MODEL_LIBRARY, BATCHNORM_DEFAULTS } from './model-spec.js';
+export { type ParameterLayout, type TensorSlot, type TensorRole, parameterLayout, slotOf, tensorView } from './layout.js';
+export { initialState } from './init.js';
+export {
+  type PipelineConfig, type DataConfig, type TrainConfig, type AnalyzeConfig, type ReportConfig, type CheckpointPolicy, type StageName,
+  pipelineSchema, dataSectionSchema, trainSectionSchema, analyzeSectionSchema, reportSectionSchema,
+  parsePipeline, loadPipeline, parseSection, resolveModel, alphaGridValues,
+} from './config.js';
+export * from './contracts.js';
+export { type Manifest, writeManifest, readManifest, readJsonFile, SGDWALK_VERSION } from './manifest.js';
+export { type Logger, silentLogger } from './log.js';
+export { quantile, median, mean, fraction } from './stats.js';
+export { dot, norm, distance, cosine, updateCosine, interpolate } from './vector.js';

@@ -1,0 +1,12 @@
+/**
+ * Stages report through this interface; the CLI decides how it looks (progress bar on a TTY, plain lines
+ * otherwise, nothing under --quiet). Stage code never writes to the console itself.
+ */
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  /** Work done so far out of a known total, for progress lines (steps done, rate, ETA). */
+  progress(label: string, done: number, total: number): void;
+}
+
+export const silentLogger: Logger = { info() {}, warn() {}, progress() {} };
