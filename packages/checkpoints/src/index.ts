@@ -1,0 +1,4 @@
+export { CHECKPOINT_FORMAT_VERSION, type CheckpointMeta } from './meta.js';
+export { CheckpointWriter, type CheckpointWriterOptions } from './writer.js';
+export { CheckpointReader, type Checkpoint } from './reader.js';
+export { writeTable, readTable, type ColumnData, type TableContents } from './table.js';

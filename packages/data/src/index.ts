@@ -1,0 +1,7 @@
+/** @sgdwalk/data: the data stage and what later stages need to read its output. */
+export { prepareDataset } from './prepare.js';
+export { readPreparedDataset, type DatasetMeta, type PreparedDataset, type SplitData, type SplitName } from './prepared.js';
+export { toFloat32, labelsOf } from './normalize.js';
+export { MinibatchSchedule } from './schedule.js';
+export { evaluationSubset } from './subset.js';
+export { readIdx, type IdxArray } from './idx.js';

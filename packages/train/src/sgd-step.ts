@@ -1,0 +1,106 @@
+import type { ResolvedLayer, TrainConfig } from '@sgdwalk/core';
+import { tf } from './backend.js';
+import { correctCount, crossEntropy, forwardLogits, type BatchStats } from './forward.js';
+import type { DeviceState } from './state.js';
+
+/** What one step measured (scalars, read back in one transfer). */
+export interface StepReadout {
+  loss: number;
+  correct: number;
+  gradNorm: number;
+  /** g_t · g_{t−1}; NaN on the first step. */
+  gradDotPrevious: number;
+  updateNorm: number;
+  distanceFromInit: number;
+}
+
+/**
+ * Plain SGD as PyTorch defines it (which the study used): d = g + λθ; v = μv + d (v = d at first);
+ * θ ← θ − ηv. g is the minibatch cross-entropy gradient at θ_{t−1} with batch-norm in batch-statistics
+ * mode; the running statistics then move by (1 − m)·r + m·batch (unbiased variance), as in PyTorch.
+ */
+export class SgdStepper {
+  private previousGrad: tf.Tensor1D | null = null;
+  private velocity: tf.Tensor1D | null = null;
+  private readonly theta0: tf.Tensor1D;
+  private readonly valueAndGrad: (theta: tf.Tensor1D) => { value: tf.Scalar; grad: tf.Tensor1D };
+  private kept: { stats: Map<string, BatchStats>; correct: tf.Scalar | null } = { stats: new Map(), correct: null };
+  private x: tf.Tensor2D | null = null;
+  private labels: tf.Tensor1D | null = null;
+  private oneHot: tf.Tensor2D | null = null;
+
+  constructor(
+    private readonly layers: ResolvedLayer[],
+    private readonly state: DeviceState,
+    private readonly config: Pick<TrainConfig, 'lr' | 'momentum' | 'weightDecay'>,
+    private readonly classes: number,
+  ) {
+    this.theta0 = tf.keep(tf.clone(state.theta)) as tf.Tensor1D;
+    this.valueAndGrad = tf.valueAndGrad((theta: tf.Tensor1D) => {
+      const logits = forwardLogits(this.layers, this.state.lookup(theta), this.x!, 'batch', this.kept.stats);
+      // valueAndGrad disposes what the forward pass made; keep what the step reads afterwards.
+      this.kept.correct = tf.keep(correctCount(logits, this.labels!));
+      for (const s of this.kept.stats.values()) {
+        tf.keep(s.mean);
+        tf.keep(s.variance);
+      }
+      return crossEntropy(logits, this.oneHot!);
+    }) as (theta: tf.Tensor1D) => { value: tf.Scalar; grad: tf.Tensor1D };
+  }
+
+  /** One SGD step on the minibatch (x: [B, features] normalised, labels: [B]). */
+  step(x: Float32Array, labels: Int32Array): StepReadout {
+    const batch = labels.length;
+    const { lr, momentum, weightDecay } = this.config;
+    const stacked = tf.tidy(() => {
+      this.x = tf.tensor2d(x, [batch, x.length / batch]);
+      this.labels = tf.tensor1d(labels, 'int32');
+      this.oneHot = tf.cast(tf.oneHot(this.labels, this.classes), 'float32') as tf.Tensor2D;
+      const { value: loss, grad } = this.valueAndGrad(this.state.theta);
+      const theta = this.state.theta;
+      let direction: tf.Tensor1D = weightDecay > 0 ? tf.add<tf.Tensor1D>(grad, tf.mul(theta, weightDecay)) : grad;
+      if (momentum > 0) {
+        direction = this.velocity ? tf.add<tf.Tensor1D>(tf.mul(this.velocity, momentum), direction) : direction;
+        this.velocity?.dispose();
+        this.velocity = tf.keep(direction);
+      }
+      const next: tf.Tensor1D = tf.sub(theta, tf.mul(direction, lr));
+      const updateNorm = tf.norm(tf.sub(next, theta));
+      theta.assign(next);
+      for (const [name, { mean, variance }] of this.kept.stats) this.updateRunningStats(name, mean, variance, batch);
+      const gradDot = this.previousGrad ? tf.sum(tf.mul(grad, this.previousGrad)) : tf.scalar(NaN);
+      this.previousGrad?.dispose();
+      this.previousGrad = tf.keep(grad);
+      return tf.stack([loss, this.kept.correct!, tf.norm(grad), gradDot, updateNorm, tf.norm(tf.sub(theta, this.theta0))]);
+    });
+    const values = stacked.dataSync();
+    stacked.dispose();
+    this.releaseKept();
+    return { loss: values[0], correct: values[1], gradNorm: values[2], gradDotPrevious: values[3], updateNorm: values[4], distanceFromInit: values[5] };
+  }
+
+  private updateRunningStats(bnName: string, mean: tf.Tensor1D, variance: tf.Tensor1D, batch: number): void {
+    const layer = this.layers.find((l) => l.name === bnName);
+    if (layer?.type !== 'batchnorm') return;
+    const m = layer.momentum;
+    const runningMean = this.state.buffers.get(`${bnName}.running_mean`)!;
+    const runningVar = this.state.buffers.get(`${bnName}.running_var`)!;
+    runningMean.assign(tf.add(tf.mul(runningMean, 1 - m), tf.mul(mean, m)));
+    runningVar.assign(tf.add(tf.mul(runningVar, 1 - m), tf.mul(variance, (m * batch) / Math.max(batch - 1, 1))));
+  }
+
+  private releaseKept(): void {
+    this.kept.correct?.dispose();
+    for (const s of this.kept.stats.values()) {
+      s.mean.dispose();
+      s.variance.dispose();
+    }
+    this.kept = { stats: new Map(), correct: null };
+  }
+
+  dispose(): void {
+    this.theta0.dispose();
+    this.previousGrad?.dispose();
+    this.velocity?.dispose();
+  }
+}
