@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { analysedRanges, bucketRanges, buildFigures, envelope, FIGURE_NAMES, movingAverage, selectCurvePairs } from './figures.js';
+import { syntheticInputs } from './fixture.js';
+import { renderSvg, svgToPng } from './render.js';
+import type { PairMetrics } from '@sgdwalk/core';
+
+const pair = (stepA: number, stepB: number): PairMetrics => ({
+  pair: stepB, stepA, stepB, alphaStar: 0.5, floor: 1, height: 0.1, interiorMinimum: true, convex: true,
+  lossA: 1.1, lossB: 1.05, distanceFromInit: 1, updateNorm: 0.1, updateCosine: 0, key: '',
+});
+
+/** The SVG groups vega writes for the marks of a named Vega-Lite layer, with the number of paths in each. */
+function markGroups(svg: string, name: string): number[] {
+  const parts = svg.split(`role-mark ${name}_marks"`).slice(1);
+  return parts.map((part) => (part.slice(0, part.indexOf('</g>')).match(/<path /g) ?? []).length);
+}
+
+describe('figure helpers', () => {
+  it('selects the first run of single-step pairs that join end to end', () => {
+    const pairs = [pair(0, 1), pair(1, 2), pair(2, 3), pair(3, 4), pair(4, 5)];
+    expect(selectCurvePairs(pairs, 3).map((p) => p.stepB)).toEqual([1, 2, 3]);
+    // Sparse pairs before the dense window are skipped; a gap ends the run.
+    const mixed = [pair(0, 100), pair(100, 200), pair(200, 201), pair(201, 202), pair(205, 206), pair(206, 306)];
+    expect(selectCurvePairs(mixed, 10).map((p) => p.stepB)).toEqual([201, 202]);
+    // Without single-step pairs the first run of equal spans is used.
+    expect(selectCurvePairs([pair(0, 10), pair(10, 20), pair(20, 40)], 5).map((p) => p.stepB)).toEqual([10, 20]);
+    expect(selectCurvePairs([], 5)).toEqual([]);
+  });
+
+  it('thins a long series to per-bucket extremes in order, keeping spikes and dropping non-finite values', () => {
+    const rows = Array.from({ length: 100 }, (_, i) => ({ step: i, v: i === 37 ? 50 : i === 80 ? Infinity : i % 2 }));
+    const thin = envelope(rows, (r) => r.v, 20);
+    expect(thin.length).toBeLessThanOrEqual(20);
+    expect(thin.some((r) => r.step === 37)).toBe(true);
+    expect(thin.every((r) => Number.isFinite(r.v))).toBe(true);
+    expect(thin.map((r) => r.step)).toEqual([...thin.map((r) => r.step)].sort((a, b) => a - b));
+    expect(envelope(rows.slice(0, 10), (r) => r.v, 20)).toHaveLength(10);
+  });
+
+  it('averages over a centred window, shorter at the ends', () => {
+    expect(movingAverage([1, 2, 3, 4, 5], 3)).toEqual([1.5, 2, 3, 4, 4.5]);
+  });
+
+  it('gives each bucket its lowest and highest value', () => {
+    const rows = [0.5, -1, 0.2, 0.9, -0.3, 0.1].map((v, i) => ({ step: i + 1, v }));
+    expect(bucketRanges(rows, (r) => r.v, 2)).toEqual([
+      { step: 2, lo: -1, hi: 0.5 },
+      { step: 5, lo: -0.3, hi: 0.9 },
+    ]);
+  });
+
+  it('merges touching analysed pairs into step ranges', () => {
+    expect(analysedRanges([pair(1, 2), pair(0, 1), pair(5, 6), pair(6, 106)])).toEqual([
+      { from: 0, to: 2 },
+      { from: 5, to: 106 },
+    ]);
+  });
+});
+
+describe('figures', () => {
+  it('builds every figure, and each renders to SVG and PNG within a few seconds', async () => {
+    const figures = buildFigures(syntheticInputs(), { curvesPairs: 50 });
+    expect(figures.map((f) => f.name)).toEqual([...FIGURE_NAMES]);
+    const started = performance.now();
+    for (const figure of figures) {
+      const svg = await renderSvg(figure.spec);
+      expect(svg.startsWith('<svg')).toBe(true);
+      const png = svgToPng(svg);
+      expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+      expect(png.length).toBeGreaterThan(10_000);
+      expect(figure.caption.length).toBeGreaterThan(20);
+    }
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  it('draws one line per pair, a floor per pair and the axis titles in the interpolation figure', async () => {
+    const inputs = syntheticInputs({ pairs: 5 });
+    const [curves] = buildFigures(inputs, { curvesPairs: 50 });
+    const svg = await renderSvg(curves.spec);
+    expect(markGroups(svg, 'pair_curves')).toEqual([1, 1, 1, 1, 1]);
+    expect(markGroups(svg, 'extrapolated_curves')).toEqual([]);
+    expect((svg.split('role-mark valley_floors_marks"')[1].split('</g>')[0].match(/<path /g) ?? []).length).toBe(5);
+    expect(svg).toContain('loss on the evaluation set (cross-entropy, nats)');
+    expect(svg).toContain('training step; pair (θₜ₋₁, θₜ)');
+    expect(svg).toContain('Loss along the line between consecutive SGD iterates');
+  });
+
+  it('shows only the first curvesPairs pairs', async () => {
+    const [curves] = buildFigures(syntheticInputs({ pairs: 8 }), { curvesPairs: 3 });
+    expect(markGroups(await renderSvg(curves.spec), 'pair_curves')).toHaveLength(3);
+  });
+
+  it('draws extrapolated parts of the α grid as separate, lighter lines', async () => {
+    const alphas = [-0.5, -0.25, 0, 0.25, 0.5, 0.75, 1, 1.25, 1.5];
+    const [curves] = buildFigures(syntheticInputs({ pairs: 4, alphas }), { curvesPairs: 50 });
+    const svg = await renderSvg(curves.spec);
+    expect(markGroups(svg, 'pair_curves')).toEqual([1, 1, 1, 1]);
+    expect(markGroups(svg, 'extrapolated_curves')).toHaveLength(8); // before 0 and after 1, per pair
+    expect(svg).toContain('extrapolated (α outside [0, 1])');
+  });
+
+  it('keeps the y range on the curves between iterates when extrapolated losses climb far above them', async () => {
+    const alphas = Array.from({ length: 31 }, (_, i) => Math.round((-1 + i / 10) * 10) / 10);
+    const inputs = syntheticInputs({ pairs: 4, alphas });
+    const inRange = inputs.interpolation.filter((r) => r.alpha >= 0 && r.alpha <= 1).map((r) => r.loss);
+    const [curves] = buildFigures(inputs, { curvesPairs: 50 });
+    const svg = await renderSvg(curves.spec);
+    const [, top] = svg.match(/aria-label="Y-axis[^"]* to ([\d.]+)"/)!;
+    expect(Number(top)).toBeGreaterThanOrEqual(Math.max(...inRange));
+    expect(Number(top)).toBeLessThan(Math.max(...inRange) * 1.2);
+    expect(Math.max(...inputs.interpolation.map((r) => r.loss))).toBeGreaterThan(Number(top) * 2);
+    expect(svg).toMatch(/extrapolated_curves_marks"[^>]*clip-path="url\(#clip/);
+  });
+
+  it('marks the divergence step on the per-step figures of a diverged run', async () => {
+    const figures = buildFigures(syntheticInputs({ diverged: true, steps: 20 }), { curvesPairs: 50 });
+    const loss = figures.find((f) => f.name === 'training-loss')!;
+    expect(await renderSvg(loss.spec)).toContain('diverged at step 20');
+  });
+
+  it('renders figures of an analysis without pairs', async () => {
+    const inputs = { ...syntheticInputs(), pairs: [], interpolation: [] };
+    for (const figure of buildFigures(inputs, { curvesPairs: 50 })) expect(await renderSvg(figure.spec)).toContain('<svg');
+  });
+
+  it('draws a long run as bounded data: a band of per-bucket ranges instead of one dot per step', async () => {
+    const figures = buildFigures(syntheticInputs({ steps: 30_000 }), { curvesPairs: 50 });
+    const cosine = figures.find((f) => f.name === 'gradient-cosine')!;
+    const svg = await renderSvg(cosine.spec);
+    expect(svg).toMatch(/range within each \d+-step bucket/);
+    expect(svg.length).toBeLessThan(300_000);
+  });
+});

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { buildFigures } from './figures.js';
+import { syntheticInputs } from './fixture.js';
+import { escapeHtml, inlineSvg, renderHtml, type RenderedFigure } from './html.js';
+import { renderSvg } from './render.js';
+import type { ReportInputs } from './inputs.js';
+
+async function rendered(inputs: ReportInputs): Promise<RenderedFigure[]> {
+  const out: RenderedFigure[] = [];
+  for (const f of buildFigures(inputs, { curvesPairs: 50 })) out.push({ name: f.name, title: f.title, caption: f.caption, svg: await renderSvg(f.spec) });
+  return out;
+}
+
+describe('index.html', () => {
+  it('is self-contained: inline SVGs, no remote references, only local links', async () => {
+    const inputs = syntheticInputs();
+    const html = renderHtml(inputs, await rendered(inputs));
+    expect(html).not.toMatch(/(src|href)\s*=\s*["']?\s*(https?:)?\/\//i);
+    expect(html).not.toMatch(/https?:\/\//); // not even the SVG namespace URLs
+    expect(html).not.toMatch(/<script|<link|@import|url\((?!#)/i);
+    expect(html.match(/<svg /g)).toHaveLength(5);
+    for (const href of html.match(/href="[^"]*"/g) ?? []) expect(href).toMatch(/^href="(#|figures\/[a-z-]+\.(png|svg)")/);
+  });
+
+  it('shows the headline numbers, the run facts and a reading line per figure', async () => {
+    const inputs = syntheticInputs();
+    const figures = await rendered(inputs);
+    const html = renderHtml(inputs, figures);
+    for (const text of ['80.0%', '100.0%', '0.01235', '1.235', '0.6708', '-0.0876', '62.5%', '0 to 1, step 0.1 (11 points)', 'tiny-mlp', '>1000<']) {
+      expect(html).toContain(text);
+    }
+    expect(html).toMatch(/Execution provider<\/th><td class="value">cpu</);
+    expect(html).toMatch(/Batch-norm mode<\/th><td class="value">batch</);
+    for (const f of figures) expect(html).toContain(`<figcaption>${escapeHtml(f.caption)}`);
+    expect(html).not.toContain('role="alert"');
+  });
+
+  it('announces a diverged run with its step before anything else', async () => {
+    const inputs = syntheticInputs({ diverged: true, steps: 15 });
+    const html = renderHtml(inputs, await rendered(inputs));
+    const alert = html.indexOf('role="alert"');
+    expect(alert).toBeGreaterThan(0);
+    expect(alert).toBeLessThan(html.indexOf('<h2>'));
+    expect(html.slice(alert, html.indexOf('</div>', alert))).toContain('diverged at step 15: loss is NaN');
+  });
+
+  it('escapes text from the inputs', () => {
+    const inputs = syntheticInputs();
+    inputs.run.model.name = '<img src=x onerror=alert(1)>';
+    inputs.summary.provider = 'a&b';
+    const html = renderHtml(inputs, []);
+    expect(html).not.toContain('<img');
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(html).toContain('a&amp;b');
+  });
+
+  it('gives each inlined SVG its own ids', () => {
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><defs><clipPath id="clip1"/></defs><g clip-path="url(#clip1)"/></svg>';
+    expect(inlineSvg(svg, 'fig')).toBe('<svg><defs><clipPath id="fig-clip1"/></defs><g clip-path="url(#fig-clip1)"/></svg>');
+  });
+});

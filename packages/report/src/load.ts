@@ -1,0 +1,76 @@
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readTable } from '@sgdwalk/checkpoints';
+import { FILES, readJsonFile, SgdwalkError, type AnalysisSummary, type RunInfo } from '@sgdwalk/core';
+import type { ReportInputs } from './inputs.js';
+import { evaluationRowsFrom, INTERPOLATION_SCHEMA, PAIR_SCHEMA, rowsFromTable, STEP_SCHEMA } from './tables.js';
+
+/** The files the report reads, by the name the manifest lists their hashes under. */
+export function inputPaths(runDir: string, analysisDir: string): Record<string, string> {
+  return {
+    [FILES.run]: join(runDir, FILES.run),
+    [FILES.metrics]: join(runDir, FILES.metrics),
+    [FILES.evaluations]: join(runDir, FILES.evaluations),
+    [FILES.summary]: join(analysisDir, FILES.summary),
+    [FILES.pairs]: join(analysisDir, FILES.pairs),
+    [FILES.interpolation]: join(analysisDir, FILES.interpolation),
+  };
+}
+
+export async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Fail with the file and field when a JSON input lacks what the report prints (e.g. an older format). */
+function expectField(ok: boolean, file: string, field: string): void {
+  if (!ok) throw new SgdwalkError(`${file}: field "${field}" is missing or of the wrong type`, 'read', { file, field });
+}
+
+function checkRun(run: RunInfo, file: string): void {
+  expectField(typeof run === 'object' && run !== null, file, '(root)');
+  expectField(typeof run.runId === 'string', file, 'runId');
+  expectField(typeof run.model?.name === 'string' && Array.isArray(run.model.layers), file, 'model');
+  expectField(typeof run.config?.lr === 'number' && typeof run.config.batchSize === 'number', file, 'config');
+  expectField(typeof run.steps === 'number' && typeof run.stepsPerEpoch === 'number', file, 'steps');
+  expectField(run.status === 'complete' || run.status === 'diverged', file, 'status');
+}
+
+function checkSummary(summary: AnalysisSummary, file: string): void {
+  expectField(typeof summary === 'object' && summary !== null, file, '(root)');
+  for (const field of ['pairs', 'fractionInteriorMinimum', 'fractionConvex', 'medianHeight', 'medianFloor', 'evalSetSize', 'seconds'] as const) {
+    // JSON has no NaN: a statistic without data arrives as null, which the tables show as "n/a".
+    expectField(typeof summary[field] === 'number' || summary[field] === null, file, field);
+  }
+  expectField(Array.isArray(summary.alphas), file, 'alphas');
+  expectField(typeof summary.provider === 'string' && typeof summary.bnMode === 'string', file, 'provider');
+}
+
+/**
+ * The I/O shell of the stage: read the train and analyze outputs into plain rows. evaluations.arrow is
+ * optional (a run may evaluate nothing); every other file must be there.
+ */
+export async function loadReportInputs(runDir: string, analysisDir: string): Promise<ReportInputs> {
+  const paths = inputPaths(runDir, analysisDir);
+  const run = await readJsonFile<RunInfo>(paths[FILES.run]);
+  checkRun(run, paths[FILES.run]);
+  const summary = await readJsonFile<AnalysisSummary>(paths[FILES.summary]);
+  checkSummary(summary, paths[FILES.summary]);
+  const table = async <T>(name: string, convert: (t: Awaited<ReturnType<typeof readTable>>, file: string) => T[]): Promise<T[]> =>
+    convert(await readTable(paths[name]), paths[name]);
+
+  const steps = await table(FILES.metrics, (t, f) => rowsFromTable(t, STEP_SCHEMA, f));
+  const evaluations = (await exists(paths[FILES.evaluations])) ? await table(FILES.evaluations, evaluationRowsFrom) : [];
+  const pairs = await table(FILES.pairs, (t, f) => rowsFromTable(t, PAIR_SCHEMA, f));
+  const interpolation = await table(FILES.interpolation, (t, f) => rowsFromTable(t, INTERPOLATION_SCHEMA, f));
+  steps.sort((a, b) => a.step - b.step);
+  pairs.sort((a, b) => a.stepA - b.stepA);
+  return { run, summary: withNaNs(summary), steps, evaluations, interpolation, pairs };
+}
+
+/** JSON writes NaN as null; the report's formatting and figures expect NaN for "no value". */
+function withNaNs(summary: AnalysisSummary): AnalysisSummary {
+  return Object.fromEntries(Object.entries(summary).map(([k, v]) => [k, v === null ? NaN : v])) as unknown as AnalysisSummary;
+}

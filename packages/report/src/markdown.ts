@@ -1,0 +1,35 @@
+import type { Figure } from './figures.js';
+import { headlineRows, runFacts, statusText, type FactRow } from './headline.js';
+import type { ReportInputs } from './inputs.js';
+
+/**
+ * Escape text for a Markdown table cell: a pipe would end the cell and a newline the row; emphasis, link and
+ * HTML characters are backslash-escaped so a model name like "mlp_bn_2" is shown as written.
+ */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_[\]<>|#]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
+}
+
+function table(rows: FactRow[], head: [string, string, string]): string {
+  const line = (cells: string[]) => `| ${cells.map(escapeMarkdown).join(' | ')} |`;
+  return [line(head), '| --- | ---: | --- |', ...rows.map((r) => line([r.label, r.value, r.note]))].join('\n');
+}
+
+/** summary.md: the headline table, the run's facts and links to the PNG figures. */
+export function renderMarkdown(inputs: ReportInputs, figures: readonly Pick<Figure, 'name' | 'title' | 'caption'>[]): string {
+  const { run, summary } = inputs;
+  const parts = [`# ${escapeMarkdown(`A walk with SGD — run ${run.runId}`)}`, ''];
+  if (run.status === 'diverged') {
+    parts.push(`> **This run ${escapeMarkdown(statusText(run))}.** Training stopped there; everything below describes the steps before it.`, '');
+  }
+  if (summary.runId !== run.runId) {
+    parts.push(`> The analysis summary names run ${escapeMarkdown(summary.runId)}, not ${escapeMarkdown(run.runId)}: it may belong to another run.`, '');
+  }
+  parts.push('## Headline', '', table(headlineRows(summary), ['Measurement', 'Value', 'How to read it']), '');
+  parts.push('## Run', '', table(runFacts(run), ['Fact', 'Value', 'Note']), '');
+  parts.push('## Figures', '');
+  for (const f of figures) {
+    parts.push(`### ${escapeMarkdown(f.title)}`, '', `![${escapeMarkdown(f.title)}](figures/${f.name}.png)`, '', escapeMarkdown(f.caption), '');
+  }
+  return parts.join('\n');
+}

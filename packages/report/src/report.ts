@@ -1,0 +1,61 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FILES, sha256File, SGDWALK_VERSION, writeFileAtomic, writeManifest, type Logger, type ReportConfig } from '@sgdwalk/core';
+import { buildFigures } from './figures.js';
+import { renderHtml, type RenderedFigure } from './html.js';
+import { exists, inputPaths, loadReportInputs } from './load.js';
+import { renderMarkdown } from './markdown.js';
+import { renderSvg, rendererVersions, svgToPng } from './render.js';
+
+export interface WriteReportOptions {
+  /** The train stage's folder: run.json, metrics.arrow, evaluations.arrow. */
+  runDir: string;
+  /** The analyze stage's folder: interpolation.arrow, pairs.arrow, summary.json. */
+  analysisDir: string;
+  outDir: string;
+  config: ReportConfig;
+  log: Logger;
+}
+
+/**
+ * The report stage: figures (SVG and PNG), index.html, summary.md, then manifest.json. The manifest is
+ * removed first and written last, so a report interrupted half way never looks complete.
+ */
+export async function writeReport(opts: WriteReportOptions): Promise<void> {
+  const { runDir, analysisDir, outDir, config, log } = opts;
+  const started = performance.now();
+  const inputs = await loadReportInputs(runDir, analysisDir);
+  const { run, summary } = inputs;
+  if (summary.runId !== run.runId) log.warn(`${join(analysisDir, FILES.summary)} is about run ${summary.runId}, but ${join(runDir, FILES.run)} is run ${run.runId}`);
+  if (run.status === 'diverged') {
+    log.warn(`run ${run.runId} diverged${run.divergence ? ` at step ${run.divergence.step}` : ''}; the report covers the steps before it`);
+  }
+  await rm(join(outDir, FILES.manifest), { force: true });
+
+  const figures = buildFigures(inputs, config);
+  const rendered: RenderedFigure[] = [];
+  // One figure at a time: rendering is CPU-bound and short, and the machine's cores are shared.
+  for (const [i, figure] of figures.entries()) {
+    log.progress('figures', i, figures.length);
+    const svg = await renderSvg(figure.spec);
+    await writeFileAtomic(join(outDir, 'figures', `${figure.name}.svg`), svg);
+    await writeFileAtomic(join(outDir, 'figures', `${figure.name}.png`), svgToPng(svg));
+    rendered.push({ name: figure.name, title: figure.title, caption: figure.caption, svg });
+  }
+  log.progress('figures', figures.length, figures.length);
+  await writeFileAtomic(join(outDir, 'index.html'), renderHtml(inputs, rendered, `sgdwalk ${SGDWALK_VERSION}`));
+  await writeFileAtomic(join(outDir, 'summary.md'), renderMarkdown(inputs, figures));
+
+  const hashes: Record<string, string> = {};
+  for (const [name, path] of Object.entries(inputPaths(runDir, analysisDir))) {
+    if (await exists(path)) hashes[name] = await sha256File(path);
+  }
+  await writeManifest(outDir, {
+    stage: 'report',
+    status: run.status === 'diverged' ? 'diverged' : 'complete',
+    config,
+    inputs: hashes,
+    versions: rendererVersions(),
+  });
+  log.info(`report: ${figures.length} figures, index.html and summary.md in ${outDir} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+}
