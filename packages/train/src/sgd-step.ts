@@ -62,7 +62,9 @@ export class SgdStepper {
       if (momentum > 0) {
         direction = this.velocity ? tf.add<tf.Tensor1D>(tf.mul(this.velocity, momentum), direction) : direction;
         this.velocity?.dispose();
-        this.velocity = tf.keep(direction);
+        // The velocity must own its tensor: at the first step without weight decay `direction` is `grad`,
+        // which is disposed as the previous gradient one step later.
+        this.velocity = tf.keep(direction === grad ? tf.clone(direction) : direction);
       }
       const next: tf.Tensor1D = tf.sub(theta, tf.mul(direction, lr));
       const updateNorm = tf.norm(tf.sub(next, theta));

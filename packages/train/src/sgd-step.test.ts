@@ -1,0 +1,94 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initialState, parameterLayout, resolveLayers, silentLogger, slotOf, type ModelSpec } from '@sgdwalk/core';
+import { selectBackend, tf } from './backend.js';
+import { SgdStepper } from './sgd-step.js';
+import { DeviceState } from './state.js';
+
+const spec: ModelSpec = {
+  name: 'tiny', inputShape: [3], classes: 2,
+  layers: [{ type: 'dense', units: 4 }, { type: 'batchnorm' }, { type: 'relu' }, { type: 'dense', units: 2 }, { type: 'softmax-cross-entropy' }],
+};
+const layout = parameterLayout(spec);
+const layers = resolveLayers(spec);
+const x = Float32Array.from([0.5, -1, 2, 1, 0.25, -0.5, -2, 1, 0, 0.3, 0.3, 0.3]);
+const labels = Int32Array.from([0, 1, 1, 0]);
+
+function makeStepper(config = { lr: 0.1, momentum: 0, weightDecay: 1e-2 }) {
+  const init = initialState(layout, 3);
+  const state = new DeviceState(layout, init);
+  return { init, state, stepper: new SgdStepper(layers, state, config, 2) };
+}
+
+describe('SgdStepper', () => {
+  beforeAll(async () => {
+    await selectBackend('cpu', silentLogger);
+  });
+
+  it('applies θ ← θ − η(g + λθ) exactly and reports the update and distance norms', () => {
+    const { init, state, stepper } = makeStepper();
+    const theta0 = init.subarray(0, layout.trainableSize);
+    const r = stepper.step(x, labels);
+    const theta1 = state.download().subarray(0, layout.trainableSize);
+    // Recover g from the update: g = (θ0 − θ1)/η − λθ0, and check its norm matches the reported one.
+    let g2 = 0;
+    let u2 = 0;
+    for (let i = 0; i < theta0.length; i++) {
+      const g = (theta0[i] - theta1[i]) / 0.1 - 1e-2 * theta0[i];
+      g2 += g * g;
+      u2 += (theta0[i] - theta1[i]) ** 2;
+    }
+    expect(Math.sqrt(g2)).toBeCloseTo(r.gradNorm, 4);
+    expect(r.updateNorm).toBeCloseTo(Math.sqrt(u2), 6);
+    expect(r.distanceFromInit).toBeCloseTo(Math.sqrt(u2), 6);
+    expect(r.gradDotPrevious).toBeNaN();
+    const r2 = stepper.step(x, labels);
+    expect(Number.isFinite(r2.gradDotPrevious)).toBe(true);
+    expect(r2.loss).toBeLessThan(r.loss);
+    stepper.dispose();
+    state.dispose();
+  });
+
+  it('moves batch-norm running statistics by (1 − m)·r + m·batch with the unbiased variance', () => {
+    const { init, state, stepper } = makeStepper();
+    const w = init.subarray(0, 12); // dense0.weight [3, 4], bias 0 at init
+    const pre = Array.from({ length: 4 }, (_, row) => Array.from({ length: 4 }, (_, j) => x[row * 3] * w[j] + x[row * 3 + 1] * w[4 + j] + x[row * 3 + 2] * w[8 + j]));
+    stepper.step(x, labels);
+    const after = state.download();
+    const mean = slotOf(layout, 'bn0.running_mean');
+    const variance = slotOf(layout, 'bn0.running_var');
+    for (let j = 0; j < 4; j++) {
+      const column = pre.map((r) => r[j]);
+      const mu = column.reduce((a, b) => a + b, 0) / 4;
+      const unbiased = column.reduce((a, b) => a + (b - mu) ** 2, 0) / 3;
+      expect(after[mean.offset + j]).toBeCloseTo(0.1 * mu, 5);
+      expect(after[variance.offset + j]).toBeCloseTo(0.9 * 1 + 0.1 * unbiased, 5);
+    }
+    stepper.dispose();
+    state.dispose();
+  });
+
+  it('leaks no tensors across steps', () => {
+    const { state, stepper } = makeStepper({ lr: 0.05, momentum: 0.9, weightDecay: 1e-4 });
+    stepper.step(x, labels);
+    stepper.step(x, labels);
+    const live = tf.memory().numTensors;
+    for (let i = 0; i < 5; i++) stepper.step(x, labels);
+    expect(tf.memory().numTensors).toBe(live);
+    stepper.dispose();
+    state.dispose();
+  });
+
+  it('uses momentum as PyTorch does: v = μv + d, θ ← θ − ηv', () => {
+    const plain = makeStepper({ lr: 0.1, momentum: 0, weightDecay: 0 });
+    const heavy = makeStepper({ lr: 0.1, momentum: 0.9, weightDecay: 0 });
+    const a = plain.stepper.step(x, labels);
+    const b = heavy.stepper.step(x, labels);
+    expect(b.updateNorm).toBeCloseTo(a.updateNorm, 6); // first step: v = g
+    const b2 = heavy.stepper.step(x, labels);
+    expect(b2.updateNorm).toBeGreaterThan(0);
+    for (const s of [plain, heavy]) {
+      s.stepper.dispose();
+      s.state.dispose();
+    }
+  });
+});
