@@ -1,0 +1,73 @@
+import * as ort from 'onnxruntime-node';
+import { resolveLayers, type Logger, type ModelSpec, type ParameterLayout } from '@sgdwalk/core';
+import { labelTensor, outputValues, stateFeeds } from './feeds.js';
+import { GRAPH_NAMES, inputFeatures, lowerModel, type BatchNormMode } from './lower.js';
+import type { ProviderChoice } from './providers.js';
+import { openSession } from './session.js';
+
+/** Sums over one batch: divide by its size for the mean cross-entropy and the accuracy. */
+export interface BatchSums {
+  lossSum: number;
+  correct: number;
+}
+
+/** The model's plain graph in one ONNX session, fed any state and any batch. */
+export interface Evaluator {
+  /** The execution provider the session runs on. */
+  readonly provider: string;
+  /**
+   * Sums over the first n examples of x [n, features] (flattened, normalised) with their labels, for the
+   * network with `state` (the flat state vector of the layout). Mean cross-entropy = lossSum / n.
+   */
+  evaluate(state: Float32Array, x: Float32Array, labels: Int32Array, n: number): Promise<BatchSums>;
+  release(): Promise<void>;
+}
+
+export interface EvaluatorOptions {
+  model: ModelSpec;
+  layout: ParameterLayout;
+  bnMode: BatchNormMode;
+  provider?: ProviderChoice;
+  log?: Logger;
+}
+
+/** The session under an Evaluator, for the engines, which keep their batch tensors and state views. */
+export interface ModelSession {
+  readonly provider: string;
+  /** Graph input names (state tensors the graph does not use are absent). */
+  readonly inputNames: readonly string[];
+  run(feeds: Record<string, ort.Tensor>): Promise<BatchSums>;
+  release(): Promise<void>;
+}
+
+export async function openModelSession(opts: EvaluatorOptions): Promise<ModelSession> {
+  resolveLayers(opts.model); // a bad spec fails here with its SpecError, not inside ORT
+  const { session, provider } = await openSession(lowerModel(opts.model, opts.layout, opts.bnMode), { provider: opts.provider, log: opts.log });
+  return {
+    provider,
+    inputNames: session.inputNames,
+    async run(feeds) {
+      const outputs = await session.run(feeds);
+      return { lossSum: outputValues(outputs, GRAPH_NAMES.lossSum)[0], correct: outputValues(outputs, GRAPH_NAMES.correct)[0] };
+    },
+    release: () => session.release(),
+  };
+}
+
+export async function createEvaluator(opts: EvaluatorOptions): Promise<Evaluator> {
+  const features = inputFeatures(opts.model);
+  const session = await openModelSession(opts);
+  return {
+    provider: session.provider,
+    evaluate(state, x, labels, n) {
+      if (x.length < n * features) throw new Error(`x holds ${x.length / features} examples of ${features} features, asked for ${n}`);
+      if (labels.length < n) throw new Error(`${labels.length} labels, asked for ${n}`);
+      return session.run({
+        ...stateFeeds(opts.layout, state, session.inputNames),
+        [GRAPH_NAMES.x]: new ort.Tensor('float32', x.subarray(0, n * features), [n, features]),
+        [GRAPH_NAMES.labels]: labelTensor(labels.subarray(0, n)),
+      });
+    },
+    release: () => session.release(),
+  };
+}

@@ -1,0 +1,117 @@
+import * as ort from 'onnxruntime-node';
+import { resolveLayers, slotOf, tensorView, type TensorSlot } from '@sgdwalk/core';
+import { checkEvaluationSet, type InterpolationEngine, type InterpolationEngineOptions, type PreparedState } from './engine.js';
+import { evaluationBatches } from './evaluation-set.js';
+import { outputValues, stateFeeds } from './feeds.js';
+import { GRAPH_NAMES, lowerInterpolationModel, lowerProjection } from './lower.js';
+import { openSession } from './session.js';
+
+/**
+ * Upper bound on the elements of one α-batched activation [A, batch, width]: 2^24 floats = 64 MiB. The
+ * α grid is split into chunks that stay under it.
+ */
+export const ALPHA_BATCH_ELEMENTS = 2 ** 24;
+
+/** The α-grid chunk size for a batch size and the widest layer. */
+export function alphaChunkSize(evalBatchSize: number, widestLayer: number, alphaCount: number, alphaBatchElements = ALPHA_BATCH_ELEMENTS): number {
+  return Math.max(1, Math.min(alphaCount, Math.floor(alphaBatchElements / (evalBatchSize * widestLayer))));
+}
+
+/**
+ * The fast engine, same results as the naive one to float32 rounding:
+ * - α is a batch axis of the weights: one session run evaluates a chunk of the α grid on one batch;
+ * - when the first layer is dense, its pre-activations use X·W(α) = (1 − α)·XW_a + α·XW_b exactly, with
+ *   X·W_t computed in `prepare`, once per checkpoint, and reused by both pairs the checkpoint belongs to.
+ */
+export async function createFastEngine(
+  opts: InterpolationEngineOptions,
+  { alphaBatchElements = ALPHA_BATCH_ELEMENTS }: { alphaBatchElements?: number } = {},
+): Promise<InterpolationEngine> {
+  const { model, layout, evalSet } = opts;
+  checkEvaluationSet(model, evalSet);
+  const layers = resolveLayers(model);
+  const first = layers[0];
+  const widestLayer = Math.max(...layers.map((l) => (l.type === 'dense' ? l.units : 0)));
+  const { session, provider } = await openSession(lowerInterpolationModel(model, layout, opts.bnMode), { provider: opts.provider, log: opts.log });
+  /** The X·W session and the weight it takes, when the first layer is dense; on the provider just chosen. */
+  let projection: { session: ort.InferenceSession; weight: TensorSlot } | undefined;
+  if (first.type === 'dense') {
+    const opened = await openSession(lowerProjection(model, layout), { candidates: [provider], log: opts.log }).catch(async (error: unknown) => {
+      await session.release();
+      throw error;
+    });
+    projection = { session: opened.session, weight: slotOf(layout, `${first.name}.weight`) };
+  }
+  const batches = evaluationBatches(evalSet, opts.evalBatchSize);
+  /** X·W_t of each batch, for the states this engine prepared (empty without a projected first layer). */
+  const projections = new WeakMap<PreparedState, ort.Tensor[]>();
+
+  const projectionsOf = (prepared: PreparedState): ort.Tensor[] => {
+    const perBatch = projections.get(prepared);
+    if (!perBatch) throw new Error('this state was not prepared by this engine');
+    return perBatch;
+  };
+
+  return {
+    provider,
+    async prepare(state) {
+      const perBatch: ort.Tensor[] = [];
+      if (projection) {
+        const slot = projection.weight;
+        const weight = new ort.Tensor('float32', tensorView(state, slot), slot.shape);
+        for (const batch of batches) {
+          const outputs = await projection.session.run({ [GRAPH_NAMES.x]: batch.x, [slot.name]: weight });
+          perBatch.push(outputs[GRAPH_NAMES.projection]);
+        }
+      }
+      const prepared: PreparedState = { state };
+      projections.set(prepared, perBatch);
+      return prepared;
+    },
+    async interpolate(a, b, alphas) {
+      const projectionsA = projectionsOf(a);
+      const projectionsB = projectionsOf(b);
+      const lossPerAlpha = new Float64Array(alphas.length);
+      const accuracyPerAlpha = new Float64Array(alphas.length);
+      const ends = {
+        ...stateFeeds(layout, a.state, session.inputNames, GRAPH_NAMES.endA),
+        ...stateFeeds(layout, b.state, session.inputNames, GRAPH_NAMES.endB),
+      };
+      const chunkSize = alphaChunkSize(opts.evalBatchSize, widestLayer, alphas.length, alphaBatchElements);
+      for (let from = 0; from < alphas.length; from += chunkSize) {
+        const chunk = alphas.slice(from, from + chunkSize);
+        const coefficients = {
+          [GRAPH_NAMES.coefA]: new ort.Tensor('float32', Float32Array.from(chunk, (alpha) => 1 - alpha), [chunk.length]),
+          [GRAPH_NAMES.coefB]: new ort.Tensor('float32', Float32Array.from(chunk), [chunk.length]),
+        };
+        const lossSums = new Float64Array(chunk.length);
+        const correct = new Float64Array(chunk.length);
+        for (const [i, batch] of batches.entries()) {
+          const feeds: Record<string, ort.Tensor> = { ...ends, ...coefficients, [GRAPH_NAMES.labels]: batch.labels };
+          if (projection) {
+            feeds[GRAPH_NAMES.projectionA] = projectionsA[i];
+            feeds[GRAPH_NAMES.projectionB] = projectionsB[i];
+          } else {
+            feeds[GRAPH_NAMES.x] = batch.x;
+          }
+          const outputs = await session.run(feeds);
+          const batchLossSums = outputValues(outputs, GRAPH_NAMES.lossSum);
+          const batchCorrect = outputValues(outputs, GRAPH_NAMES.correct);
+          for (let k = 0; k < chunk.length; k++) {
+            lossSums[k] += batchLossSums[k];
+            correct[k] += batchCorrect[k];
+          }
+        }
+        for (let k = 0; k < chunk.length; k++) {
+          lossPerAlpha[from + k] = lossSums[k] / evalSet.count;
+          accuracyPerAlpha[from + k] = correct[k] / evalSet.count;
+        }
+      }
+      return { lossPerAlpha, accuracyPerAlpha };
+    },
+    async release() {
+      await session.release();
+      await projection?.session.release();
+    },
+  };
+}

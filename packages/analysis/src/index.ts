@@ -1,0 +1,13 @@
+/** @sgdwalk/analysis: the analyze stage, and the ONNX evaluator other packages check training against. */
+export { analyzeRun, type AnalyzeRunOptions, type EngineKind } from './analyze.js';
+export { createEvaluator, type Evaluator, type EvaluatorOptions, type BatchSums } from './evaluator.js';
+export {
+  createNaiveEngine, type InterpolationEngine, type InterpolationEngineOptions, type InterpolationCurve, type PreparedState,
+} from './engine.js';
+export { createFastEngine } from './fast-engine.js';
+export type { EvaluationSet } from './evaluation-set.js';
+export type { BatchNormMode } from './lower.js';
+export type { ProviderChoice } from './providers.js';
+export { ONNXRUNTIME_VERSION } from './session.js';
+export { valleyFloor, height, type ValleyFloor } from './valley-floor.js';
+export { isConvex } from './convexity.js';
