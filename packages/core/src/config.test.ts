@@ -4,9 +4,11 @@ import { alphaGridValues, parsePipeline } from './config.js';
 
 describe('parsePipeline', () => {
   it('fills the study defaults from an empty file', () => {
-    const c = parsePipeline({}, 'pipelines/pipeline.json');
-    expect(c.name).toBe('pipeline');
-    expect(c.outDir).toBe('out/pipeline');
+    const c = parsePipeline({}, 'pipelines/study/pipeline.json');
+    expect(c.name).toBe('study');
+    expect(c.outDir).toBe('out/study');
+    expect(parsePipeline({}, 'elsewhere/sweep-3.json').outDir).toBe('out/sweep-3');
+    expect(parsePipeline({ name: 'renamed' }, 'pipelines/study/pipeline.json').outDir).toBe('out/renamed');
     expect(c.train).toMatchObject({ lr: 0.1, batchSize: 100, weightDecay: 1e-4, momentum: 0, epochs: 2, seed: 0 });
     expect(c.train.model.name).toBe('mlp-bn');
     expect(c.train.checkpoints.windows).toEqual([{ steps: [1, 100] }]);

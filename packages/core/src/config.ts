@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { basename, extname } from 'node:path';
+import { basename, dirname, extname } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { MODEL_LIBRARY, resolveLayers, type ModelSpec } from './model-spec.js';
@@ -182,10 +182,18 @@ function checkConsistency(config: PipelineConfig, file?: string): void {
   }
 }
 
-/** Validate a parsed pipeline object; `file` only labels error messages. */
+/**
+ * A pipeline's default name: its folder for `pipelines/<name>/pipeline.json` (the layout the Nx plugin
+ * turns into project `<name>`), else the file's base name.
+ */
+export function pipelineNameOf(file: string): string {
+  return basename(file) === 'pipeline.json' ? basename(dirname(file)) : basename(file, extname(file));
+}
+
+/** Validate a parsed pipeline object; `file` names it in errors and gives its default name. */
 export function parsePipeline(raw: unknown, file?: string): PipelineConfig {
   const parsed = parseSection(pipelineSchema, raw, file);
-  const name = parsed.name ?? (file ? basename(file, extname(file)) : 'pipeline');
+  const name = parsed.name ?? (file ? pipelineNameOf(file) : 'pipeline');
   const config: PipelineConfig = {
     name,
     description: parsed.description,

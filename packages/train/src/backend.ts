@@ -21,6 +21,12 @@ const loaders: Record<BackendName, () => Promise<void>> = {
   cpu: async () => {}, // bundled with @tensorflow/tfjs
 };
 
+/** The CPU backend prints a banner recommending tfjs-node on first use; our log already says which backend runs. */
+function silenceCpuBanner(): void {
+  const backend = tf.backend() as unknown as { firstUse?: boolean };
+  if ('firstUse' in backend) backend.firstUse = false;
+}
+
 const ORDER: BackendName[] = ['tensorflow', 'wasm', 'cpu'];
 
 /**
@@ -34,6 +40,7 @@ export async function selectBackend(request: BackendRequest, log: Logger): Promi
       await loaders[name]();
       if (!(await tf.setBackend(name))) throw new Error('setBackend returned false');
       await tf.ready();
+      if (name === 'cpu') silenceCpuBanner();
       log.info(`training backend: ${name} (tfjs ${tf.version.tfjs})`);
       return name;
     } catch (e) {

