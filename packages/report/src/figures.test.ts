@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { analysedRanges, bucketRanges, buildFigures, envelope, FIGURE_NAMES, movingAverage, selectCurvePairs } from './figures.js';
+import {
+  analysedRanges,
+  bucketRanges,
+  buildFigures,
+  envelope,
+  FIGURE_NAMES,
+  figureNames,
+  lagBarrierScale,
+  lagColors,
+  movingAverage,
+  omittedFigures,
+  selectCurvePairs,
+} from './figures.js';
 import { syntheticInputs } from './fixture.js';
 import { renderSvg, svgToPng } from './render.js';
 import type { PairMetrics } from '@sgdwalk/core';
@@ -54,6 +66,46 @@ describe('figure helpers', () => {
       { from: 0, to: 2 },
       { from: 5, to: 106 },
     ]);
+  });
+});
+
+/** The stroke or fill colour of each path vega wrote for the marks of a named layer, in order. */
+function markColors(svg: string, name: string, attr: 'stroke' | 'fill'): string[] {
+  const parts = svg.split(`role-mark ${name}_marks"`).slice(1);
+  return parts.flatMap((part) => [...part.slice(0, part.indexOf('</g>')).matchAll(new RegExp(`<path [^>]*${attr}="(#[0-9a-f]{6})"`, 'g'))].map((m) => m[1]));
+}
+
+const noBarriersOrSharpness = () => syntheticInputs({ lags: [], floorBarriers: false, sharpnessSteps: [] });
+
+describe('barrier and sharpness helpers', () => {
+  it('gives each lag its own colour, ordered along one map', () => {
+    expect(lagColors(1)).toEqual(['#0d0887']);
+    expect(lagColors(3)).toEqual(['#0d0887', '#b12a90', '#fca636']);
+    for (const n of [2, 5, 9, 12]) expect(new Set(lagColors(n)).size).toBe(n);
+  });
+
+  it('keeps B(t, k) on a linear axis unless the lags differ by more than a factor of 20', () => {
+    expect(lagBarrierScale([0.02, 0.04, 0.08], 0.1)).toBeUndefined();
+    expect(lagBarrierScale([0, 0.05], 0.1)).toBeUndefined(); // one positive median: nothing to compare
+    const symlog = lagBarrierScale([0.01, 0.1, 0.5], 0.8)!;
+    expect(symlog.scale).toEqual({ type: 'symlog', constant: 0.005 });
+    expect(symlog.axis.values).toEqual([0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]);
+  });
+
+  it('leaves out the barriers and sharpness figures without data, and says why', () => {
+    expect(omittedFigures(syntheticInputs())).toEqual([]);
+    expect(figureNames(syntheticInputs())).toEqual([...FIGURE_NAMES]);
+    const inputs = noBarriersOrSharpness();
+    expect(omittedFigures(inputs).map((f) => f.name)).toEqual(['barriers', 'sharpness']);
+    expect(omittedFigures(inputs)[0].reason).toMatch(/^No barriers figure: .*barriers\.arrow is absent or empty/);
+    expect(figureNames(inputs)).toEqual(['interpolation-curves', 'floor-height', 'distance-from-init', 'gradient-cosine', 'training-loss']);
+    expect(buildFigures(inputs, { curvesPairs: 50 }).map((f) => f.name)).toEqual(figureNames(inputs));
+    // Rows whose values are all NaN are no data either.
+    const nan = syntheticInputs();
+    nan.barriers = nan.barriers.map((b) => ({ ...b, barrier: NaN }));
+    nan.sharpness = nan.sharpness.map((r) => ({ ...r, topEigenvalue: NaN }));
+    expect(figureNames(nan)).not.toContain('barriers');
+    expect(figureNames(nan)).not.toContain('sharpness');
   });
 });
 
@@ -123,11 +175,70 @@ describe('figures', () => {
     for (const figure of buildFigures(inputs, { curvesPairs: 50 })) expect(await renderSvg(figure.spec)).toContain('<svg');
   });
 
+  it('draws one line per lag in the barriers figure, each in its own colour, and floor barriers coloured by sign', async () => {
+    const inputs = syntheticInputs({ steps: 40, pairs: 12, lags: [2, 8, 32] });
+    const figure = buildFigures(inputs, { curvesPairs: 50 }).find((f) => f.name === 'barriers')!;
+    const svg = await renderSvg(figure.spec);
+    expect(markGroups(svg, 'lag_barriers')).toEqual([1, 1, 1]);
+    const strokes = markColors(svg, 'lag_barriers', 'stroke');
+    expect(strokes).toHaveLength(3);
+    expect(new Set(strokes).size).toBe(3);
+    expect(strokes.sort()).toEqual(lagColors(3).sort());
+    for (const k of [2, 8, 32]) expect(svg).toContain(`k = ${k}`);
+    // One dot per floor segment, red above zero and blue below.
+    const floor = inputs.barriers.filter((b) => b.kind === 'floor');
+    const fills = markColors(svg, 'floor_barriers', 'fill');
+    expect(fills).toHaveLength(floor.length);
+    expect(fills.filter((c) => c === '#d62728')).toHaveLength(floor.filter((b) => b.barrier > 0).length);
+    expect(svg).toContain('floor barrier (nats)');
+    // Lags 2 … 32 differ by more than a factor of 20: the B(t, k) axis is symmetric-log.
+    expect(svg).toContain('B(t, k) (nats, symmetric log scale)');
+    const linear = await renderSvg(buildFigures(syntheticInputs(), { curvesPairs: 50 }).find((f) => f.name === 'barriers')!.spec);
+    expect(linear).toContain('>B(t, k) (nats)<');
+  });
+
+  it('draws only the panel it has data for', async () => {
+    const lagsOnly = buildFigures(syntheticInputs({ floorBarriers: false }), { curvesPairs: 50 }).find((f) => f.name === 'barriers')!;
+    const svg = await renderSvg(lagsOnly.spec);
+    expect(markGroups(svg, 'lag_barriers')).toHaveLength(3);
+    expect(markGroups(svg, 'floor_barriers')).toEqual([]);
+    const floorOnly = buildFigures(syntheticInputs({ lags: [] }), { curvesPairs: 50 }).find((f) => f.name === 'barriers')!;
+    const svg2 = await renderSvg(floorOnly.spec);
+    expect(markGroups(svg2, 'lag_barriers')).toEqual([]);
+    expect(markGroups(svg2, 'floor_barriers')).toEqual([4]);
+  });
+
+  it('draws 2/η as a labelled rule beside the top Hessian eigenvalue per step', async () => {
+    const inputs = syntheticInputs({ steps: 20 });
+    const figure = buildFigures(inputs, { curvesPairs: 50 }).find((f) => f.name === 'sharpness')!;
+    const svg = await renderSvg(figure.spec);
+    // The rule's label, in the right margin: "2/η = 20" over two lines saying what it is.
+    expect(svg).toMatch(/role-mark two_over_lr_label_marks"[^>]*><text [^>]*><tspan>2\/η = 20<\/tspan><tspan [^>]*>stability limit<\/tspan>/);
+    expect(svg.match(/role-mark two_over_lr_marks"[^>]*>(<line [^>]*>)+<\/g>/)![0].match(/<line /g)).toHaveLength(1);
+    expect(svg).toMatch(/role-mark two_over_lr_marks"[^>]*><line [^>]*stroke="#d62728"/);
+    expect(markGroups(svg, 'sharpness_points')).toEqual([1]);
+    expect(svg).toContain('top Hessian eigenvalue λ₁');
+    // The rule lies inside the plot: its y is within the 300 px plot height.
+    const [, y] = svg.match(/role-mark two_over_lr_marks"[^>]*><line [^>]*transform="translate\([\d.]+,([\d.]+)\)"/)!;
+    expect(Number(y)).toBeGreaterThan(0);
+    expect(Number(y)).toBeLessThan(300);
+  });
+
+  it('draws 2/η per checkpoint when the learning rate changed between them', async () => {
+    const inputs = syntheticInputs();
+    inputs.sharpness = inputs.sharpness.map((r, i) => ({ ...r, twoOverLr: i < 2 ? 20 : 40 }));
+    const svg = await renderSvg(buildFigures(inputs, { curvesPairs: 50 }).find((f) => f.name === 'sharpness')!.spec);
+    expect(svg).toContain('2/η');
+    expect(svg).toMatch(/role-mark two_over_lr_marks"/);
+  });
+
   it('draws a long run as bounded data: a band of per-bucket ranges instead of one dot per step', async () => {
     const figures = buildFigures(syntheticInputs({ steps: 30_000 }), { curvesPairs: 50 });
     const cosine = figures.find((f) => f.name === 'gradient-cosine')!;
     const svg = await renderSvg(cosine.spec);
     expect(svg).toMatch(/range within each \d+-step bucket/);
     expect(svg.length).toBeLessThan(300_000);
+    const barriers = figures.find((f) => f.name === 'barriers')!;
+    expect((await renderSvg(barriers.spec)).length).toBeLessThan(300_000);
   });
 });

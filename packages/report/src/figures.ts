@@ -1,10 +1,21 @@
-import type { PairMetrics, ReportConfig, RunInfo } from '@sgdwalk/core';
+import { median, type BarrierRow, type PairMetrics, type ReportConfig, type RunInfo, type SharpnessRow } from '@sgdwalk/core';
 import type { TopLevelSpec } from 'vega-lite';
 import type { ReportInputs } from './inputs.js';
 
-/** The figures of a report, in the order they appear; each is written as figures/<name>.svg and .png. */
-export const FIGURE_NAMES = ['interpolation-curves', 'floor-height', 'distance-from-init', 'gradient-cosine', 'training-loss'] as const;
+/**
+ * Every figure a report can have, in the order they appear; each drawn one is written as
+ * figures/<name>.svg and .png. `barriers` and `sharpness` are drawn only when the analysis computed them
+ * (figureNames says which a given report has; omittedFigures says why the others are missing).
+ */
+export const FIGURE_NAMES = ['interpolation-curves', 'floor-height', 'barriers', 'sharpness', 'distance-from-init', 'gradient-cosine', 'training-loss'] as const;
 export type FigureName = (typeof FIGURE_NAMES)[number];
+
+/** A figure left out because its data was not computed, with the sentence the report shows instead. */
+export interface OmittedFigure {
+  name: FigureName;
+  title: string;
+  reason: string;
+}
 
 export interface Figure {
   name: FigureName;
@@ -34,6 +45,10 @@ const COLORS = {
   iterate: '#333333',
   floor: '#e45756',
   height: '#72b7b2',
+  barrier: '#d62728',
+  noBarrier: '#4c78a8',
+  sharpness: '#4c78a8',
+  threshold: '#d62728',
   window: '#f58518',
   validation: '#f58518',
   test: '#54a24b',
@@ -56,15 +71,53 @@ const CONFIG = {
   mark: { aria: false },
 };
 
-/** All figure specs of a report: pure data in, Vega-Lite specs out. */
+/** All figure specs of a report: pure data in, Vega-Lite specs out. Figures without data are left out. */
 export function buildFigures(inputs: ReportInputs, config: ReportConfig): Figure[] {
-  return [
+  const omitted = new Set(omittedFigures(inputs).map((f) => f.name));
+  const figures = [
     interpolationCurves(inputs, config.curvesPairs),
     floorHeight(inputs),
+    omitted.has('barriers') ? undefined : barriers(inputs),
+    omitted.has('sharpness') ? undefined : sharpness(inputs),
     distanceFromInit(inputs),
     gradientCosine(inputs),
     trainingLoss(inputs),
   ];
+  return figures.filter((f): f is Figure => f !== undefined);
+}
+
+/** The names of the figures buildFigures draws for these inputs, in page order. */
+export function figureNames(inputs: ReportInputs): FigureName[] {
+  const omitted = new Set(omittedFigures(inputs).map((f) => f.name));
+  return FIGURE_NAMES.filter((name) => !omitted.has(name));
+}
+
+const finiteBarriers = (rows: readonly BarrierRow[]) => rows.filter((r) => Number.isFinite(r.barrier) && Number.isFinite(r.step));
+const finiteSharpness = (rows: readonly SharpnessRow[]) => rows.filter((r) => Number.isFinite(r.topEigenvalue) && Number.isFinite(r.step));
+
+/**
+ * The optional figures that have nothing to draw, and why: the analysis computes barriers and sharpness
+ * only when configured, and an analysis from before they existed writes neither file.
+ */
+export function omittedFigures(inputs: ReportInputs): OmittedFigure[] {
+  const out: OmittedFigure[] = [];
+  if (finiteBarriers(inputs.barriers).length === 0) {
+    out.push({
+      name: 'barriers',
+      title: 'Barriers',
+      reason:
+        'No barriers figure: the analysis has no barrier values (barriers.arrow is absent or empty — an analysis from before barriers were computed, or with analyze.barriers.floor off and no lags).',
+    });
+  }
+  if (finiteSharpness(inputs.sharpness).length === 0) {
+    out.push({
+      name: 'sharpness',
+      title: 'Sharpness',
+      reason:
+        'No sharpness figure: the analysis has no Hessian eigenvalues (sharpness.arrow is absent or empty — analyze.sharpness.steps is empty by default).',
+    });
+  }
+  return out;
 }
 
 function runLabel(run: RunInfo): string {
@@ -170,7 +223,9 @@ export function analysedRanges(pairs: readonly PairMetrics[]): { from: number; t
 }
 
 // Steps are integers: ticks at whole steps only, with thousands separators for long runs.
-const STEP_TICKS = { tickMinStep: 1, format: ',d' };
+// labelOverlap: with the last label flush against the axis end, the two last labels could run together
+// ("380400"); overlapping labels are thinned instead.
+const STEP_TICKS = { tickMinStep: 1, format: ',d', labelOverlap: 'greedy' as const, labelSeparation: 6 };
 const STEP_AXIS = { field: 'step', type: 'quantitative' as const, title: 'training step t', scale: { nice: false, zero: false }, axis: STEP_TICKS };
 
 /** A red rule and label at the step a diverged run stopped, shared by the per-step figures. */
@@ -317,6 +372,196 @@ function floorHeight(inputs: ReportInputs): Figure {
       ],
     },
   };
+}
+
+/** Stops of matplotlib's "plasma" map from 0 to 0.8 (the lightest part would vanish on white). */
+const LAG_STOPS = ['#0d0887', '#42039d', '#6a00a8', '#900da4', '#b12a90', '#cb4779', '#e16462', '#f2834c', '#fca636'];
+
+/**
+ * One colour per lag k, ordered dark blue (short lags) → orange (long lags): an ordered palette because
+ * the lags are ordered, spread over the whole map so that neighbouring lags stay distinct.
+ */
+export function lagColors(count: number): string[] {
+  const rgb = LAG_STOPS.map((hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)));
+  return Array.from({ length: count }, (_, i) => {
+    const t = count === 1 ? 0 : (i / (count - 1)) * (rgb.length - 1);
+    const lo = Math.floor(t);
+    const hi = Math.min(rgb.length - 1, lo + 1);
+    const mix = rgb[lo].map((c, j) => Math.round(c + (rgb[hi][j] - c) * (t - lo)));
+    return `#${mix.map((c) => c.toString(16).padStart(2, '0')).join('')}`;
+  });
+}
+
+function barriers(inputs: ReportInputs): Figure {
+  const rows = finiteBarriers(inputs.barriers);
+  const floorRows = rows.filter((r) => r.kind === 'floor').sort((a, b) => a.step - b.step);
+  const lagRows = rows.filter((r) => r.kind === 'lag');
+  const lags = [...new Set(lagRows.map((r) => r.k))].sort((a, b) => a - b);
+  const panels: Extract<TopLevelSpec, { vconcat: unknown }>['vconcat'] = [];
+  const x = { ...STEP_AXIS, title: 'training step t' };
+
+  if (floorRows.length) {
+    const SIDES = ['barrier (> 0): the floor rises between the two floor points', 'no barrier (≤ 0)'];
+    const dots = envelope(floorRows, (r) => r.barrier, MAX_DOTS).map((r) => ({ step: r.step, barrier: r.barrier, side: r.barrier > 0 ? SIDES[0] : SIDES[1] }));
+    const y = { field: 'barrier', type: 'quantitative' as const, title: 'floor barrier (nats)' };
+    panels.push({
+      width: WIDTH,
+      height: 190,
+      title: { text: 'Along the valley floor: floor point of pair t → floor point of pair t + 1', fontSize: 13, fontWeight: 'normal', anchor: 'start' },
+      layer: [
+        // Same field and title as the points, so the axis keeps one title.
+        { data: { values: [{ barrier: 0 }] }, mark: { type: 'rule', color: '#000000', strokeWidth: 1 }, encoding: { y } },
+        {
+          data: { values: dots },
+          name: 'floor_barriers',
+          mark: { type: 'point', filled: true, size: dots.length > 300 ? 14 : 36, opacity: 0.8 },
+          encoding: { x: { ...x, title: lags.length ? null : x.title }, y, color: { field: 'side', type: 'nominal', title: null, scale: { domain: SIDES, range: [COLORS.barrier, COLORS.noBarrier] } } },
+        },
+      ],
+    });
+  }
+  if (lagRows.length) {
+    const names = lags.map((k) => `k = ${k}`);
+    // Thinned per lag, like the per-step series: one envelope over all lags would favour one lag's extremes.
+    const perLag = Math.max(50, Math.floor(MAX_POINTS / lags.length));
+    const series = lags.flatMap((k, i) =>
+      envelope(lagRows.filter((r) => r.k === k).sort((a, b) => a.step - b.step), (r) => r.barrier, perLag).map((r) => ({ step: r.step, barrier: r.barrier, lag: names[i] })),
+    );
+    const marks = series.length <= 150 * lags.length;
+    const yScale = lagBarrierScale(lags.map((k) => median(series.filter((r) => r.lag === `k = ${k}`).map((r) => r.barrier))), extent(series.map((r) => r.barrier))[1]);
+    panels.push({
+      width: WIDTH,
+      height: 220,
+      title: { text: 'Between iterates k steps apart: B(t, k) on the line θₜ → θₜ₊ₖ', fontSize: 13, fontWeight: 'normal', anchor: 'start' },
+      data: { values: series },
+      name: 'lag_barriers',
+      mark: { type: 'line', strokeWidth: 1.8, point: marks ? { filled: true, size: 28 } : false },
+      encoding: {
+        x: { ...x, title: 'start step t (pair θₜ, θₜ₊ₖ)' },
+        y: { field: 'barrier', type: 'quantitative', title: yScale ? 'B(t, k) (nats, symmetric log scale)' : 'B(t, k) (nats)', ...(yScale ?? {}) },
+        color: { field: 'lag', type: 'nominal', title: 'lag', scale: { domain: names, range: lagColors(lags.length) }, legend: { orient: 'right' } },
+      },
+    });
+  }
+  const counts = [floorRows.length ? `${floorRows.length} floor segments` : 'no floor barriers', lagRows.length ? `lags ${lags.join(', ')}` : 'no lags'];
+  return {
+    name: 'barriers',
+    title: 'Barriers along the trajectory',
+    caption: [
+      floorRows.length && lagRows.length ? 'Top:' : '',
+      floorRows.length
+        ? 'for each pair t, the highest loss on the straight segment from its valley-floor point to the next pair’s, minus the higher of the two floor losses. Red points above the zero line are barriers: the loss rises between successive floor points. At or just below zero (rounding between the refined floor and the segment’s grid) the floor is crossed without a barrier.'
+        : '',
+      floorRows.length && lagRows.length ? 'Bottom:' : '',
+      lagRows.length
+        ? 'B(t, k), how far the loss on the line from θₜ to θₜ₊ₖ rises above the straight chord between its end losses, one colour per lag k. Zero means no barrier separates iterates k steps apart: the loss between them stays below the chord.'
+        : '',
+    ]
+      .filter(Boolean)
+      .join(' ')
+      .replace(/^for/, 'For')
+      .replace(/^B\(t, k\), how/, 'B(t, k): how'),
+    spec: {
+      title: { text: 'Barriers along the SGD trajectory', subtitle: `${counts.join(' · ')} · ${runLabel(inputs.run)}` },
+      config: CONFIG,
+      resolve: { scale: { x: 'shared', color: 'independent' }, legend: { color: 'independent' } },
+      vconcat: panels,
+    },
+  };
+}
+
+/**
+ * B(t, k) grows with the lag — like k on a random walk, like k² where the iterates keep one direction — so
+ * with lags 2 … 32 a linear axis draws the short lags as a flat line on zero. When the lags' medians span
+ * more than a factor of 20 the axis becomes symmetric-log: linear around zero (B = 0, "no barrier", and
+ * rounding-level negatives stay drawable, which a log axis could not do) and logarithmic above the smallest
+ * lag's median, with ticks at 1, 2, 5 × 10ⁿ because d3's symlog ticks are linear and would bunch at the top.
+ * Undefined means linear.
+ */
+export function lagBarrierScale(medians: readonly number[], max: number): { scale: { type: 'symlog'; constant: number }; axis: { values: number[]; format: string; labelOverlap: 'greedy' } } | undefined {
+  const positive = medians.filter((m) => Number.isFinite(m) && m > 0);
+  if (positive.length < 2 || !(max > 0)) return undefined;
+  const [lo, hi] = extent(positive);
+  if (hi / lo <= 20) return undefined;
+  const constant = lo / 2;
+  const values = [0];
+  for (let decade = Math.floor(Math.log10(constant)); 10 ** decade <= max * 1.0001; decade++) {
+    for (const m of [1, 2, 5]) {
+      const v = Number((m * 10 ** decade).toPrecision(1));
+      if (v >= constant && v <= max * 1.0001) values.push(v);
+    }
+  }
+  return { scale: { type: 'symlog', constant }, axis: { values, format: '~g', labelOverlap: 'greedy' } };
+}
+
+function sharpness(inputs: ReportInputs): Figure {
+  const rows = finiteSharpness(inputs.sharpness).sort((a, b) => a.step - b.step);
+  const points = rows.map((r) => ({ step: r.step, value: r.topEigenvalue }));
+  const thresholds = [...new Set(rows.map((r) => r.twoOverLr).filter((v) => Number.isFinite(v) && v > 0))];
+  const y = { field: 'value', type: 'quantitative' as const, title: 'top Hessian eigenvalue λ₁' };
+  // A single checkpoint would give the step axis a zero-width domain: widen it by a step either side.
+  const [first, last] = extent(rows.map((r) => r.step));
+  const x = { ...STEP_AXIS, title: 'checkpoint step t', scale: first === last ? { domain: [first - 1, last + 1], nice: false } : STEP_AXIS.scale };
+  // Headroom above the highest value or 2/η, so the rule's label stays inside the plot.
+  const top = Math.max(...points.map((p) => p.value), ...thresholds);
+  const scale = top > 0 ? { zero: true, domainMax: top * 1.12 } : { zero: true };
+  const layers: Layer[] = [];
+  // The rule's label sits in the right margin, at the rule's end: inside the plot it would collide with
+  // the eigenvalues exactly when they matter most, near 2/η.
+  const labelLines = (value: number) => [`2/η = ${formatTick(value)}`, 'stability limit', 'of gradient descent'];
+  if (thresholds.length === 1) {
+    const label = [{ value: thresholds[0], label: labelLines(thresholds[0]) }];
+    layers.push(
+      { data: { values: label }, name: 'two_over_lr', mark: { type: 'rule', color: COLORS.threshold, strokeDash: [6, 4], strokeWidth: 2 }, encoding: { y: { ...y, scale } } },
+      {
+        data: { values: label },
+        name: 'two_over_lr_label',
+        mark: { type: 'text', color: COLORS.threshold, align: 'left', baseline: 'top', dx: 6, dy: -7, fontSize: 12, lineHeight: 15 },
+        encoding: { x: { value: WIDTH }, y: { ...y, scale }, text: { field: 'label' } },
+      },
+    );
+  } else if (thresholds.length > 1) {
+    // η changed between the checkpoints (a schedule): 2/η is drawn per checkpoint instead of one rule.
+    const curve = rows.filter((r) => Number.isFinite(r.twoOverLr)).map((r) => ({ step: r.step, value: r.twoOverLr }));
+    layers.push(
+      { data: { values: curve }, name: 'two_over_lr', mark: { type: 'line', color: COLORS.threshold, strokeDash: [6, 4], strokeWidth: 2, interpolate: 'step-after' }, encoding: { x, y: { ...y, scale } } },
+      {
+        data: { values: curve.slice(-1).map((c) => ({ ...c, label: labelLines(c.value) })) },
+        name: 'two_over_lr_label',
+        mark: { type: 'text', color: COLORS.threshold, align: 'left', baseline: 'top', dy: -7, fontSize: 12, lineHeight: 15 },
+        encoding: { x: { value: WIDTH }, y: { ...y, scale }, text: { field: 'label' } },
+      },
+    );
+  }
+  layers.push({
+    data: { values: points },
+    name: 'sharpness_points',
+    mark: { type: 'line', color: COLORS.sharpness, strokeWidth: 2, point: { filled: true, size: 60, color: COLORS.sharpness } },
+    encoding: { x, y: { ...y, scale } },
+  });
+  const method = [...new Set(rows.map((r) => r.method))].join(', ');
+  const subset = [...new Set(rows.map((r) => r.subsetSize))].map(formatTick).join(', ');
+  return {
+    name: 'sharpness',
+    title: 'Sharpness',
+    caption:
+      'The largest eigenvalue of the Hessian of the training loss at each analysed checkpoint (how sharply the loss curves in its steepest direction), beside 2/η, the stability threshold of gradient descent with learning rate η: on a quadratic, gradient descent diverges along any direction whose curvature exceeds 2/η. Sharpness rising to 2/η and hovering there is the “edge of stability”; a larger η or a smaller batch keeps SGD in flatter regions.',
+    spec: {
+      title: {
+        text: 'Top Hessian eigenvalue beside 2/η',
+        subtitle: `${rows.length} checkpoint${rows.length === 1 ? '' : 's'} · Hessian on ${subset} training examples, ${method} Hessian-vector products · ${runLabel(inputs.run)}`,
+      },
+      width: WIDTH,
+      height: 300,
+      config: CONFIG,
+      layer: layers,
+    },
+  };
+}
+
+/** A number for a label inside a figure: 4 significant digits, no trailing zeros. */
+function formatTick(x: number): string {
+  return Number.isInteger(x) ? x.toLocaleString('en-US') : String(Number(x.toPrecision(4)));
 }
 
 function distanceFromInit(inputs: ReportInputs): Figure {

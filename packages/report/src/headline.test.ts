@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { syntheticInputs } from './fixture.js';
-import { formatAlphaGrid, formatFraction, formatNumber, headlineRows, runFacts, statusText } from './headline.js';
+import { formatAlphaGrid, formatFraction, formatNumber, headlineRows, NOT_COMPUTED, runFacts, statusText } from './headline.js';
+import { normalizeSummary } from './load.js';
+import type { AnalysisSummary } from '@sgdwalk/core';
 
 describe('number formatting', () => {
   it('keeps 4 significant digits and marks missing values', () => {
@@ -40,6 +42,59 @@ describe('fact tables', () => {
       'α grid': '0 to 1, step 0.1 (11 points)',
       'Batch-norm mode': 'batch',
     });
+  });
+
+  it('adds the barrier, sharpness and reuse rows, one per lag and per sharpness step', () => {
+    const inputs = syntheticInputs({ pairs: 5, steps: 20 });
+    const rows = headlineRows(inputs.summary);
+    const values = Object.fromEntries(rows.map((r) => [r.label, r.value]));
+    expect(values).toMatchObject({
+      'Positive floor barriers': '50.0%', // 2 of the fixture's 4 floor segments rise
+      'Median floor barrier': formatNumber(inputs.summary.medianFloorBarrier),
+      'Max floor barrier': '0.01226',
+      'Median B(t, k), k = 2': formatNumber(inputs.summary.medianLagBarrier['2']),
+      'Median B(t, k), k = 8': formatNumber(inputs.summary.medianLagBarrier['8']),
+      'Sharpness at step 0': '2.763 (2/η = 20)',
+      'Sharpness at step 20': '17.46 (2/η = 20)',
+      'Pairs reused / computed': '2 / 3',
+    });
+    // Lags in increasing k (not string order), sharpness in step order.
+    const labels = rows.map((r) => r.label);
+    expect(labels.filter((l) => l.startsWith('Median B'))).toEqual(['Median B(t, k), k = 2', 'Median B(t, k), k = 4', 'Median B(t, k), k = 8']);
+    expect(labels.filter((l) => l.startsWith('Sharpness at'))).toEqual([0, 5, 10, 15, 20].map((s) => `Sharpness at step ${s}`));
+    expect(rows.find((r) => r.label === 'Sharpness at step 20')!.note).toContain('87.3% of 2/η');
+  });
+
+  it('says "not computed" for barriers, sharpness and reuse an analysis did not compute', () => {
+    const values = (summary: AnalysisSummary) => Object.fromEntries(headlineRows(summary).map((r) => [r.label, r.value]));
+    const disabled = values(syntheticInputs({ lags: [], floorBarriers: false, sharpnessSteps: [] }).summary);
+    expect(disabled).toMatchObject({
+      'Positive floor barriers': NOT_COMPUTED,
+      'Median floor barrier': NOT_COMPUTED,
+      'Max floor barrier': NOT_COMPUTED,
+      'Median B(t, k)': NOT_COMPUTED,
+      Sharpness: NOT_COMPUTED,
+    });
+    // A summary.json from before these fields existed, and one whose NaNs JSON turned into null.
+    const { fractionFloorBarrierPositive, medianFloorBarrier, maxFloorBarrier, medianLagBarrier, sharpness, pairsReused, pairsComputed, ...old } = syntheticInputs().summary;
+    const older = values(normalizeSummary(old as AnalysisSummary));
+    for (const label of ['Positive floor barriers', 'Median floor barrier', 'Max floor barrier', 'Median B(t, k)', 'Sharpness', 'Pairs reused / computed']) {
+      expect(older[label], label).toBe(NOT_COMPUTED);
+    }
+    const nulls = JSON.parse(JSON.stringify({ ...syntheticInputs().summary, medianLagBarrier: { '2': NaN }, maxFloorBarrier: NaN, sharpness: [{ step: 5, topEigenvalue: NaN, twoOverLr: 20 }] }));
+    const fromJson = values(normalizeSummary(nulls));
+    expect(fromJson).toMatchObject({ 'Median B(t, k), k = 2': NOT_COMPUTED, 'Max floor barrier': NOT_COMPUTED, 'Sharpness at step 5': NOT_COMPUTED });
+    expect(Object.values(fromJson).join(' ')).not.toMatch(/NaN|null|undefined/);
+  });
+
+  it('lists the first and last sharpness steps when there are many', () => {
+    const rows = headlineRows(syntheticInputs({ steps: 100, sharpnessSteps: Array.from({ length: 30 }, (_, i) => i * 3) }).summary);
+    const labels = rows.filter((r) => r.label.startsWith('Sharpness')).map((r) => r.label);
+    expect(labels).toHaveLength(11);
+    expect(labels[0]).toBe('Sharpness at step 0');
+    expect(labels[5]).toBe('Sharpness');
+    expect(rows.find((r) => r.label === 'Sharpness')!.value).toBe('20 more steps');
+    expect(labels[10]).toBe('Sharpness at step 87');
   });
 
   it('states the run facts and a divergence with its step', () => {

@@ -42,6 +42,58 @@ export function formatAlphaGrid(alphas: number[]): string {
   return `${shown.map((a) => (Number.isNaN(a) ? '…' : formatNumber(a))).join(', ')} (${alphas.length} points)`;
 }
 
+/**
+ * What a headline row says for a statistic the analysis did not compute: barriers or sharpness disabled,
+ * or a summary.json from before they existed. Distinct from "n/a", which is a computed statistic without
+ * data (e.g. a mean over no finite values).
+ */
+export const NOT_COMPUTED = 'not computed';
+
+/** Above this many sharpness steps the headline lists the first and last few (the figure shows them all). */
+const MAX_SHARPNESS_ROWS = 10;
+
+const orNotComputed = (x: number, format: (x: number) => string = formatNumber): string => (Number.isNaN(x) ? NOT_COMPUTED : format(x));
+
+/** Floor barriers and the median B(t, k) per lag k, in increasing k. */
+export function barrierRows(s: AnalysisSummary): FactRow[] {
+  const lags = Object.entries(s.medianLagBarrier)
+    .map(([k, v]) => ({ k: Number(k), label: k, v }))
+    .sort((a, b) => a.k - b.k || a.label.localeCompare(b.label));
+  const lagNote = 'max over the line θₜ → θₜ₊ₖ of the loss above the chord between its ends, nats; 0 = no barrier';
+  return [
+    { label: 'Positive floor barriers', value: orNotComputed(s.fractionFloorBarrierPositive, formatFraction), note: 'successive valley-floor points with a rise between them (a barrier along the floor)' },
+    { label: 'Median floor barrier', value: orNotComputed(s.medianFloorBarrier), note: 'max on the segment between floor points − the higher end, nats; > 0 is a barrier' },
+    { label: 'Max floor barrier', value: orNotComputed(s.maxFloorBarrier), note: 'the largest of them, nats' },
+    ...(lags.length
+      ? lags.map(({ label, v }) => ({ label: `Median B(t, k), k = ${label}`, value: orNotComputed(v), note: lagNote }))
+      : [{ label: 'Median B(t, k)', value: NOT_COMPUTED, note: lagNote }]),
+  ];
+}
+
+/** The top Hessian eigenvalue per configured step, beside 2/η. */
+export function sharpnessRows(s: AnalysisSummary): FactRow[] {
+  if (s.sharpness.length === 0) {
+    return [{ label: 'Sharpness', value: NOT_COMPUTED, note: 'top Hessian eigenvalue λ₁ of the training loss, beside 2/η' }];
+  }
+  const sorted = [...s.sharpness].sort((a, b) => a.step - b.step);
+  const shown = sorted.length <= MAX_SHARPNESS_ROWS ? sorted : [...sorted.slice(0, MAX_SHARPNESS_ROWS / 2), ...sorted.slice(-MAX_SHARPNESS_ROWS / 2)];
+  const rows: FactRow[] = shown.map((p) => {
+    const ratio = p.topEigenvalue / p.twoOverLr;
+    const threshold = Number.isFinite(p.twoOverLr) ? `2/η = ${formatNumber(p.twoOverLr)}` : '2/η not recorded';
+    return {
+      label: `Sharpness at step ${formatNumber(p.step)}`,
+      value: Number.isNaN(p.topEigenvalue) ? NOT_COMPUTED : `${formatNumber(p.topEigenvalue)} (${threshold})`,
+      note: Number.isFinite(ratio)
+        ? `top Hessian eigenvalue λ₁ = ${formatFraction(ratio)} of 2/η; above 2/η gradient descent at this η is unstable`
+        : 'top Hessian eigenvalue λ₁ of the training loss',
+    };
+  });
+  if (shown.length < sorted.length) {
+    rows.splice(MAX_SHARPNESS_ROWS / 2, 0, { label: 'Sharpness', value: `${sorted.length - shown.length} more steps`, note: 'see the sharpness figure' });
+  }
+  return rows;
+}
+
 /** The headline numbers of summary.json, in the order a reader checks the study's claims. */
 export function headlineRows(s: AnalysisSummary): FactRow[] {
   return [
@@ -57,6 +109,13 @@ export function headlineRows(s: AnalysisSummary): FactRow[] {
     { label: 'Mean gradient cosine', value: formatNumber(s.meanGradCosine), note: 'cos(gₜ₋₁, gₜ) of consecutive minibatch gradients' },
     { label: 'Negative gradient cosine', value: formatFraction(s.fractionNegativeGradCosine), note: 'steps whose gradient points against the previous one' },
     { label: 'Mean update cosine', value: formatNumber(s.meanUpdateCosine), note: 'cos(θₜ − θₜ₋₁, θₜ₊₁ − θₜ)' },
+    ...barrierRows(s),
+    ...sharpnessRows(s),
+    {
+      label: 'Pairs reused / computed',
+      value: Number.isFinite(s.pairsReused) || Number.isFinite(s.pairsComputed) ? `${formatNumber(s.pairsReused)} / ${formatNumber(s.pairsComputed)}` : NOT_COMPUTED,
+      note: 'curves taken from an earlier analysis (same content key) / evaluated by this one',
+    },
     { label: 'Execution provider', value: s.provider, note: 'ONNX Runtime provider that evaluated the curves' },
     { label: 'Evaluation-set size', value: formatNumber(s.evalSetSize), note: 'examples each loss on a curve is averaged over' },
     { label: 'α grid', value: formatAlphaGrid(s.alphas), note: 'θ(α) = (1 − α)·θₜ₋₁ + α·θₜ' },

@@ -18,7 +18,7 @@ describe('index.html', () => {
     expect(html).not.toMatch(/(src|href)\s*=\s*["']?\s*(https?:)?\/\//i);
     expect(html).not.toMatch(/https?:\/\//); // not even the SVG namespace URLs
     expect(html).not.toMatch(/<script|<link|@import|url\((?!#)/i);
-    expect(html.match(/<svg /g)).toHaveLength(5);
+    expect(html.match(/<svg /g)).toHaveLength(7);
     for (const href of html.match(/href="[^"]*"/g) ?? []) expect(href).toMatch(/^href="(#|figures\/[a-z-]+\.(png|svg)")/);
   });
 
@@ -33,6 +33,37 @@ describe('index.html', () => {
     expect(html).toMatch(/Batch-norm mode<\/th><td class="value">batch</);
     for (const f of figures) expect(html).toContain(`<figcaption>${escapeHtml(f.caption)}`);
     expect(html).not.toContain('role="alert"');
+  });
+
+  it('shows the barrier and sharpness figures and their headline rows', async () => {
+    const inputs = syntheticInputs();
+    const html = renderHtml(inputs, await rendered(inputs));
+    expect(html).toContain('<figure id="barriers">');
+    expect(html).toContain('<figure id="sharpness">');
+    expect(html).toContain('<tspan>2/η = 20</tspan>');
+    expect(html).toMatch(/Positive floor barriers<\/th><td class="value">50\.0%</);
+    expect(html).toMatch(/Median B\(t, k\), k = 4<\/th><td class="value">[\d.]+</);
+    expect(html).toMatch(/Sharpness at step 10<\/th><td class="value">[\d.]+ \(2\/η = 20\)</);
+    expect(html).toMatch(/Pairs reused \/ computed<\/th><td class="value">2 \/ 3</);
+    expect(html).not.toContain('class="omitted"');
+  });
+
+  it('says why the barrier and sharpness figures are missing, and shows "not computed"', async () => {
+    const inputs = syntheticInputs({ lags: [], floorBarriers: false, sharpnessSteps: [] });
+    const figures = await rendered(inputs);
+    const html = renderHtml(inputs, figures);
+    expect(html.match(/<svg /g)).toHaveLength(5);
+    expect(html).not.toContain('<figure id="barriers">');
+    expect(html).toMatch(/<p class="omitted" id="barriers">No barriers figure: /);
+    expect(html).toMatch(/<p class="omitted" id="sharpness">No sharpness figure: /);
+    // Each note stands where its figure would have been.
+    const at = (id: string) => html.indexOf(`id="${id}"`);
+    expect(at('floor-height')).toBeLessThan(at('barriers'));
+    expect(at('barriers')).toBeLessThan(at('sharpness'));
+    expect(at('sharpness')).toBeLessThan(at('distance-from-init'));
+    expect(html).toMatch(/Median floor barrier<\/th><td class="value">not computed</);
+    expect(html).toMatch(/Sharpness<\/th><td class="value">not computed</);
+    expect(html).not.toMatch(/>NaN</);
   });
 
   it('announces a diverged run with its step before anything else', async () => {

@@ -1,4 +1,4 @@
-import type { Figure } from './figures.js';
+import { FIGURE_NAMES, omittedFigures, type Figure } from './figures.js';
 import { formatNumber, headlineRows, runFacts, statusText, type FactRow } from './headline.js';
 import type { ReportInputs } from './inputs.js';
 
@@ -53,6 +53,7 @@ td.note { color: #666; }
 figure { margin: 1.5rem 0 2rem; }
 figure svg { display: block; max-width: 100%; height: auto; }
 figcaption { color: #444; font-size: 0.92rem; margin-top: 0.4rem; }
+.omitted { color: #555; font-style: italic; border-left: 3px solid #ccc; padding-left: 0.8rem; }
 footer { color: #888; font-size: 0.8rem; margin-top: 2rem; }
 `;
 
@@ -73,12 +74,22 @@ export function renderHtml(inputs: ReportInputs, figures: readonly RenderedFigur
     alerts.push(`<div class="warning">The analysis summary names run ${escapeHtml(summary.runId)}, not ${escapeHtml(run.runId)}: it may belong to another run.</div>`);
   }
   const lead = `${run.model.name} · learning rate ${c.lr} · batch size ${c.batchSize} · ${run.steps} steps · ${run.backend} backend · ${run.status}`;
-  const figureHtml = figures
-    .map(
-      (f) =>
-        `<figure id="${escapeHtml(f.name)}">\n<h3>${escapeHtml(f.title)}</h3>\n${inlineSvg(f.svg, f.name)}\n` +
-        `<figcaption>${escapeHtml(f.caption)} <a href="figures/${escapeHtml(f.name)}.png">PNG</a> · <a href="figures/${escapeHtml(f.name)}.svg">SVG</a></figcaption>\n</figure>`,
-    )
+  const figureBlocks = figures.map((f) => ({
+    name: f.name as string,
+    html:
+      `<figure id="${escapeHtml(f.name)}">\n<h3>${escapeHtml(f.title)}</h3>\n${inlineSvg(f.svg, f.name)}\n` +
+      `<figcaption>${escapeHtml(f.caption)} <a href="figures/${escapeHtml(f.name)}.png">PNG</a> · <a href="figures/${escapeHtml(f.name)}.svg">SVG</a></figcaption>\n</figure>`,
+  }));
+  // A figure the analysis had no data for gets one sentence in its place, so its absence is explained.
+  const omitted = omittedFigures(inputs).map((f) => ({ name: f.name as string, html: `<p class="omitted" id="${escapeHtml(f.name)}">${escapeHtml(f.reason)}</p>` }));
+  const order = (name: string) => {
+    const i = (FIGURE_NAMES as readonly string[]).indexOf(name);
+    return i < 0 ? FIGURE_NAMES.length : i;
+  };
+  const figureHtml = [...figureBlocks, ...omitted]
+    .map((b, i) => ({ ...b, i }))
+    .sort((a, b) => order(a.name) - order(b.name) || a.i - b.i)
+    .map((b) => b.html)
     .join('\n');
   return `<!doctype html>
 <html lang="en">

@@ -1,2 +1,2 @@
 export { writeReport, type WriteReportOptions } from './report.js';
-export { FIGURE_NAMES, type FigureName } from './figures.js';
+export { FIGURE_NAMES, figureNames, type FigureName } from './figures.js';

@@ -1,4 +1,4 @@
-import type { AnalysisSummary, EpochEvaluation, InterpolationRow, PairMetrics, RunInfo, StepMetrics } from '@sgdwalk/core';
+import type { AnalysisSummary, BarrierRow, EpochEvaluation, InterpolationRow, PairMetrics, RunInfo, SharpnessRow, StepMetrics } from '@sgdwalk/core';
 
 /** One training step as the report uses it: the minibatch indices are never plotted, so they are not loaded. */
 export type StepRow = Omit<StepMetrics, 'indices'>;
@@ -18,5 +18,12 @@ export interface ReportInputs {
   interpolation: InterpolationRow[];
   /** pairs.arrow, in step order. */
   pairs: PairMetrics[];
+  /**
+   * barriers.arrow (floor and lag rows), in step order; empty when the file is absent — an analysis from
+   * before barriers were computed, or one with them disabled.
+   */
+  barriers: BarrierRow[];
+  /** sharpness.arrow, in step order; empty when the file is absent or no sharpness steps were configured. */
+  sharpness: SharpnessRow[];
 }
 

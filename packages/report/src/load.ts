@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { readTable } from '@sgdwalk/checkpoints';
 import { FILES, readJsonFile, SgdwalkError, type AnalysisSummary, type RunInfo } from '@sgdwalk/core';
 import type { ReportInputs } from './inputs.js';
-import { evaluationRowsFrom, INTERPOLATION_SCHEMA, PAIR_SCHEMA, rowsFromTable, STEP_SCHEMA } from './tables.js';
+import { barrierRowsFrom, evaluationRowsFrom, INTERPOLATION_SCHEMA, PAIR_SCHEMA, rowsFromTable, SHARPNESS_SCHEMA, STEP_SCHEMA } from './tables.js';
 
 /** The files the report reads, by the name the manifest lists their hashes under. */
 export function inputPaths(runDir: string, analysisDir: string): Record<string, string> {
@@ -14,6 +14,8 @@ export function inputPaths(runDir: string, analysisDir: string): Record<string, 
     [FILES.summary]: join(analysisDir, FILES.summary),
     [FILES.pairs]: join(analysisDir, FILES.pairs),
     [FILES.interpolation]: join(analysisDir, FILES.interpolation),
+    [FILES.barriers]: join(analysisDir, FILES.barriers),
+    [FILES.sharpness]: join(analysisDir, FILES.sharpness),
   };
 }
 
@@ -46,11 +48,33 @@ function checkSummary(summary: AnalysisSummary, file: string): void {
   }
   expectField(Array.isArray(summary.alphas), file, 'alphas');
   expectField(typeof summary.provider === 'string' && typeof summary.bnMode === 'string', file, 'provider');
+  // Barrier, sharpness and reuse statistics came later: an older summary.json lacks them (the report then
+  // says "not computed"), but where they are present they must have the shape the tables read.
+  const numberOrNothing = (v: unknown) => v === undefined || v === null || typeof v === 'number';
+  for (const field of ['fractionFloorBarrierPositive', 'medianFloorBarrier', 'maxFloorBarrier', 'pairsReused', 'pairsComputed'] as const) {
+    expectField(numberOrNothing(summary[field]), file, field);
+  }
+  const lags = summary.medianLagBarrier as unknown;
+  expectField(
+    lags === undefined || lags === null || (typeof lags === 'object' && !Array.isArray(lags) && Object.values(lags).every(numberOrNothing)),
+    file,
+    'medianLagBarrier',
+  );
+  const sharpness = summary.sharpness as unknown;
+  expectField(
+    sharpness === undefined ||
+      sharpness === null ||
+      (Array.isArray(sharpness) &&
+        sharpness.every((s: Record<string, unknown> | null) => typeof s?.step === 'number' && numberOrNothing(s.topEigenvalue) && numberOrNothing(s.twoOverLr))),
+    file,
+    'sharpness',
+  );
 }
 
 /**
  * The I/O shell of the stage: read the train and analyze outputs into plain rows. evaluations.arrow is
- * optional (a run may evaluate nothing); every other file must be there.
+ * optional (a run may evaluate nothing), and so are barriers.arrow and sharpness.arrow (older analyses do
+ * not write them, and either can be disabled); every other file must be there.
  */
 export async function loadReportInputs(runDir: string, analysisDir: string): Promise<ReportInputs> {
   const paths = inputPaths(runDir, analysisDir);
@@ -65,12 +89,35 @@ export async function loadReportInputs(runDir: string, analysisDir: string): Pro
   const evaluations = (await exists(paths[FILES.evaluations])) ? await table(FILES.evaluations, evaluationRowsFrom) : [];
   const pairs = await table(FILES.pairs, (t, f) => rowsFromTable(t, PAIR_SCHEMA, f));
   const interpolation = await table(FILES.interpolation, (t, f) => rowsFromTable(t, INTERPOLATION_SCHEMA, f));
+  const barriers = (await exists(paths[FILES.barriers])) ? await table(FILES.barriers, barrierRowsFrom) : [];
+  const sharpness = (await exists(paths[FILES.sharpness])) ? await table(FILES.sharpness, (t, f) => rowsFromTable(t, SHARPNESS_SCHEMA, f)) : [];
   steps.sort((a, b) => a.step - b.step);
   pairs.sort((a, b) => a.stepA - b.stepA);
-  return { run, summary: withNaNs(summary), steps, evaluations, interpolation, pairs };
+  barriers.sort((a, b) => a.k - b.k || a.step - b.step);
+  sharpness.sort((a, b) => a.step - b.step);
+  return { run, summary: normalizeSummary(summary), steps, evaluations, interpolation, pairs, barriers, sharpness };
 }
 
-/** JSON writes NaN as null; the report's formatting and figures expect NaN for "no value". */
-function withNaNs(summary: AnalysisSummary): AnalysisSummary {
-  return Object.fromEntries(Object.entries(summary).map(([k, v]) => [k, v === null ? NaN : v])) as unknown as AnalysisSummary;
+const nanIfMissing = (v: unknown): number => (typeof v === 'number' ? v : NaN);
+
+/**
+ * JSON writes NaN as null; the report's formatting and figures expect NaN for "no value". Fields an older
+ * analysis did not write (barriers, sharpness, pair reuse) become NaN, {} and [] the same way, so every
+ * later step sees one complete AnalysisSummary whatever version wrote the file.
+ */
+export function normalizeSummary(summary: AnalysisSummary): AnalysisSummary {
+  const raw = summary as unknown as Record<string, unknown>;
+  const flat = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v === null ? NaN : v])) as unknown as AnalysisSummary;
+  const lags = (raw.medianLagBarrier ?? {}) as Record<string, unknown>;
+  const sharpness = (raw.sharpness ?? []) as Array<Record<string, unknown>>;
+  return {
+    ...flat,
+    fractionFloorBarrierPositive: nanIfMissing(raw.fractionFloorBarrierPositive),
+    medianFloorBarrier: nanIfMissing(raw.medianFloorBarrier),
+    maxFloorBarrier: nanIfMissing(raw.maxFloorBarrier),
+    medianLagBarrier: Object.fromEntries(Object.entries(lags).map(([k, v]) => [k, nanIfMissing(v)])),
+    sharpness: sharpness.map((s) => ({ step: nanIfMissing(s.step), topEigenvalue: nanIfMissing(s.topEigenvalue), twoOverLr: nanIfMissing(s.twoOverLr) })),
+    pairsReused: nanIfMissing(raw.pairsReused),
+    pairsComputed: nanIfMissing(raw.pairsComputed),
+  };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildFigures, FIGURE_NAMES } from './figures.js';
+import { buildFigures, FIGURE_NAMES, figureNames } from './figures.js';
 import { syntheticInputs } from './fixture.js';
 import { escapeMarkdown, renderMarkdown } from './markdown.js';
 
@@ -30,6 +30,28 @@ describe('summary.md', () => {
   it('links every PNG figure', () => {
     const text = md();
     for (const name of FIGURE_NAMES) expect(text).toMatch(new RegExp(`!\\[[^\\]]+\\]\\(figures/${name}\\.png\\)`));
+  });
+
+  it('has the barrier, sharpness and reuse rows', () => {
+    const text = md();
+    for (const row of ['| Positive floor barriers | 50.0% |', '| Max floor barrier | 0.01226 |', '| Sharpness at step 20 | 17.46 (2/η = 20) |', '| Pairs reused / computed | 2 / 3 |']) {
+      expect(text).toContain(row);
+    }
+    expect(text).toMatch(/\| Median B\(t, k\), k = 2 \| [\d.]+ \|/);
+  });
+
+  it('links only the figures drawn, says why the others are missing, and shows "not computed"', () => {
+    const inputs = syntheticInputs({ lags: [], floorBarriers: false, sharpnessSteps: [] });
+    const text = md(inputs);
+    expect(text.match(/!\[[^\]]+\]\(figures\/[a-z-]+\.png\)/g)).toHaveLength(figureNames(inputs).length);
+    expect(text).not.toContain('figures/barriers.png');
+    expect(text).toMatch(/^\*No barriers figure: .*\*$/m);
+    expect(text).toMatch(/^\*No sharpness figure: .*\*$/m);
+    expect(text.indexOf('figures/floor-height.png')).toBeLessThan(text.indexOf('No barriers figure'));
+    expect(text.indexOf('No sharpness figure')).toBeLessThan(text.indexOf('figures/distance-from-init.png'));
+    expect(text).toContain('| Median floor barrier | not computed |');
+    expect(text).toContain('| Median B(t, k) | not computed |');
+    expect(text).toContain('| Sharpness | not computed |');
   });
 
   it('announces a diverged run', () => {

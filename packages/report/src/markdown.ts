@@ -1,4 +1,4 @@
-import type { Figure } from './figures.js';
+import { FIGURE_NAMES, omittedFigures, type Figure } from './figures.js';
 import { headlineRows, runFacts, statusText, type FactRow } from './headline.js';
 import type { ReportInputs } from './inputs.js';
 
@@ -28,8 +28,15 @@ export function renderMarkdown(inputs: ReportInputs, figures: readonly Pick<Figu
   parts.push('## Headline', '', table(headlineRows(summary), ['Measurement', 'Value', 'How to read it']), '');
   parts.push('## Run', '', table(runFacts(run), ['Fact', 'Value', 'Note']), '');
   parts.push('## Figures', '');
-  for (const f of figures) {
-    parts.push(`### ${escapeMarkdown(f.title)}`, '', `![${escapeMarkdown(f.title)}](figures/${f.name}.png)`, '', escapeMarkdown(f.caption), '');
+  // In page order, a figure without data replaced by the sentence saying why.
+  const omitted = new Map<string, string>(omittedFigures(inputs).map((f) => [f.name, f.reason]));
+  const drawn = new Set<string>(figures.map((f) => f.name));
+  for (const name of FIGURE_NAMES) {
+    const reason = omitted.get(name);
+    if (reason !== undefined && !drawn.has(name)) parts.push(`*${escapeMarkdown(reason)}*`, '');
+    for (const f of figures.filter((g) => g.name === name)) {
+      parts.push(`### ${escapeMarkdown(f.title)}`, '', `![${escapeMarkdown(f.title)}](figures/${f.name}.png)`, '', escapeMarkdown(f.caption), '');
+    }
   }
   return parts.join('\n');
 }

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeTable } from '@sgdwalk/checkpoints';
 import { readManifest, sha256File, SgdwalkError, type Logger } from '@sgdwalk/core';
 import { syntheticInputs } from './fixture.js';
-import { FIGURE_NAMES, writeReport } from './index.js';
+import { FIGURE_NAMES, figureNames, writeReport } from './index.js';
 import type { ReportInputs } from './inputs.js';
 
 let dir: string;
@@ -20,7 +20,10 @@ const f64 = <T>(rows: T[], get: (r: T) => number) => Float64Array.from(rows, get
 const i32 = <T>(rows: T[], get: (r: T) => number) => Int32Array.from(rows, get);
 
 /** Write the inputs as the train and analyze stages would, with the checkpoints package's writeTable. */
-async function writeStageFiles(inputs: ReportInputs, opts: { evaluations?: boolean } = {}): Promise<{ runDir: string; analysisDir: string }> {
+async function writeStageFiles(
+  inputs: ReportInputs,
+  opts: { evaluations?: boolean; barriers?: boolean; sharpness?: boolean } = {},
+): Promise<{ runDir: string; analysisDir: string }> {
   const runDir = join(dir, 'train');
   const analysisDir = join(dir, 'analyze');
   const { steps, evaluations, interpolation, pairs } = inputs;
@@ -48,6 +51,19 @@ async function writeStageFiles(inputs: ReportInputs, opts: { evaluations?: boole
     distanceFromInit: f64(pairs, (p) => p.distanceFromInit), updateNorm: f64(pairs, (p) => p.updateNorm),
     updateCosine: f64(pairs, (p) => p.updateCosine), key: pairs.map((p) => p.key),
   });
+  const { barriers, sharpness } = inputs;
+  if (opts.barriers !== false) {
+    await writeTable(join(analysisDir, 'barriers.arrow'), {
+      kind: barriers.map((b) => b.kind), step: i32(barriers, (b) => b.step), k: i32(barriers, (b) => b.k), barrier: f64(barriers, (b) => b.barrier),
+      alphaAtMax: f64(barriers, (b) => b.alphaAtMax), lossStart: f64(barriers, (b) => b.lossStart), lossEnd: f64(barriers, (b) => b.lossEnd),
+    });
+  }
+  if (opts.sharpness !== false) {
+    await writeTable(join(analysisDir, 'sharpness.arrow'), {
+      step: i32(sharpness, (r) => r.step), topEigenvalue: f64(sharpness, (r) => r.topEigenvalue), twoOverLr: f64(sharpness, (r) => r.twoOverLr),
+      iterations: i32(sharpness, (r) => r.iterations), method: sharpness.map((r) => r.method), subsetSize: i32(sharpness, (r) => r.subsetSize),
+    });
+  }
   // JSON turns the NaN of a statistic without data into null, as the analyze stage's summary.json has it.
   await writeFile(join(analysisDir, 'summary.json'), JSON.stringify(inputs.summary));
   return { runDir, analysisDir };
@@ -68,6 +84,7 @@ describe('writeReport', () => {
     await writeReport({ runDir, analysisDir, outDir, config: { curvesPairs: 3 }, log });
 
     const expected = ['index.html', 'summary.md', ...FIGURE_NAMES.flatMap((n) => [`figures/${n}.svg`, `figures/${n}.png`])];
+    expect(figureNames(inputs)).toEqual([...FIGURE_NAMES]);
     for (const file of expected) expect((await stat(join(outDir, file))).size, file).toBeGreaterThan(0);
     const png = await readFile(join(outDir, 'figures/interpolation-curves.png'));
     expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
@@ -79,13 +96,20 @@ describe('writeReport', () => {
     expect(manifest.inputs['run.json']).toBe(await sha256File(join(runDir, 'run.json')));
     expect(manifest.inputs['summary.json']).toBe(await sha256File(join(analysisDir, 'summary.json')));
     expect(manifest.inputs['pairs.arrow']).toBe(await sha256File(join(analysisDir, 'pairs.arrow')));
+    expect(manifest.inputs['barriers.arrow']).toBe(await sha256File(join(analysisDir, 'barriers.arrow')));
+    expect(manifest.inputs['sharpness.arrow']).toBe(await sha256File(join(analysisDir, 'sharpness.arrow')));
     expect(manifest.versions).toEqual({ vega: expect.stringMatching(/^6\./), vegaLite: expect.stringMatching(/^6\./), resvg: expect.stringMatching(/^\d+\./) });
 
     const md = await readFile(join(outDir, 'summary.md'), 'utf8');
     expect(md).toContain('| Median height | 0.01235 |');
     expect(md).toContain('| Mean update cosine | n/a |');
+    expect(md).toContain('| Positive floor barriers | 50.0% |');
+    expect(md).toContain('| Sharpness at step 20 | 17.46 (2/η = 20) |');
     const html = await readFile(join(outDir, 'index.html'), 'utf8');
     expect(html).toContain('0.01235');
+    // The barriers figure read barriers.arrow: one line per lag of the fixture (2, 4, 8).
+    expect(html.split('role-mark lag_barriers_marks"')).toHaveLength(4);
+    expect(html).toContain('<tspan>2/η = 20</tspan>');
     // curvesPairs reaches the figure: 3 of the 5 pairs are drawn.
     expect(html.split('role-mark pair_curves_marks"')).toHaveLength(4);
     expect(log.lines.some((l) => l.startsWith('info report:'))).toBe(true);
@@ -101,6 +125,58 @@ describe('writeReport', () => {
     expect(await readFile(join(outDir, 'index.html'), 'utf8')).toMatch(/role="alert"><strong>This run diverged at step 12/);
     expect(await readFile(join(outDir, 'summary.md'), 'utf8')).toContain('> **This run diverged at step 12');
     expect(log.lines).toContain('warn run run-synthetic diverged at step 12; the report covers the steps before it');
+  });
+
+  it('reports an analysis folder from before barriers and sharpness in full, saying what was not computed', async () => {
+    const inputs = syntheticInputs({ pairs: 5, steps: 20 });
+    const outDir = join(dir, 'report');
+    const log = recordingLogger();
+    // First a report with barriers and sharpness, so the second must also clear their figures away.
+    const first = await writeStageFiles(inputs);
+    await writeReport({ runDir: first.runDir, analysisDir: first.analysisDir, outDir, config: { curvesPairs: 50 }, log });
+    expect((await stat(join(outDir, 'figures/barriers.png'))).size).toBeGreaterThan(0);
+
+    // An older analyze stage: no barriers.arrow or sharpness.arrow, and a summary.json without their fields.
+    await rm(join(dir, 'analyze'), { recursive: true });
+    const { fractionFloorBarrierPositive, medianFloorBarrier, maxFloorBarrier, medianLagBarrier, sharpness, pairsReused, pairsComputed, ...oldSummary } = inputs.summary;
+    const older = { ...inputs, summary: oldSummary as typeof inputs.summary };
+    const { runDir, analysisDir } = await writeStageFiles(older, { barriers: false, sharpness: false });
+    await writeReport({ runDir, analysisDir, outDir, config: { curvesPairs: 50 }, log });
+
+    const drawn = ['interpolation-curves', 'floor-height', 'distance-from-init', 'gradient-cosine', 'training-loss'];
+    const expected = ['index.html', 'summary.md', ...drawn.flatMap((n) => [`figures/${n}.svg`, `figures/${n}.png`])];
+    for (const file of expected) expect((await stat(join(outDir, file))).size, file).toBeGreaterThan(0);
+    const manifest = await readManifest(outDir);
+    expect(manifest.status).toBe('complete');
+    expect(Object.keys(manifest.files).sort()).toEqual([...expected].sort());
+    expect(manifest.inputs).not.toHaveProperty('barriers.arrow');
+    expect(manifest.inputs).not.toHaveProperty('sharpness.arrow');
+    for (const stale of ['barriers', 'sharpness']) {
+      await expect(stat(join(outDir, `figures/${stale}.svg`))).rejects.toThrow(/ENOENT/);
+      await expect(stat(join(outDir, `figures/${stale}.png`))).rejects.toThrow(/ENOENT/);
+    }
+
+    const md = await readFile(join(outDir, 'summary.md'), 'utf8');
+    for (const row of ['| Positive floor barriers | not computed |', '| Median B(t, k) | not computed |', '| Sharpness | not computed |', '| Pairs reused / computed | not computed |']) {
+      expect(md).toContain(row);
+    }
+    expect(md).toContain('| Median height | 0.01235 |');
+    expect(md).not.toContain('figures/barriers.png');
+    const html = await readFile(join(outDir, 'index.html'), 'utf8');
+    expect(html.match(/<svg /g)).toHaveLength(5);
+    expect(html).toContain('No barriers figure:');
+    expect(html).toContain('No sharpness figure:');
+    expect(html).not.toMatch(/>(NaN|null|undefined)</);
+    expect(log.lines.filter((l) => l.startsWith('warn'))).toEqual([]);
+  });
+
+  it('reads empty barriers.arrow and sharpness.arrow as not computed', async () => {
+    const inputs = syntheticInputs({ lags: [], floorBarriers: false, sharpnessSteps: [] });
+    const { runDir, analysisDir } = await writeStageFiles(inputs);
+    const outDir = join(dir, 'report');
+    await writeReport({ runDir, analysisDir, outDir, config: { curvesPairs: 50 }, log: recordingLogger() });
+    expect(Object.keys((await readManifest(outDir)).files).filter((f) => f.endsWith('.svg'))).toHaveLength(5);
+    expect(await readFile(join(outDir, 'summary.md'), 'utf8')).toContain('| Max floor barrier | not computed |');
   });
 
   it('fails with the file named on bad input, leaving the previous report as it was', async () => {
@@ -119,6 +195,9 @@ describe('writeReport', () => {
     const error = await writeReport(opts).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SgdwalkError);
     expect((error as Error).message).toMatch(/pairs\.arrow: missing/);
+    await writeStageFiles(syntheticInputs());
+    await writeFile(join(analysisDir, 'summary.json'), JSON.stringify({ ...syntheticInputs().summary, medianLagBarrier: [1, 2] }));
+    await expect(writeReport(opts)).rejects.toThrow(/summary\.json: field "medianLagBarrier"/);
 
     expect(await readFile(join(outDir, 'manifest.json'), 'utf8')).toBe(before);
   });

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FILES, sha256File, SGDWALK_VERSION, writeFileAtomic, writeManifest, type Logger, type ReportConfig } from '@sgdwalk/core';
-import { buildFigures } from './figures.js';
+import { buildFigures, FIGURE_NAMES } from './figures.js';
 import { renderHtml, type RenderedFigure } from './html.js';
 import { exists, inputPaths, loadReportInputs } from './load.js';
 import { renderMarkdown } from './markdown.js';
@@ -10,7 +10,7 @@ import { renderSvg, rendererVersions, svgToPng } from './render.js';
 export interface WriteReportOptions {
   /** The train stage's folder: run.json, metrics.arrow, evaluations.arrow. */
   runDir: string;
-  /** The analyze stage's folder: interpolation.arrow, pairs.arrow, summary.json. */
+  /** The analyze stage's folder: interpolation.arrow, pairs.arrow, summary.json; barriers.arrow and sharpness.arrow when computed. */
   analysisDir: string;
   outDir: string;
   config: ReportConfig;
@@ -33,6 +33,12 @@ export async function writeReport(opts: WriteReportOptions): Promise<void> {
   await rm(join(outDir, FILES.manifest), { force: true });
 
   const figures = buildFigures(inputs, config);
+  // A figure drawn by an earlier report but not this one (e.g. barriers, now disabled) must not linger
+  // beside the new report as if it belonged to it.
+  const drawn = new Set<string>(figures.map((f) => f.name));
+  for (const name of FIGURE_NAMES.filter((n) => !drawn.has(n))) {
+    for (const ext of ['svg', 'png']) await rm(join(outDir, 'figures', `${name}.${ext}`), { force: true });
+  }
   const rendered: RenderedFigure[] = [];
   // One figure at a time: rendering is CPU-bound and short, and the machine's cores are shared.
   for (const [i, figure] of figures.entries()) {

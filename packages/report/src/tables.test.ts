@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluationRowsFrom, PAIR_SCHEMA, rowsFromTable, STEP_SCHEMA } from './tables.js';
+import { barrierRowsFrom, evaluationRowsFrom, PAIR_SCHEMA, rowsFromTable, SHARPNESS_SCHEMA, STEP_SCHEMA } from './tables.js';
 
 describe('rows from Arrow columns', () => {
   it('reads typed rows, booleans stored as 0/1 included, and ignores extra columns', () => {
@@ -46,5 +46,22 @@ describe('rows from Arrow columns', () => {
     });
     expect(evaluationRowsFrom(table('test'), 'e.arrow')).toEqual([{ epoch: 1, step: 10, split: 'test', loss: 1, accuracy: 0.5 }]);
     expect(() => evaluationRowsFrom(table('train'), 'e.arrow')).toThrow(/split "train"/);
+  });
+
+  it('reads barrier rows and rejects kinds the report does not know', () => {
+    const table = (kind: string) => ({
+      numRows: 1,
+      columns: {
+        kind: [kind], step: new Int32Array([10]), k: new Int32Array([4]), barrier: new Float64Array([0.25]),
+        alphaAtMax: new Float64Array([0.5]), lossStart: new Float64Array([1]), lossEnd: new Float64Array([0.9]),
+      },
+    });
+    expect(barrierRowsFrom(table('lag'), 'b.arrow')).toEqual([{ kind: 'lag', step: 10, k: 4, barrier: 0.25, alphaAtMax: 0.5, lossStart: 1, lossEnd: 0.9 }]);
+    expect(() => barrierRowsFrom(table('ridge'), 'b.arrow')).toThrow(/b\.arrow.*kind "ridge"/);
+  });
+
+  it('names the sharpness column that is missing', () => {
+    const columns = { step: new Int32Array([0]), topEigenvalue: new Float64Array([3]), twoOverLr: new Float64Array([20]), iterations: new Int32Array([20]), subsetSize: new Int32Array([1000]) };
+    expect(() => rowsFromTable({ numRows: 1, columns }, SHARPNESS_SCHEMA, 'sharpness.arrow')).toThrow(/sharpness\.arrow: missing column "method"/);
   });
 });

@@ -1,5 +1,5 @@
 import type { ColumnData } from '@sgdwalk/checkpoints';
-import { CheckpointError, type EpochEvaluation, type InterpolationRow, type PairMetrics } from '@sgdwalk/core';
+import { CheckpointError, type BarrierRow, type EpochEvaluation, type InterpolationRow, type PairMetrics, type SharpnessRow } from '@sgdwalk/core';
 import type { StepRow } from './inputs.js';
 
 /** What readTable returns, as far as turning it into rows needs. */
@@ -76,5 +76,21 @@ export function evaluationRowsFrom(table: ColumnTable, file: string): EpochEvalu
   const rows = rowsFromTable(table, EVALUATION_SCHEMA, file);
   const bad = rows.findIndex((r) => r.split !== 'validation' && r.split !== 'test');
   if (bad >= 0) throw new CheckpointError(`row ${bad}: split "${rows[bad].split}" is neither "validation" nor "test"`, file);
+  return rows;
+}
+
+export const BARRIER_SCHEMA: RowSchema<BarrierRow> = {
+  kind: 'string', step: 'number', k: 'number', barrier: 'number', alphaAtMax: 'number', lossStart: 'number', lossEnd: 'number',
+};
+
+export const SHARPNESS_SCHEMA: RowSchema<SharpnessRow> = {
+  step: 'number', topEigenvalue: 'number', twoOverLr: 'number', iterations: 'number', method: 'string', subsetSize: 'number',
+};
+
+/** barriers.arrow rows, checking the kinds the figure splits by. */
+export function barrierRowsFrom(table: ColumnTable, file: string): BarrierRow[] {
+  const rows = rowsFromTable(table, BARRIER_SCHEMA, file);
+  const bad = rows.findIndex((r) => r.kind !== 'floor' && r.kind !== 'lag');
+  if (bad >= 0) throw new CheckpointError(`row ${bad}: kind "${rows[bad].kind}" is neither "floor" nor "lag"`, file);
   return rows;
 }
