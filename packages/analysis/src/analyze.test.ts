@@ -3,13 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  CheckpointError, ConfigError, FILES, Rng, analyzeSectionSchema, distance, mean, mlpSpec, parameterLayout, parseSection, readManifest,
-  sha256File, tensorView, trainSectionSchema, writeManifest,
-  type AnalysisSummary, type AnalyzeConfig, type Logger, type ModelSpec, type RunInfo,
+  CheckpointError, ConfigError, FILES, Rng, analyzeSectionSchema, distance, interpolate, mean, mlpSpec, parameterLayout, parseSection,
+  readManifest, sha256File, tensorView, trainSectionSchema, writeManifest,
+  type AnalysisSummary, type AnalyzeConfig, type BarrierRow, type Logger, type ModelSpec, type RunInfo,
 } from '@sgdwalk/core';
 import { CheckpointReader, CheckpointWriter, readTable, writeTable } from '@sgdwalk/checkpoints';
 import { evaluationSubset, labelsOf, readPreparedDataset, toFloat32 } from '@sgdwalk/data';
 import { analyzeRun } from './analyze.js';
+import { floorBarrier, lagBarrier } from './barriers.js';
+import { createNaiveEngine } from './engine.js';
+import type { EvaluationSet } from './evaluation-set.js';
+import { BARRIER_LINES_FILE } from './outputs.js';
+import { summarizeBarriers } from './summary.js';
 import { createEvaluator } from './evaluator.js';
 import { curveMetrics } from './pair-metrics.js';
 
@@ -126,7 +131,8 @@ describe('analyzeRun', () => {
     expect(Array.from(pairs.columns.pair as Int32Array)).toEqual([1, 2, 3, 4, 8]);
     expect(Array.from(pairs.columns.stepA as Int32Array)).toEqual([0, 1, 2, 3, 7]);
     expect(interpolation.numRows).toBe(5 * alphas.length);
-    expect(log.done).toEqual([1, 2, 3, 4, 5]);
+    // progress over every line: 5 pairs, floor segments 1, 2, 3 and (default lags 2, 8, 32 every 10) (0, 2), (0, 8)
+    expect(log.done).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
 
     // every pair's metrics are the metric functions applied to its rows of interpolation.arrow
     const rows = interpolation.columns;
@@ -169,7 +175,12 @@ describe('analyzeRun', () => {
     expect((rows.accuracy as Float64Array)[pair2Alpha0]).toBe(correct / 20);
 
     const written = JSON.parse(await readFile(join(outDir, FILES.summary), 'utf8')) as AnalysisSummary;
-    expect(written).toEqual(summary);
+    // JSON writes NaN (no line 32 steps long) as null
+    expect(written).toEqual({ ...summary, medianLagBarrier: { ...summary.medianLagBarrier, '32': null } });
+    expect(Object.keys(summary.medianLagBarrier)).toEqual(['2', '8', '32']);
+    expect(summary.medianLagBarrier['32']).toBeNaN();
+    expect([summary.pairsReused, summary.pairsComputed]).toEqual([0, 5]);
+    expect(summary.sharpness).toEqual([]);
     expect(summary.pairs).toBe(5);
     expect(summary.evalSetSize).toBe(20);
     expect(summary.provider).toBe('cpu');
@@ -192,15 +203,166 @@ describe('analyzeRun', () => {
     expect(manifest.inputs.dataset).toBe(dataset.hash);
     expect(manifest.versions.provider).toBe('cpu');
     expect(manifest.versions.onnxruntime).toBe('1.30.0');
-    expect(Object.keys(manifest.files).sort()).toEqual([FILES.interpolation, FILES.pairs, FILES.summary].sort());
+    expect(Object.keys(manifest.files).sort()).toEqual([FILES.interpolation, FILES.pairs, FILES.barriers, BARRIER_LINES_FILE, FILES.summary].sort());
     // the dataset in the folder is not the one run.json names (datasetHash ''): said, not fatal
     expect(log.warnings.some((w) => w.includes('is not the one run run-test was trained on'))).toBe(true);
 
     // a second run reuses every curve by key and writes the same tables
     const again = recordingLogger();
-    await analyzeRun({ runDir, dataDir, outDir, config, log: again, engine: 'naive' });
-    expect(again.infos).toContain(`5 of 5 pairs reused from earlier results in ${outDir}`);
+    const second = await analyzeRun({ runDir, dataDir, outDir, config, log: again, engine: 'naive' });
+    expect(again.infos).toContain(`pairs: 5 reused, 0 computed (earlier results: ${outDir})`);
+    expect([second.pairsReused, second.pairsComputed]).toEqual([5, 0]);
     expect((await readTable(join(outDir, FILES.interpolation))).columns.loss).toEqual(rows.loss);
+  });
+
+  /** The evaluation set analyzeConfig() selects: 20 train examples, seed 1. */
+  async function evaluationSetOfConfig(): Promise<EvaluationSet> {
+    const dataset = await readPreparedDataset(dataDir);
+    const indices = evaluationSubset(TRAIN_COUNT, 20, 1);
+    return { x: toFloat32(dataset.splits.train, indices, dataset.meta), labels: labelsOf(dataset.splits.train, indices), count: 20, features: 4 };
+  }
+
+  it('measures barriers on the floor segments and the lag lines: the barrier functions of separately evaluated lines', async () => {
+    const outDir = join(root, 'out-barriers');
+    const config = analyzeConfig({ barriers: { floor: true, lags: [3, 2], every: 1 } });
+    const log = recordingLogger();
+    const summary = await analyzeRun({ runDir, dataDir, outDir, config, log });
+    const lineAlphas = [0, 0.25, 0.5, 0.75, 1]; // the grid's part in [0, 1]
+    const table = (await readTable(join(outDir, FILES.barriers))).columns;
+    const rows: BarrierRow[] = (table.kind as string[]).map((kind, i) => ({
+      kind: kind as BarrierRow['kind'],
+      step: (table.step as Int32Array)[i],
+      k: (table.k as Int32Array)[i],
+      barrier: (table.barrier as Float64Array)[i],
+      alphaAtMax: (table.alphaAtMax as Float64Array)[i],
+      lossStart: (table.lossStart as Float64Array)[i],
+      lossEnd: (table.lossEnd as Float64Array)[i],
+    }));
+    // stored 0 1 2 3 4 7 8 10: floor segments between pairs 1–2, 2–3, 3–4; lines 2 and 3 steps long
+    expect(rows.map((r) => `${r.kind} ${r.step} ${r.k}`)).toEqual([
+      'floor 1 1', 'floor 2 1', 'floor 3 1',
+      'lag 0 2', 'lag 1 2', 'lag 2 2', 'lag 8 2',
+      'lag 0 3', 'lag 1 3', 'lag 4 3', 'lag 7 3',
+    ]);
+    expect(log.infos).toContain(`floor segments: 0 reused, 3 computed (earlier results: ${outDir})`);
+    expect(log.infos).toContain(`lag lines: 0 reused, 8 computed (earlier results: ${outDir})`);
+    // 5 pairs × 6 α + 11 lines × 5 α; each checkpoint read and prepared once
+    expect(log.infos).toContain('16 lines evaluated at 85 α values in all; 8 checkpoints read, 8 states prepared');
+
+    // the same lines, evaluated apart with the naive engine: P_t = θ_{t−1} + α*_t (θ_t − θ_{t−1})
+    const pairs = (await readTable(join(outDir, FILES.pairs))).columns;
+    const alphaStar = new Map(Array.from(pairs.pair as Int32Array, (pair, i) => [pair, (pairs.alphaStar as Float64Array)[i]]));
+    const floorPoint = (t: number) => interpolate(states.get(t - 1)!, states.get(t)!, alphaStar.get(t)!);
+    const engine = await createNaiveEngine({ model, layout, bnMode: 'batch', evalSet: await evaluationSetOfConfig(), evalBatchSize: 8, provider: 'cpu' });
+    try {
+      for (const row of rows) {
+        const [start, end] = row.kind === 'floor' ? [floorPoint(row.step), floorPoint(row.step + 1)] : [states.get(row.step)!, states.get(row.step + row.k)!];
+        const curve = await engine.interpolate(await engine.prepare(start), await engine.prepare(end), lineAlphas);
+        const losses = Array.from(curve.lossPerAlpha);
+        const expected = row.kind === 'floor' ? floorBarrier(lineAlphas, losses) : lagBarrier(lineAlphas, losses);
+        const scale = Math.max(...losses);
+        expect(Math.abs(row.barrier - expected.barrier) / scale, `${row.kind} ${row.step} ${row.k}`).toBeLessThan(1e-5);
+        expect(row.alphaAtMax).toBe(expected.alphaAtMax);
+        expect(Math.abs(row.lossStart - expected.lossStart) / scale).toBeLessThan(1e-5);
+        expect(Math.abs(row.lossEnd - expected.lossEnd) / scale).toBeLessThan(1e-5);
+        expect(row.barrier).toBeGreaterThanOrEqual(0);
+      }
+    } finally {
+      await engine.release();
+    }
+    // some barrier is positive: the comparison is not of zeros only
+    expect(rows.some((r) => r.barrier > 1e-3)).toBe(true);
+
+    // barrier-lines.arrow holds the lines' losses: the barriers are the functions of those, exactly
+    const lines = (await readTable(join(outDir, BARRIER_LINES_FILE))).columns;
+    expect(lines.alpha).toEqual(Float64Array.from(rows.flatMap(() => lineAlphas)));
+    rows.forEach((row, i) => {
+      const losses = Array.from((lines.loss as Float64Array).subarray(i * 5, i * 5 + 5));
+      expect((lines.kind as string[])[i * 5]).toBe(row.kind);
+      expect({ ...row }).toEqual({ kind: row.kind, step: row.step, k: row.k, ...(row.kind === 'floor' ? floorBarrier : lagBarrier)(lineAlphas, losses) });
+    });
+    expect(summary).toMatchObject(summarizeBarriers(rows, [2, 3]));
+    expect(summary.medianLagBarrier['3']).toBeGreaterThan(0);
+  });
+
+  it('re-runs compute only what is missing: a wider window, more lags, more α values; unchanged, nothing', async () => {
+    const barriers = { floor: true, lags: [2, 3], every: 1 };
+    const full = analyzeConfig({ barriers });
+    const run = async (name: string, config: AnalyzeConfig, reuseFrom?: string) => {
+      const log = recordingLogger();
+      const outDir = join(root, name);
+      const summary = await analyzeRun({ runDir, dataDir, outDir, config, log, reuseFrom: reuseFrom && join(root, reuseFrom) });
+      const tables = Object.fromEntries(
+        await Promise.all([FILES.interpolation, FILES.pairs, FILES.barriers, BARRIER_LINES_FILE].map(async (file) => [file, (await readTable(join(outDir, file))).columns])),
+      );
+      return { summary, tables, infos: log.infos, from: reuseFrom ? join(root, reuseFrom) : outDir };
+    };
+    const scratch = await run('inc-scratch', full);
+
+    // the window [1, 3]: pairs 1, 2, 3; floor segments 1, 2; the one lag line inside it, (1, 3)
+    const narrow = await run('inc-narrow', analyzeConfig({ barriers, steps: [1, 3] }));
+    expect(Array.from(narrow.tables[FILES.barriers].step as Int32Array)).toEqual([1, 2, 1]);
+
+    // widened into a fresh folder, reusing the narrow analysis: only the new lines are computed
+    const wide = await run('inc-wide', full, 'inc-narrow');
+    expect([wide.summary.pairsReused, wide.summary.pairsComputed]).toEqual([3, 2]);
+    expect(wide.infos).toContain(`pairs: 3 reused, 2 computed (earlier results: ${wide.from})`);
+    expect(wide.infos).toContain(`floor segments: 2 reused, 1 computed (earlier results: ${wide.from})`);
+    expect(wide.infos).toContain(`lag lines: 1 reused, 7 computed (earlier results: ${wide.from})`);
+    expect(wide.tables).toEqual(scratch.tables);
+
+    // unchanged: everything reused, nothing evaluated, the same results
+    const again = await run('inc-again', full, 'inc-wide');
+    expect([again.summary.pairsReused, again.summary.pairsComputed]).toEqual([5, 0]);
+    expect(again.infos).toContain(`floor segments: 3 reused, 0 computed (earlier results: ${again.from})`);
+    expect(again.infos).toContain(`lag lines: 8 reused, 0 computed (earlier results: ${again.from})`);
+    expect(again.infos.some((m) => m.startsWith('0 lines evaluated at 0 α values'))).toBe(true);
+    expect(again.tables).toEqual(scratch.tables);
+    expect({ ...again.summary, seconds: 0, pairsReused: 0, pairsComputed: 0 }).toEqual({ ...scratch.summary, seconds: 0, pairsReused: 0, pairsComputed: 0 });
+
+    // one more lag: only its lines, (0, 4), (3, 7), (4, 8)
+    const moreLags = await run('inc-lags', analyzeConfig({ barriers: { ...barriers, lags: [2, 3, 4] } }), 'inc-wide');
+    expect(moreLags.summary.pairsComputed).toBe(0);
+    expect(moreLags.infos).toContain(`lag lines: 8 reused, 3 computed (earlier results: ${moreLags.from})`);
+    expect(moreLags.infos.some((m) => m.startsWith('3 lines evaluated at 15 α values'))).toBe(true);
+
+    // α = 0.125 added: the pairs and lag lines evaluate only it; the floor segments move (α* depends on
+    // the whole grid) and are evaluated anew; the values at the α kept are the earlier ones, and every
+    // value agrees with an analysis from scratch on the new grid
+    const finer = { ...full, alphas: [0, 0.125, 0.25, 0.5, 0.75, 1, 1.25] };
+    const moreAlphas = await run('inc-alphas', finer, 'inc-wide');
+    const finerScratch = await run('inc-alphas-scratch', finer);
+    expect([moreAlphas.summary.pairsReused, moreAlphas.summary.pairsComputed]).toEqual([0, 5]);
+    // 5 pairs × 1 α, 3 floor segments × 6 α (0, 0.125, …, 1), 8 lag lines × 1 α
+    expect(moreAlphas.infos.some((m) => m.startsWith('16 lines evaluated at 31 α values'))).toBe(true);
+    const losses = (tables: Record<string, Record<string, unknown>>) => tables[FILES.interpolation].loss as Float64Array;
+    const kept = (pairIndex: number) => [0, 2, 3, 4, 5, 6].map((k) => losses(moreAlphas.tables)[pairIndex * 7 + k]);
+    for (let pair = 0; pair < 5; pair++) expect(kept(pair)).toEqual(Array.from(losses(scratch.tables).subarray(pair * 6, pair * 6 + 6)));
+    const close = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+      expect(a.length).toBe(b.length);
+      for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-6 * Math.max(1, Math.abs(b[i])));
+    };
+    close(losses(moreAlphas.tables), losses(finerScratch.tables));
+    close(moreAlphas.tables[FILES.barriers].barrier as Float64Array, finerScratch.tables[FILES.barriers].barrier as Float64Array);
+    expect(moreAlphas.tables[FILES.pairs].key).toEqual(scratch.tables[FILES.pairs].key);
+  });
+
+  it('reuses nothing from a folder that does not exist, and warns about results it cannot read', async () => {
+    const config = analyzeConfig({ barriers: { floor: false, lags: [], every: 1 } });
+    const log = recordingLogger();
+    const summary = await analyzeRun({ runDir, dataDir, outDir: join(root, 'out-fresh'), config, log, reuseFrom: join(root, 'no-such-analysis') });
+    expect([summary.pairsReused, summary.pairsComputed]).toEqual([0, 5]);
+    expect(log.warnings.filter((w) => w.includes('unreadable'))).toEqual([]);
+    // barriers switched off: no barrier tables, no barrier statistics
+    await expect(readTable(join(root, 'out-fresh', FILES.barriers))).rejects.toThrow();
+    expect([summary.fractionFloorBarrierPositive, summary.medianFloorBarrier, summary.maxFloorBarrier]).toEqual([NaN, NaN, NaN]);
+    expect(summary.medianLagBarrier).toEqual({});
+
+    await writeFile(join(root, 'out-fresh', FILES.interpolation), 'not arrow');
+    const warned = recordingLogger();
+    const rerun = await analyzeRun({ runDir, dataDir, outDir: join(root, 'out-fresh-2'), config, log: warned, reuseFrom: join(root, 'out-fresh') });
+    expect(rerun.pairsComputed).toBe(5);
+    expect(warned.warnings.some((w) => w.includes(join(root, 'out-fresh', FILES.interpolation)) && w.includes('unreadable'))).toBe(true);
   });
 
   it('restricts the pairs to the later step in config.steps, and the gradient cosines to those steps', async () => {
@@ -227,6 +389,13 @@ describe('analyzeRun', () => {
     const losses = (await readTable(join(outDir, FILES.interpolation))).columns.loss as Float64Array;
     expect(losses.subarray(12).every(Number.isNaN)).toBe(true);
     expect(log.warnings.some((w) => w.includes('non-finite loss') && w.includes('pair 3'))).toBe(true);
+    // pair 3 has no floor point: the segment 2 → 3 is recorded with a NaN barrier, not evaluated
+    const barriers = (await readTable(join(outDir, FILES.barriers))).columns;
+    expect(Array.from(barriers.step as Int32Array)).toEqual([1, 2, 0]);
+    expect(Array.from(barriers.barrier as Float64Array).map(Number.isNaN)).toEqual([false, true, false]);
+    expect((await readTable(join(outDir, BARRIER_LINES_FILE))).numRows).toBe(2 * 5);
+    expect(log.warnings.some((w) => w.includes('1 barriers are not finite (first: floor at step 2'))).toBe(true);
+    expect(summary.medianFloorBarrier).toBe((barriers.barrier as Float64Array)[0]);
     expect(summary.runStatus).toBe('diverged');
     expect((await readManifest(outDir)).status).toBe('diverged');
   });

@@ -3,21 +3,23 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   ConfigError, FILES, SgdwalkError, hashJson, sha256, writeFileAtomic, writeManifest,
-  type AnalysisSummary, type AnalyzeConfig, type Logger, type PairMetrics,
+  type AnalysisSummary, type AnalyzeConfig, type Logger,
 } from '@sgdwalk/core';
 import { CheckpointReader } from '@sgdwalk/checkpoints';
 import { evaluationSubset, labelsOf, readPreparedDataset, toFloat32 } from '@sgdwalk/data';
-import { createNaiveEngine, type InterpolationCurve, type InterpolationEngine, type InterpolationEngineOptions, type PreparedState } from './engine.js';
+import { runAnalysisPass, type AnalysisPassResult, type ReuseCount } from './analysis-pass.js';
+import { floorSegments, lagLines } from './barrier-lines.js';
+import { segmentAlphas } from './barriers.js';
+import { createNaiveEngine, type InterpolationEngineOptions } from './engine.js';
 import type { EvaluationSet } from './evaluation-set.js';
 import { createFastEngine } from './fast-engine.js';
 import { inputFeatures } from './lower.js';
-import { readPreviousCurves, writeInterpolationTable, writePairsTable } from './outputs.js';
-import { curveMetrics } from './pair-metrics.js';
-import { consecutivePairs, type StepPair } from './pairs.js';
-import { readRunFolder, type RunFolder, type RunMetrics } from './run-folder.js';
+import { BARRIER_LINES_FILE, readKnownLines, writeBarrierLinesTable, writeBarriersTable, writeInterpolationTable, writePairsTable } from './outputs.js';
+import { consecutivePairs } from './pairs.js';
+import { readRunFolder, type RunMetrics } from './run-folder.js';
 import { ONNXRUNTIME_VERSION } from './session.js';
+import { measureSharpness } from './sharpness-stage.js';
 import { summarize } from './summary.js';
-import { distanceFromInit, pairUpdateCosine, updateNorm } from './trajectory.js';
 
 export type EngineKind = 'fast' | 'naive';
 
@@ -31,6 +33,11 @@ export interface AnalyzeRunOptions {
   log: Logger;
   /** The interpolation engine: 'fast' (default) or the straightforward 'naive' one; same results. */
   engine?: EngineKind;
+  /**
+   * The previous analysis folder whose results are reused by content key (e.g. the current analyze
+   * folder, when outDir is a fresh staging folder); default outDir. A missing folder reuses nothing.
+   */
+  reuseFrom?: string;
 }
 
 /** The grid the metrics assume: strictly increasing, holding both checkpoints (α = 0 and α = 1). */
@@ -64,95 +71,26 @@ async function loadEvaluationSet(dataDir: string, config: AnalyzeConfig, feature
   };
 }
 
-interface PairsResult {
-  pairMetrics: PairMetrics[];
-  curves: InterpolationCurve[];
-  distanceFromInitAtEnd: number;
-  /** Pairs whose curve came from earlier results. */
-  reused: number;
-}
-
-/**
- * The pair loop over a sliding window of checkpoints: each is read once and kept while a pair still needs
- * it, as either end or as θ_{t+1} of the update cosine; its engine-prepared form likewise. A pair whose
- * key matches an earlier curve takes that curve instead of running the engine.
- */
-async function interpolatePairs(ctx: {
-  pairs: StepPair[];
-  reader: CheckpointReader;
-  engine: InterpolationEngine;
-  run: RunFolder;
-  config: AnalyzeConfig;
-  pairKey: (stepA: number, stepB: number) => string;
-  previous: Map<string, InterpolationCurve>;
-  log: Logger;
-}): Promise<PairsResult> {
-  const { reader, engine, config, log } = ctx;
-  const { layout } = ctx.run.info;
-  const stored = new Set(reader.steps);
-  const states = new Map<number, Float32Array>();
-  const prepared = new Map<number, PreparedState>();
-  const load = async (step: number): Promise<Float32Array> => {
-    let state = states.get(step);
-    if (!state) states.set(step, (state = (await reader.read(step)).state));
-    return state;
-  };
-  const prepare = async (step: number): Promise<PreparedState> => {
-    let ready = prepared.get(step);
-    if (!ready) prepared.set(step, (ready = await engine.prepare(await load(step))));
-    return ready;
-  };
-  // ‖θ_t − θ_0‖ from the checkpoints when θ_0 is stored, else as training logged it.
-  const initial = stored.has(0) ? await load(0) : undefined;
-  const loggedDistance = initial ? undefined : distanceFromInitByStep(ctx.run.metrics);
-  const fromInit = async (step: number): Promise<number> =>
-    initial ? distanceFromInit(layout, initial, states.get(step) ?? (await reader.read(step)).state) : (loggedDistance!.get(step) ?? NaN);
-
-  const pairMetrics: PairMetrics[] = [];
-  const curves: InterpolationCurve[] = [];
-  let reused = 0;
-  for (const [i, { stepA, stepB }] of ctx.pairs.entries()) {
-    for (const step of states.keys()) {
-      if (step < stepA) {
-        states.delete(step);
-        prepared.delete(step);
-      }
-    }
-    const a = await load(stepA);
-    const b = await load(stepB);
-    const next = stored.has(stepB + 1) ? await load(stepB + 1) : undefined;
-    const key = ctx.pairKey(stepA, stepB);
-    let curve = ctx.previous.get(key);
-    if (curve) reused++;
-    else curve = await engine.interpolate(await prepare(stepA), await prepare(stepB), config.alphas);
-    curves.push(curve);
-    pairMetrics.push({
-      pair: stepB,
-      stepA,
-      stepB,
-      ...curveMetrics(config.alphas, Array.from(curve.lossPerAlpha), config.convexityTolerance),
-      distanceFromInit: await fromInit(stepB),
-      updateNorm: updateNorm(layout, a, b),
-      updateCosine: pairUpdateCosine(layout, a, b, next),
-      key,
-    });
-    log.progress('analyze', i + 1, ctx.pairs.length);
-  }
-  const distanceFromInitAtEnd = await fromInit(reader.steps.reduce((last, step) => Math.max(last, step)));
-  return { pairMetrics, curves, distanceFromInitAtEnd, reused };
+/** Log lines for a count of reused and computed lines. */
+function reuseLine(what: string, count: ReuseCount, from: string): string {
+  return `${what}: ${count.reused} reused, ${count.computed} computed (earlier results: ${from})`;
 }
 
 /**
  * The analyze stage: interpolate every consecutive stored pair of checkpoints over the evaluation set and
- * derive the per-pair metrics; writes interpolation.arrow, pairs.arrow, summary.json and, last, the
- * manifest. Pairs whose key (checkpoint hashes, evaluation set, settings) matches a curve already in
- * outDir are not recomputed.
+ * derive the per-pair metrics; measure the barriers along the valley floor and between iterates k steps
+ * apart; estimate the sharpness (top Hessian eigenvalue) at configured steps; writes interpolation.arrow,
+ * pairs.arrow, barriers.arrow (+ barrier-lines.arrow, the lines' losses), sharpness.arrow, summary.json
+ * and, last, the manifest. Every line is stored under a content key (its end
+ * states' contents, the evaluation set, the settings); values found under the same key in the previous
+ * analysis (`reuseFrom`, else outDir) are not computed again.
  */
 export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSummary> {
   const started = performance.now();
   const { config, log, outDir } = opts;
   const alphas = config.alphas;
   checkAlphaGrid(alphas);
+  const lineAlphas = segmentAlphas(alphas);
   const run = await readRunFolder(opts.runDir);
   const { model, layout } = run.info;
   const checkpointsDir = join(opts.runDir, FILES.checkpoints);
@@ -166,32 +104,78 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
         field: config.steps ? 'analyze.steps' : undefined,
       });
     }
+    const floorSteps = config.barriers.floor ? floorSegments(pairs) : [];
+    const lags = lagLines(reader.steps, config.barriers.lags, config.barriers.every, config.steps);
+    const barriersConfigured = config.barriers.floor || config.barriers.lags.length > 0;
     const { evalSet, hash: evalSetHash, datasetHash } = await loadEvaluationSet(opts.dataDir, config, inputFeatures(model));
     if (datasetHash !== run.info.datasetHash) {
       log.warn(`the prepared dataset in ${opts.dataDir} (${datasetHash.slice(0, 12)}) is not the one run ${run.info.runId} was trained on (${run.info.datasetHash.slice(0, 12)})`);
     }
-    const settings = { alphas, bnMode: config.bnMode, evalBatchSize: config.evalBatchSize };
-    const pairKey = (stepA: number, stepB: number) => hashJson({ a: reader.hashOf(stepA), b: reader.hashOf(stepB), evalSet: evalSetHash, settings });
-    const previous = await readPreviousCurves(outDir, alphas, (reason) => log.warn(`earlier results in ${outDir} are unreadable (${reason}); recomputing every pair`));
+    // The α grid is not part of a line's key: values are kept per α, so another grid reuses the α values
+    // it shares. A floor segment's ends depend on the pairs' α* and so on their whole grid, which is.
+    const settings = { bnMode: config.bnMode, evalBatchSize: config.evalBatchSize };
+    const keys = {
+      line: (stepA: number, stepB: number) => hashJson({ a: reader.hashOf(stepA), b: reader.hashOf(stepB), evalSet: evalSetHash, settings }),
+      floor: (step: number) =>
+        hashJson({ floor: [reader.hashOf(step - 1), reader.hashOf(step), reader.hashOf(step + 1)], pairAlphas: alphas, evalSet: evalSetHash, settings }),
+    };
+    const reuseDir = opts.reuseFrom ?? outDir;
+    const known = await readKnownLines(reuseDir, (file, reason) => log.warn(`earlier results in ${file} are unreadable (${reason}); recomputing what they held`));
 
     const engineOptions: InterpolationEngineOptions = { model, layout, bnMode: config.bnMode, evalSet, evalBatchSize: config.evalBatchSize, provider: config.provider, log };
     const engine = await (opts.engine === 'naive' ? createNaiveEngine(engineOptions) : createFastEngine(engineOptions));
-    let result: PairsResult;
+    let result: AnalysisPassResult;
     try {
-      log.info(`analyzing ${pairs.length} pairs on ${evalSet.count} ${config.evalSet.split} examples, ${alphas.length} α values, BN ${config.bnMode}, ${engine.provider}`);
-      result = await interpolatePairs({ pairs, reader, engine, run, config, pairKey, previous, log });
+      const barrierWork = barriersConfigured ? `, ${floorSteps.length} floor segments and ${lags.length} lag lines (k in [${config.barriers.lags.join(', ')}], every ${config.barriers.every} steps)` : '';
+      log.info(`analyzing ${pairs.length} pairs${barrierWork} on ${evalSet.count} ${config.evalSet.split} examples, ${alphas.length} α values, BN ${config.bnMode}, ${engine.provider}`);
+      result = await runAnalysisPass({
+        pairs,
+        floorSteps,
+        lagLines: lags,
+        alphas,
+        lineAlphas,
+        steps: reader.steps,
+        read: async (step) => (await reader.read(step)).state,
+        engine,
+        layout,
+        loggedDistanceFromInit: distanceFromInitByStep(run.metrics),
+        keys,
+        known,
+        convexityTolerance: config.convexityTolerance,
+        log,
+      });
     } finally {
       await engine.release();
     }
-    const { pairMetrics, curves, distanceFromInitAtEnd, reused } = result;
-    if (reused > 0) log.info(`${reused} of ${pairs.length} pairs reused from earlier results in ${outDir}`);
+    const { pairMetrics, curves, distanceFromInitAtEnd, barriers } = result;
+    log.info(reuseLine('pairs', result.pairs, reuseDir));
+    if (barriersConfigured) {
+      log.info(reuseLine('floor segments', result.floorLines, reuseDir));
+      log.info(reuseLine('lag lines', result.lagLines, reuseDir));
+    }
+    const counts = [result.pairs, result.floorLines, result.lagLines];
+    const evaluated = counts.reduce((sum, c) => sum + c.computed, 0);
+    const alphasEvaluated = counts.reduce((sum, c) => sum + c.alphasEvaluated, 0);
+    log.info(`${evaluated} lines evaluated at ${alphasEvaluated} α values in all; ${result.reads} checkpoints read, ${result.prepares} states prepared`);
     const nonFinite = pairMetrics.filter((_, i) => !curves[i].lossPerAlpha.every(Number.isFinite)).map((p) => p.pair);
     if (nonFinite.length > 0) log.warn(`${nonFinite.length} pairs have a non-finite loss on their curve (first: pair ${nonFinite[0]}); recorded as NaN`);
+    const nonFiniteBarriers = barriers.filter((b) => !Number.isFinite(b.barrier));
+    if (nonFiniteBarriers.length > 0) {
+      const first = nonFiniteBarriers[0];
+      log.warn(`${nonFiniteBarriers.length} barriers are not finite (first: ${first.kind} at step ${first.step}, k = ${first.k}); recorded as NaN`);
+    }
+
+    const sharpness = await measureSharpness({ config, run, reader, dataDir: opts.dataDir, outDir, reuseDir, log });
 
     const inRange = (step: number) => !config.steps || (step >= config.steps[0] && step <= config.steps[1]);
     const summary = summarize(pairMetrics, {
       gradCosines: Array.from(run.metrics.gradCosine).filter((_, i) => inRange(run.metrics.step[i])),
       distanceFromInitAtEnd,
+      barriers,
+      lags: config.barriers.lags,
+      sharpness: sharpness.map(({ step, topEigenvalue, twoOverLr }) => ({ step, topEigenvalue, twoOverLr })),
+      pairsReused: result.pairs.reused,
+      pairsComputed: result.pairs.computed,
       evalSetSize: evalSet.count,
       alphas,
       bnMode: config.bnMode,
@@ -205,6 +189,13 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
     await rm(join(outDir, FILES.manifest), { force: true });
     await writeInterpolationTable(outDir, pairMetrics, curves, alphas);
     await writePairsTable(outDir, pairMetrics);
+    if (barriersConfigured) {
+      await writeBarriersTable(outDir, barriers);
+      await writeBarrierLinesTable(outDir, result.barrierLines, lineAlphas);
+    } else {
+      // Barriers switched off: tables from an earlier analysis in this folder must not pass for this one's.
+      await Promise.all([FILES.barriers, BARRIER_LINES_FILE].map((file) => rm(join(outDir, file), { force: true })));
+    }
     await writeFileAtomic(join(outDir, FILES.summary), JSON.stringify(summary, null, 2) + '\n');
     await writeManifest(outDir, {
       stage: 'analyze',

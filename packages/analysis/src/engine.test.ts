@@ -123,6 +123,36 @@ describe('fast interpolation engine', () => {
     }
   }
 
+  for (const [label, model] of Object.entries(cases)) {
+    it(`prepares a state between two prepared ones as the naive engine evaluates it (${label})`, async () => {
+      const layout = parameterLayout(model);
+      const opts: InterpolationEngineOptions = { model, layout, bnMode: 'batch', evalSet: evaluationSet(6, 4, 30, 9), evalBatchSize: 12, provider: 'cpu' };
+      const [a, b, c] = trajectory(layout, 3, 23);
+      // the segment between the points at α = 0.37 of a → b and α = 0.62 of b → c (as floor segments are)
+      const segment = async (engine: InterpolationEngine) => {
+        const [pa, pb, pc] = [await engine.prepare(a), await engine.prepare(b), await engine.prepare(c)];
+        const start = await engine.prepareBetween(pa, pb, 0.37);
+        const end = await engine.prepareBetween(pb, pc, 0.62);
+        expect(start.state).toEqual(interpolate(a, b, 0.37));
+        return {
+          between: await engine.interpolate(start, end, alphas),
+          // the same points prepared from scratch
+          direct: await engine.interpolate(await engine.prepare(interpolate(a, b, 0.37)), await engine.prepare(interpolate(b, c, 0.62)), alphas),
+        };
+      };
+      const naive = await withEngine(createNaiveEngine(opts), segment);
+      const fast = await withEngine(createFastEngine(opts), segment);
+      expect(naive.between).toEqual(naive.direct);
+      for (let k = 0; k < alphas.length; k++) {
+        for (const curve of [fast.between, fast.direct]) {
+          expect(Math.abs(curve.lossPerAlpha[k] - naive.between.lossPerAlpha[k]) / naive.between.lossPerAlpha[k]).toBeLessThan(1e-5);
+          expect(curve.accuracyPerAlpha[k]).toBe(naive.between.accuracyPerAlpha[k]);
+        }
+      }
+      expect(Math.max(...naive.between.lossPerAlpha) - Math.min(...naive.between.lossPerAlpha)).toBeGreaterThan(1e-2);
+    });
+  }
+
   it('splits a large α grid into chunks and still matches', async () => {
     expect(alphaChunkSize(500, 500, 11)).toBe(11);
     expect(alphaChunkSize(10_000, 4_000, 11)).toBe(1);

@@ -25,6 +25,11 @@ export interface PreparedState {
 export interface InterpolationEngine {
   readonly provider: string;
   prepare(state: Float32Array): Promise<PreparedState>;
+  /**
+   * The state θ(α) = (1 − α)·a + α·b between two prepared states, itself prepared (a point off the stored
+   * trajectory, e.g. a valley-floor point, as one end of another line).
+   */
+  prepareBetween(a: PreparedState, b: PreparedState, alpha: number): Promise<PreparedState>;
   interpolate(a: PreparedState, b: PreparedState, alphas: readonly number[]): Promise<InterpolationCurve>;
   release(): Promise<void>;
 }
@@ -57,6 +62,7 @@ export async function createNaiveEngine(opts: InterpolationEngineOptions): Promi
   return {
     provider: session.provider,
     prepare: async (state) => ({ state }),
+    prepareBetween: async (a, b, alpha) => ({ state: interpolate(a.state, b.state, alpha) }),
     async interpolate(a, b, alphas) {
       const lossPerAlpha = new Float64Array(alphas.length);
       const accuracyPerAlpha = new Float64Array(alphas.length);

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { resolveLayers, slotOf, tensorView, type TensorSlot } from '@sgdwalk/core';
+import { interpolate, resolveLayers, slotOf, tensorView, type TensorSlot } from '@sgdwalk/core';
 import { checkEvaluationSet, type InterpolationEngine, type InterpolationEngineOptions, type PreparedState } from './engine.js';
 import { evaluationBatches } from './evaluation-set.js';
 import { outputValues, stateFeeds } from './feeds.js';
@@ -21,7 +21,8 @@ export function alphaChunkSize(evalBatchSize: number, widestLayer: number, alpha
  * The fast engine, same results as the naive one to float32 rounding:
  * - α is a batch axis of the weights: one session run evaluates a chunk of the α grid on one batch;
  * - when the first layer is dense, its pre-activations use X·W(α) = (1 − α)·XW_a + α·XW_b exactly, with
- *   X·W_t computed in `prepare`, once per checkpoint, and reused by both pairs the checkpoint belongs to.
+ *   X·W_t computed in `prepare`, once per checkpoint, and reused by both pairs the checkpoint belongs to;
+ *   a state between two prepared ones (`prepareBetween`) gets its X·W from theirs by the same identity.
  */
 export async function createFastEngine(
   opts: InterpolationEngineOptions,
@@ -66,6 +67,23 @@ export async function createFastEngine(
       }
       const prepared: PreparedState = { state };
       projections.set(prepared, perBatch);
+      return prepared;
+    },
+    async prepareBetween(a, b, alpha) {
+      // X·θ(α)'s first-layer weight is (1 − α)·XW_a + α·XW_b exactly: no new projection of the batches.
+      const projectionsA = projectionsOf(a);
+      const projectionsB = projectionsOf(b);
+      const prepared: PreparedState = { state: interpolate(a.state, b.state, alpha) };
+      projections.set(
+        prepared,
+        projectionsA.map((xwA, i) => {
+          const valuesA = xwA.data as Float32Array;
+          const valuesB = projectionsB[i].data as Float32Array;
+          const combined = new Float32Array(valuesA.length);
+          for (let j = 0; j < combined.length; j++) combined[j] = (1 - alpha) * valuesA[j] + alpha * valuesB[j];
+          return new ort.Tensor('float32', combined, xwA.dims);
+        }),
+      );
       return prepared;
     },
     async interpolate(a, b, alphas) {

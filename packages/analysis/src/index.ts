@@ -11,3 +11,8 @@ export type { ProviderChoice } from './providers.js';
 export { ONNXRUNTIME_VERSION } from './session.js';
 export { valleyFloor, height, type ValleyFloor } from './valley-floor.js';
 export { isConvex } from './convexity.js';
+export { floorBarrier, lagBarrier, segmentAlphas, type BarrierMeasure } from './barriers.js';
+export { floorSegments, lagLines, type LagLine } from './barrier-lines.js';
+export { summarizeBarriers, type BarrierSummary } from './summary.js';
+export { BARRIER_LINES_FILE } from './outputs.js';
+export { measureMatMulPeak } from './matmul-peak.js';

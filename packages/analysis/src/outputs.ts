@@ -1,13 +1,21 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FILES, type PairMetrics } from '@sgdwalk/core';
+import { FILES, type BarrierRow, type PairMetrics } from '@sgdwalk/core';
 import { readTable, writeTable } from '@sgdwalk/checkpoints';
 import type { InterpolationCurve } from './engine.js';
+import type { KnownLines } from './known-lines.js';
 
 /**
- * interpolation.arrow (long format: one row per pair and α) and pairs.arrow (one row per pair), each
- * written atomically; and the curves of an earlier run of the stage, reused by content key.
+ * interpolation.arrow (long format: one row per pair and α), pairs.arrow (one row per pair), barriers.arrow
+ * (one row per barrier) and barrier-lines.arrow (long format: the lines the barriers were measured on),
+ * each written atomically; and the line values an earlier run of the stage left, reused by content key.
  */
+
+/**
+ * The losses along every barrier line, one row per line and α, with the line's content key: what a later
+ * analysis reuses. Not (yet) among core's FILES: only the analysis reads it.
+ */
+export const BARRIER_LINES_FILE = 'barrier-lines.arrow';
 
 export async function writeInterpolationTable(outDir: string, pairs: readonly PairMetrics[], curves: readonly InterpolationCurve[], alphas: readonly number[]): Promise<void> {
   const rows = pairs.length * alphas.length;
@@ -54,6 +62,54 @@ export async function writePairsTable(outDir: string, pairs: readonly PairMetric
   });
 }
 
+export async function writeBarriersTable(outDir: string, barriers: readonly BarrierRow[]): Promise<void> {
+  const floats = (pick: (b: BarrierRow) => number) => Float64Array.from(barriers, pick);
+  await writeTable(join(outDir, FILES.barriers), {
+    kind: barriers.map((b) => b.kind),
+    step: Int32Array.from(barriers, (b) => b.step),
+    k: Int32Array.from(barriers, (b) => b.k),
+    barrier: floats((b) => b.barrier),
+    alphaAtMax: floats((b) => b.alphaAtMax),
+    lossStart: floats((b) => b.lossStart),
+    lossEnd: floats((b) => b.lossEnd),
+  });
+}
+
+/** A line a barrier was measured on, as evaluated: its row in barriers.arrow names it by kind, step and k. */
+export interface BarrierLine {
+  kind: BarrierRow['kind'];
+  step: number;
+  k: number;
+  key: string;
+  curve: InterpolationCurve;
+}
+
+export async function writeBarrierLinesTable(outDir: string, lines: readonly BarrierLine[], alphas: readonly number[]): Promise<void> {
+  const rows = lines.length * alphas.length;
+  const columns = {
+    kind: new Array<string>(rows),
+    step: new Int32Array(rows),
+    k: new Int32Array(rows),
+    alpha: new Float64Array(rows),
+    loss: new Float64Array(rows),
+    accuracy: new Float64Array(rows),
+    key: new Array<string>(rows),
+  };
+  lines.forEach((line, i) => {
+    for (const [j, alpha] of alphas.entries()) {
+      const row = i * alphas.length + j;
+      columns.kind[row] = line.kind;
+      columns.step[row] = line.step;
+      columns.k[row] = line.k;
+      columns.alpha[row] = alpha;
+      columns.loss[row] = line.curve.lossPerAlpha[j];
+      columns.accuracy[row] = line.curve.accuracyPerAlpha[j];
+      columns.key[row] = line.key;
+    }
+  });
+  await writeTable(join(outDir, BARRIER_LINES_FILE), columns);
+}
+
 async function exists(path: string): Promise<boolean> {
   return access(path).then(
     () => true,
@@ -61,40 +117,63 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+function add(known: KnownLines, key: string, alpha: number, loss: number, accuracy: number): void {
+  let line = known.get(key);
+  if (!line) known.set(key, (line = new Map()));
+  line.set(alpha, { loss, accuracy });
+}
+
+/** Pair curves: interpolation.arrow rows, keyed through pairs.arrow (pair → key). */
+async function readPairLines(dir: string, known: KnownLines): Promise<void> {
+  const pairs = (await readTable(join(dir, FILES.pairs))).columns;
+  const rows = (await readTable(join(dir, FILES.interpolation))).columns;
+  const keyOfPair = new Map<number, string>();
+  (pairs.pair as Int32Array).forEach((pair, i) => keyOfPair.set(pair, (pairs.key as string[])[i]));
+  const loss = rows.loss as Float64Array;
+  const accuracy = rows.accuracy as Float64Array;
+  const alpha = rows.alpha as Float64Array;
+  (rows.pair as Int32Array).forEach((pair, row) => {
+    const key = keyOfPair.get(pair);
+    if (key !== undefined) add(known, key, alpha[row], loss[row], accuracy[row]);
+  });
+}
+
+/** Barrier lines: barrier-lines.arrow rows, each with its key. */
+async function readBarrierLines(dir: string, known: KnownLines): Promise<void> {
+  const rows = (await readTable(join(dir, BARRIER_LINES_FILE))).columns;
+  const keys = rows.key as string[];
+  const loss = rows.loss as Float64Array;
+  const accuracy = rows.accuracy as Float64Array;
+  (rows.alpha as Float64Array).forEach((alpha, row) => add(known, keys[row], alpha, loss[row], accuracy[row]));
+}
+
 /**
- * The curves an earlier run of the stage left in outDir, by pair key (the key covers both checkpoints'
- * contents, the evaluation set and the settings, so a matching key means the same curve). Nothing when
- * the files are absent; a file that cannot be read is reported through `onUnreadable` and ignored.
+ * The line values an earlier run of the stage left in `dir`, by content key and α (the key covers the end
+ * states' contents, the evaluation set and the settings, so a matching key means the same line). Nothing
+ * from a file that is absent (a missing folder gives nothing); a file that cannot be read is reported
+ * through `onUnreadable` and contributes nothing.
  */
-export async function readPreviousCurves(outDir: string, alphas: readonly number[], onUnreadable: (reason: string) => void): Promise<Map<string, InterpolationCurve>> {
-  const curves = new Map<string, InterpolationCurve>();
-  const pairsPath = join(outDir, FILES.pairs);
-  const interpolationPath = join(outDir, FILES.interpolation);
-  if (!(await exists(pairsPath)) || !(await exists(interpolationPath))) return curves;
-  try {
-    const pairs = (await readTable(pairsPath)).columns;
-    const rows = (await readTable(interpolationPath)).columns;
-    const keys = pairs.key as string[];
-    const pairNumbers = pairs.pair as Int32Array;
-    const rowPair = rows.pair as Int32Array;
-    const rowAlpha = rows.alpha as Float64Array;
-    const byPair = new Map<number, number[]>();
-    rowPair.forEach((pair, row) => {
-      const pairRows = byPair.get(pair);
-      if (pairRows) pairRows.push(row);
-      else byPair.set(pair, [row]);
-    });
-    keys.forEach((key, i) => {
-      const pairRows = byPair.get(pairNumbers[i]) ?? [];
-      if (pairRows.length !== alphas.length || pairRows.some((row, k) => rowAlpha[row] !== alphas[k])) return;
-      curves.set(key, {
-        lossPerAlpha: Float64Array.from(pairRows, (row) => (rows.loss as Float64Array)[row]),
-        accuracyPerAlpha: Float64Array.from(pairRows, (row) => (rows.accuracy as Float64Array)[row]),
-      });
-    });
-  } catch (e) {
-    onUnreadable((e as Error).message);
-    curves.clear();
+export async function readKnownLines(dir: string, onUnreadable: (file: string, reason: string) => void): Promise<KnownLines> {
+  const sources: Array<[files: string[], read: (dir: string, known: KnownLines) => Promise<void>]> = [
+    [[FILES.pairs, FILES.interpolation], readPairLines],
+    [[BARRIER_LINES_FILE], readBarrierLines],
+  ];
+  const known: KnownLines = new Map();
+  for (const [files, read] of sources) {
+    const paths = files.map((file) => join(dir, file));
+    if (!(await Promise.all(paths.map(exists))).every(Boolean)) continue;
+    const fromFile: KnownLines = new Map();
+    try {
+      await read(dir, fromFile);
+    } catch (e) {
+      onUnreadable(paths.join(' and '), (e as Error).message);
+      continue;
+    }
+    for (const [key, values] of fromFile) {
+      const line = known.get(key);
+      if (line) for (const [alpha, point] of values) line.set(alpha, point);
+      else known.set(key, values);
+    }
   }
-  return curves;
+  return known;
 }

@@ -56,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
       async (args) => {
         const { config, dirs, log } = await setup(args);
         if (args.run) {
-          dirs.train = args.run;
+          dirs.run = args.run;
           dirs.data = await dataDirForRun(args.run, args.data);
         } else if (args.data) dirs.data = args.data;
         if (args.output) dirs.analyze = args.output;
@@ -70,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
         .option('output', { alias: 'o', type: 'string', describe: 'report folder to write (default OUT/report)' }),
       async (args) => {
         const { config, dirs, log } = await setup(args);
-        if (args.run) dirs.train = args.run;
+        if (args.run) dirs.run = args.run;
         if (args.analysis) dirs.analyze = args.analysis;
         if (args.output) dirs.report = args.output;
         await runStage.report(config, dirs, log);
@@ -78,7 +78,9 @@ export async function main(argv: string[]): Promise<number> {
       })
     .command('run', 'all stages of a pipeline: data → train → analyze → report', (y) => common(y), async (args) => {
       const { config, dirs, log } = await setup(args);
-      for (const stage of ['data', 'train', 'analyze', 'report'] as const) {
+      // With analyze.run set, the pipeline analyses that existing run instead of training its own.
+      const stages = config.analyze.run ? (['data', 'analyze', 'report'] as const) : (['data', 'train', 'analyze', 'report'] as const);
+      for (const stage of stages) {
         log.info(`== ${stage}`);
         await runStage[stage](config, dirs, log);
       }

@@ -10,14 +10,19 @@ import { writeStageDir } from './stage-dir.js';
 /** Where each stage of a pipeline reads and writes; every path can be overridden from the command line. */
 export interface StageDirs {
   data: string;
+  /** Where the train stage writes. */
   train: string;
+  /** The run analysis and report read: the train output, or an existing run (analyze.run, --run). */
+  run: string;
   analyze: string;
   report: string;
 }
 
 export function defaultStageDirs(config: PipelineConfig, outRoot?: string): StageDirs {
   const root = resolve(outRoot ?? config.outDir);
-  return { data: join(root, 'data'), train: join(root, 'train'), analyze: join(root, 'analyze'), report: join(root, 'report') };
+  const train = join(root, 'train');
+  const run = config.analyze.run ? resolve(config.analyze.run) : train;
+  return { data: join(root, 'data'), train, run, analyze: join(root, 'analyze'), report: join(root, 'report') };
 }
 
 const exists = (path: string) => stat(path).then(() => true, () => false);
@@ -39,7 +44,8 @@ export const runStage = {
   train: (config: PipelineConfig, dirs: StageDirs, log: Logger) =>
     writeStageDir(dirs.train, (outDir) => trainRun({ config: config.train, dataDir: dirs.data, outDir, log })),
   analyze: (config: PipelineConfig, dirs: StageDirs, log: Logger) =>
-    writeStageDir(dirs.analyze, (outDir) => analyzeRun({ runDir: dirs.train, dataDir: dirs.data, outDir, config: config.analyze, log })),
+    // Curves already computed in the previous analysis folder are reused by content key, not recomputed.
+    writeStageDir(dirs.analyze, (outDir) => analyzeRun({ runDir: dirs.run, dataDir: dirs.data, outDir, config: config.analyze, log, reuseFrom: dirs.analyze })),
   report: (config: PipelineConfig, dirs: StageDirs, log: Logger) =>
-    writeStageDir(dirs.report, (outDir) => writeReport({ runDir: dirs.train, analysisDir: dirs.analyze, outDir, config: config.report, log })),
+    writeStageDir(dirs.report, (outDir) => writeReport({ runDir: dirs.run, analysisDir: dirs.analyze, outDir, config: config.report, log })),
 };

@@ -89,6 +89,29 @@ export const analyzeSectionSchema = z.strictObject({
   provider: z.enum(['auto', 'cuda', 'webgpu', 'cpu']).default('auto'),
   /** Second differences ≥ −tolerance count as convex. */
   convexityTolerance: z.number().min(0).default(1e-4),
+  /** Analyse the checkpoints of an existing run folder instead of this pipeline's train output. */
+  run: z.string().optional(),
+  barriers: z
+    .strictObject({
+      /** Barriers along the valley floor: the segment θ_t(α*_t) → θ_{t+1}(α*_{t+1}) of successive pairs. */
+      floor: z.boolean().default(true),
+      /** Lags k of B(t, k) between iterates k steps apart (both stored); [] for none. */
+      lags: z.array(positiveInt).default([2, 8, 32]),
+      /** B(t, k) is computed for start steps t that are multiples of this stride. */
+      every: positiveInt.default(10),
+    })
+    .default({ floor: true, lags: [2, 8, 32], every: 10 }),
+  sharpness: z
+    .strictObject({
+      /** Checkpoint steps at which to estimate the top Hessian eigenvalue; [] for none. */
+      steps: z.array(nonNegativeInt).default([]),
+      /** Size of the fixed, seeded subset of the training split the Hessian is taken on. */
+      subsetSize: positiveInt.default(1000),
+      seed: nonNegativeInt.default(0),
+      /** Lanczos iterations (Hessian-vector products) per checkpoint. */
+      iterations: positiveInt.default(20),
+    })
+    .default({ steps: [], subsetSize: 1000, seed: 0, iterations: 20 }),
 });
 
 export const reportSectionSchema = z.strictObject({
@@ -173,6 +196,8 @@ function checkConsistency(config: PipelineConfig, file?: string): void {
   for (let i = 1; i < alphas.length; i++) {
     if (!(alphas[i] > alphas[i - 1])) throw new ConfigError('α values must be strictly increasing', file, `analyze.alphas[${i}]`);
   }
+  // Height is L(0) − floor and the curve is anchored at both iterates, so the grid must hold 0 and 1.
+  if (!alphas.includes(0) || !alphas.includes(1)) throw new ConfigError('the α grid must contain 0 and 1 (the two iterates)', file, 'analyze.alphas');
   if (config.train.maxSteps !== undefined) {
     config.train.checkpoints.windows.forEach((w, i) => {
       if (w.steps[0] > config.train.maxSteps!) {

@@ -15,6 +15,10 @@ export const FILES = {
   checkpoints: 'checkpoints',
   interpolation: 'interpolation.arrow',
   pairs: 'pairs.arrow',
+  barriers: 'barriers.arrow',
+  /** Losses along every barrier line, per α, keyed by content so re-runs reuse them. */
+  barrierLines: 'barrier-lines.arrow',
+  sharpness: 'sharpness.arrow',
   summary: 'summary.json',
 } as const;
 
@@ -99,6 +103,33 @@ export interface PairMetrics {
   key: string;
 }
 
+/**
+ * One row of barriers.arrow.
+ * kind 'floor': the segment from pair t's floor point θ_t(α*_t) to pair t+1's (k = 1); barrier = max on the
+ * segment − max of its two ends. kind 'lag': B(t, k) = max_α [L(θ(α)) − ((1−α)L(θ_t) + αL(θ_{t+k}))] on the
+ * line θ_t → θ_{t+k}. `alphaAtMax` is where the maximum sits; lossStart/lossEnd are the line's end losses.
+ */
+export interface BarrierRow {
+  kind: 'floor' | 'lag';
+  step: number;
+  k: number;
+  barrier: number;
+  alphaAtMax: number;
+  lossStart: number;
+  lossEnd: number;
+}
+
+/** One row of sharpness.arrow: top Hessian eigenvalue of the training loss on a fixed subset, beside 2/η. */
+export interface SharpnessRow {
+  step: number;
+  topEigenvalue: number;
+  twoOverLr: number;
+  iterations: number;
+  /** 'exact' (double backprop) or 'finite-difference' Hessian-vector products. */
+  method: string;
+  subsetSize: number;
+}
+
 /** summary.json of the analyze stage. */
 export interface AnalysisSummary {
   pairs: number;
@@ -113,6 +144,17 @@ export interface AnalysisSummary {
   meanGradCosine: number;
   fractionNegativeGradCosine: number;
   meanUpdateCosine: number;
+  /** Floor barriers: fraction > 0 and their median and max; NaN when none were computed. */
+  fractionFloorBarrierPositive: number;
+  medianFloorBarrier: number;
+  maxFloorBarrier: number;
+  /** Median B(t, k) per lag k, keyed by k. */
+  medianLagBarrier: Record<string, number>;
+  /** Top Hessian eigenvalue per configured step, beside 2/η. */
+  sharpness: Array<{ step: number; topEigenvalue: number; twoOverLr: number }>;
+  /** Pairs whose curves were reused from a previous analysis (same content key) vs computed now. */
+  pairsReused: number;
+  pairsComputed: number;
   evalSetSize: number;
   alphas: number[];
   bnMode: AnalyzeConfig['bnMode'];

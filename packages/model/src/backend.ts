@@ -30,10 +30,17 @@ function silenceCpuBanner(): void {
 const ORDER: BackendName[] = ['tensorflow', 'wasm', 'cpu'];
 
 /**
- * Pick the training backend: tfjs-node when its native binding loads, else WebAssembly, else pure-JS CPU.
+ * Pick the tfjs backend: tfjs-node when its native binding loads, else WebAssembly, else pure-JS CPU.
  * An explicit request is honoured or fails loudly (never a silent switch); the choice is logged.
+ * `purpose` names the user in the log line ("training", "sharpness"); `field` is the config field an
+ * unavailable explicit request is blamed on.
  */
-export async function selectBackend(request: BackendRequest, log: Logger): Promise<BackendName> {
+export async function selectBackend(
+  request: BackendRequest,
+  log: Logger,
+  opts: { purpose?: string; field?: string } = {},
+): Promise<BackendName> {
+  const { purpose = 'training', field = 'train.backend' } = opts;
   const candidates = request === 'auto' ? ORDER : [request];
   for (const name of candidates) {
     try {
@@ -41,11 +48,11 @@ export async function selectBackend(request: BackendRequest, log: Logger): Promi
       if (!(await tf.setBackend(name))) throw new Error('setBackend returned false');
       await tf.ready();
       if (name === 'cpu') silenceCpuBanner();
-      log.info(`training backend: ${name} (tfjs ${tf.version.tfjs})`);
+      log.info(`${purpose} backend: ${name} (tfjs ${tf.version.tfjs})`);
       return name;
     } catch (e) {
       const reason = (e as Error).message.split('\n')[0];
-      if (request !== 'auto') throw new SgdwalkError(`backend "${name}" is not available here: ${reason}`, 'backend', { field: 'train.backend' });
+      if (request !== 'auto') throw new SgdwalkError(`backend "${name}" is not available here: ${reason}`, 'backend', { field });
       log.info(`backend ${name} unavailable (${reason}); trying the next one`);
     }
   }

@@ -16,10 +16,11 @@ export class DeviceState {
     readonly layout: ParameterLayout,
     initial: Float32Array,
   ) {
-    this.theta = tf.variable(tf.tensor1d(initial.subarray(0, layout.trainableSize)), false);
+    // tf.variable copies its initial value: tidy frees the upload (variables themselves outlive tidy).
+    this.theta = tf.tidy(() => tf.variable(tf.tensor1d(initial.subarray(0, layout.trainableSize)), false));
     this.trainableSlots = new Map(layout.tensors.filter((t) => t.role === 'trainable').map((t) => [t.name, t]));
     for (const slot of layout.tensors.filter((t) => t.role === 'buffer')) {
-      this.buffers.set(slot.name, tf.variable(tf.tensor1d(initial.subarray(slot.offset, slot.offset + slot.size)), false));
+      this.buffers.set(slot.name, tf.tidy(() => tf.variable(tf.tensor1d(initial.subarray(slot.offset, slot.offset + slot.size)), false)));
     }
   }
 

@@ -1,8 +1,6 @@
 import type { ResolvedLayer } from '@sgdwalk/core';
 import { labelsOf, toFloat32, type DatasetMeta, type SplitData } from '@sgdwalk/data';
-import { tf } from './backend.js';
-import { correctCount, crossEntropy, forwardLogits } from './forward.js';
-import type { DeviceState } from './state.js';
+import { correctCount, crossEntropy, forwardLogits, tf, type DeviceState } from '@sgdwalk/model';
 
 /**
  * Loss and accuracy of the current state on a whole split, batch-norm in running-statistics mode

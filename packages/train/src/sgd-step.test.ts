@@ -1,8 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initialState, parameterLayout, resolveLayers, silentLogger, slotOf, type ModelSpec } from '@sgdwalk/core';
-import { selectBackend, tf } from './backend.js';
+import { DeviceState, selectBackend, tf } from '@sgdwalk/model';
 import { SgdStepper } from './sgd-step.js';
-import { DeviceState } from './state.js';
 
 const spec: ModelSpec = {
   name: 'tiny', inputShape: [3], classes: 2,

@@ -1,7 +1,5 @@
 import type { ResolvedLayer, TrainConfig } from '@sgdwalk/core';
-import { tf } from './backend.js';
-import { correctCount, crossEntropy, forwardLogits, type BatchStats } from './forward.js';
-import type { DeviceState } from './state.js';
+import { correctCount, crossEntropy, forwardLogits, matMulTwiceDifferentiable, tf, type BatchStats, type DeviceState } from '@sgdwalk/model';
 
 /** What one step measured (scalars, read back in one transfer). */
 export interface StepReadout {
@@ -26,6 +24,12 @@ export class SgdStepper {
   private readonly valueAndGrad: (theta: tf.Tensor1D) => { value: tf.Scalar; grad: tf.Tensor1D };
   private kept: { stats: Map<string, BatchStats>; correct: tf.Scalar | null } = { stats: new Map(), correct: null };
   private x: tf.Tensor2D | null = null;
+  /**
+   * On wasm, a product whose gradient transposes explicitly instead of using matMul's transpose flags
+   * (which leave XNNPACK's fast path): same values to float32 rounding, the step ~2× faster. Elsewhere
+   * the plain tf.matMul is faster.
+   */
+  private readonly matMul = tf.getBackend() === 'wasm' ? matMulTwiceDifferentiable : tf.matMul;
   private labels: tf.Tensor1D | null = null;
   private oneHot: tf.Tensor2D | null = null;
 
@@ -37,7 +41,7 @@ export class SgdStepper {
   ) {
     this.theta0 = tf.keep(tf.clone(state.theta)) as tf.Tensor1D;
     this.valueAndGrad = tf.valueAndGrad((theta: tf.Tensor1D) => {
-      const logits = forwardLogits(this.layers, this.state.lookup(theta), this.x!, 'batch', this.kept.stats);
+      const logits = forwardLogits(this.layers, this.state.lookup(theta), this.x!, 'batch', this.kept.stats, { matMul: this.matMul });
       // valueAndGrad disposes what the forward pass made; keep what the step reads afterwards.
       this.kept.correct = tf.keep(correctCount(logits, this.labels!));
       for (const s of this.kept.stats.values()) {

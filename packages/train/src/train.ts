@@ -5,11 +5,10 @@ import {
 } from '@sgdwalk/core';
 import { CheckpointWriter, writeTable } from '@sgdwalk/checkpoints';
 import { MinibatchSchedule, labelsOf, readPreparedDataset, toFloat32 } from '@sgdwalk/data';
-import { selectBackend, tf } from './backend.js';
+import { DeviceState, selectBackend, tf } from '@sgdwalk/model';
 import { evaluateSplit } from './evaluate.js';
 import { checkpointSteps } from './policy.js';
 import { SgdStepper } from './sgd-step.js';
-import { DeviceState } from './state.js';
 
 export interface TrainOptions {
   config: TrainConfig;

@@ -1,0 +1,100 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FILES, hashJson, sha256, type AnalyzeConfig, type Logger, type SharpnessRow } from '@sgdwalk/core';
+import { readTable, writeTable, type CheckpointReader } from '@sgdwalk/checkpoints';
+import { evaluationSubset, labelsOf, readPreparedDataset, toFloat32 } from '@sgdwalk/data';
+import type { RunFolder } from './run-folder.js';
+import { computeSharpness } from './sharpness.js';
+
+interface StoredSharpness extends SharpnessRow {
+  key: string;
+}
+
+/** Sharpness rows of an earlier analysis by content key; a missing or unreadable file gives none. */
+async function readKnownSharpness(dir: string): Promise<Map<string, StoredSharpness>> {
+  try {
+    const { columns, numRows } = await readTable(join(dir, FILES.sharpness));
+    const known = new Map<string, StoredSharpness>();
+    for (let i = 0; i < numRows; i++) {
+      const row: StoredSharpness = {
+        step: (columns.step as Int32Array)[i],
+        topEigenvalue: (columns.topEigenvalue as Float64Array)[i],
+        twoOverLr: (columns.twoOverLr as Float64Array)[i],
+        iterations: (columns.iterations as Int32Array)[i],
+        method: (columns.method as string[])[i],
+        subsetSize: (columns.subsetSize as Int32Array)[i],
+        key: (columns.key as string[])[i],
+      };
+      known.set(row.key, row);
+    }
+    return known;
+  } catch {
+    return new Map();
+  }
+}
+
+/**
+ * The sharpness part of the analyze stage: the top Hessian eigenvalue at each configured stored step, on a
+ * fixed seeded subset of the training split, beside 2/η of the run. Each value is keyed by the checkpoint's
+ * content, the subset and the settings, and reused from the previous analysis when the key matches.
+ * Writes sharpness.arrow (or removes a stale one when none is configured).
+ */
+export async function measureSharpness(opts: {
+  config: AnalyzeConfig;
+  run: RunFolder;
+  reader: CheckpointReader;
+  dataDir: string;
+  outDir: string;
+  reuseDir: string;
+  log: Logger;
+}): Promise<SharpnessRow[]> {
+  const { config, run, reader, log } = opts;
+  const wanted = config.sharpness.steps;
+  if (wanted.length === 0) {
+    await rm(join(opts.outDir, FILES.sharpness), { force: true });
+    return [];
+  }
+  const missing = wanted.filter((s) => !reader.has(s));
+  if (missing.length > 0) log.warn(`sharpness: steps ${missing.join(', ')} are not stored in this run; skipped`);
+  const steps = [...new Set(wanted.filter((s) => reader.has(s)))].sort((a, b) => a - b);
+
+  const dataset = await readPreparedDataset(opts.dataDir);
+  const split = dataset.splits.train;
+  const indices = evaluationSubset(split.count, config.sharpness.subsetSize, config.sharpness.seed);
+  const x = toFloat32(split, indices, dataset.meta);
+  const labels = labelsOf(split, indices);
+  const settings = { subset: sha256(indices), dataset: dataset.hash, iterations: config.sharpness.iterations, seed: config.sharpness.seed, batchSize: config.evalBatchSize };
+  const known = await readKnownSharpness(opts.reuseDir);
+  const twoOverLr = 2 / run.info.config.lr;
+
+  const rows: StoredSharpness[] = [];
+  let reused = 0;
+  for (const [done, step] of steps.entries()) {
+    const key = hashJson({ checkpoint: reader.hashOf(step), ...settings });
+    const previous = known.get(key);
+    if (previous) {
+      rows.push({ ...previous, step });
+      reused++;
+    } else {
+      const { state } = await reader.read(step);
+      const result = await computeSharpness({
+        model: run.info.model, layout: run.info.layout, state, x, labels, count: indices.length,
+        batchSize: config.evalBatchSize, iterations: config.sharpness.iterations, seed: config.sharpness.seed, log,
+      });
+      rows.push({ step, topEigenvalue: result.topEigenvalue, twoOverLr, iterations: result.iterations, method: result.method, subsetSize: indices.length, key });
+      log.info(`sharpness at step ${step}: λ_max ${result.topEigenvalue.toPrecision(4)} (2/η = ${twoOverLr}), ${result.method} Hessian-vector products`);
+    }
+    log.progress('sharpness', done + 1, steps.length);
+  }
+  log.info(`sharpness: ${reused} reused, ${rows.length - reused} computed`);
+  await writeTable(join(opts.outDir, FILES.sharpness), {
+    step: Int32Array.from(rows, (r) => r.step),
+    topEigenvalue: Float64Array.from(rows, (r) => r.topEigenvalue),
+    twoOverLr: Float64Array.from(rows, (r) => r.twoOverLr),
+    iterations: Int32Array.from(rows, (r) => r.iterations),
+    method: rows.map((r) => r.method),
+    subsetSize: Int32Array.from(rows, (r) => r.subsetSize),
+    key: rows.map((r) => r.key),
+  });
+  return rows.map(({ key: _key, ...row }) => row);
+}

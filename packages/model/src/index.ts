@@ -1,0 +1,12 @@
+/**
+ * The model spec as TensorFlow.js ops: backend selection, the forward pass, the loss and the device-side
+ * state. Shared by training and by the analysis stage's sharpness (stages never import each other).
+ */
+export { selectBackend, tf, type BackendName, type BackendRequest } from './backend.js';
+export { registerMissingWasmKernels } from './wasm-kernels.js';
+export {
+  forwardLogits, crossEntropy, correctCount, type BatchStats, type BnMode, type TensorLookup, type ForwardOptions, type MatMul,
+  // For Hessian-vector products by double backprop:
+  crossEntropyTwiceDifferentiable, logSoftmaxTwiceDifferentiable, matMulTwiceDifferentiable, supportsDoubleBackprop,
+} from './forward.js';
+export { DeviceState } from './state.js';

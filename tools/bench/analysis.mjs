@@ -1,0 +1,87 @@
+// The interpolation engine on the study's MNIST MLP (784-500-350-10, BN): 50 consecutive pairs × 11 α ×
+// 10,000 evaluation examples, BN in batch-statistics mode, batches of 500 — by the fast engine and, in the
+// same run, by the naive one (one session run per α and batch, no reuse), beside this machine's FP32
+// MatMul peak through ONNX Runtime (2048×2048).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parsePipeline, FILES, alphaGridValues } from '@sgdwalk/core';
+import { prepareDataset, readPreparedDataset, toFloat32, labelsOf, evaluationSubset } from '@sgdwalk/data';
+import { trainRun } from '@sgdwalk/train';
+import { CheckpointReader } from '@sgdwalk/checkpoints';
+import { createFastEngine, createNaiveEngine, measureMatMulPeak, ONNXRUNTIME_VERSION } from '@sgdwalk/analysis';
+import { availableParallelism, cpus } from 'node:os';
+
+const log = { info: (m) => process.stderr.write(`${m}\n`), warn: (m) => process.stderr.write(`warning: ${m}\n`), progress() {} };
+
+async function timeEngine(engine, states, alphas) {
+  const start = performance.now();
+  const curves = [];
+  let previous = await engine.prepare(states[0]);
+  for (let t = 1; t < states.length; t++) {
+    const next = await engine.prepare(states[t]);
+    curves.push(await engine.interpolate(previous, next, alphas));
+    previous = next;
+  }
+  return { seconds: (performance.now() - start) / 1000, curves };
+}
+
+export async function run(args) {
+  const pairs = Number(args[0] ?? 50);
+  const evalSize = 10_000;
+  const alphas = alphaGridValues({ from: 0, to: 1, step: 0.1 });
+  const root = await mkdtemp(join(tmpdir(), 'sgdwalk-bench-'));
+  try {
+    const config = parsePipeline({
+      data: { dataset: 'mnist', limit: { train: evalSize, validation: 100, test: 100 } },
+      train: { model: 'mlp-bn', maxSteps: pairs, backend: 'auto', checkpoints: { windows: [{ steps: [0, pairs] }], every: 0 } },
+    });
+    log.info(`training ${pairs} steps to get ${pairs + 1} real checkpoints…`);
+    await prepareDataset({ config: config.data, outDir: join(root, 'data'), log: { ...log, info() {} } });
+    const runInfo = await trainRun({ config: config.train, dataDir: join(root, 'data'), outDir: join(root, 'train'), log: { ...log, info() {} } });
+    const dataset = await readPreparedDataset(join(root, 'data'));
+    const indices = evaluationSubset(dataset.splits.train.count, evalSize, 0);
+    const features = 784;
+    const evalSet = { x: toFloat32(dataset.splits.train, indices, dataset.meta), labels: labelsOf(dataset.splits.train, indices), count: indices.length, features };
+    const reader = await CheckpointReader.open(join(root, 'train', FILES.checkpoints), { layout: runInfo.layout });
+    const states = [];
+    for (let t = 0; t <= pairs; t++) states.push((await reader.read(t)).state);
+    await reader.close();
+
+    const engineOptions = { model: runInfo.model, layout: runInfo.layout, bnMode: 'batch', evalSet, evalBatchSize: 500, provider: 'cpu', log };
+    log.info('fast engine…');
+    const fastEngine = await createFastEngine(engineOptions);
+    const fast = await timeEngine(fastEngine, states, alphas);
+    await fastEngine.release();
+    log.info('naive engine…');
+    const naiveEngine = await createNaiveEngine(engineOptions);
+    const naive = await timeEngine(naiveEngine, states, alphas);
+    await naiveEngine.release();
+    log.info('MatMul peak…');
+    const peak = await measureMatMulPeak({ n: 2048, provider: 'cpu' });
+
+    let maxRelativeDifference = 0;
+    fast.curves.forEach((curve, p) => curve.lossPerAlpha.forEach((loss, i) => {
+      const reference = naive.curves[p].lossPerAlpha[i];
+      maxRelativeDifference = Math.max(maxRelativeDifference, Math.abs(loss - reference) / Math.abs(reference));
+    }));
+    // The naive protocol's work: every α of every pair is a full forward pass over the evaluation set.
+    const macsPerExample = runInfo.layout.tensors.filter((t) => t.name.endsWith('.weight')).reduce((s, t) => s + t.size, 0);
+    const flops = 2 * macsPerExample * evalSize * alphas.length * pairs;
+    const gflops = (seconds) => flops / seconds / 1e9;
+    return {
+      benchmark: 'analysis',
+      workload: { model: 'mlp-bn 784-500-350-10', pairs, alphas: alphas.length, evalExamples: evalSize, evalBatchSize: 500, bnMode: 'batch', macsPerExample, naiveProtocolFlops: flops },
+      fast: { seconds: fast.seconds, pairsPerSecond: pairs / fast.seconds, effectiveGflops: gflops(fast.seconds) },
+      naive: { seconds: naive.seconds, pairsPerSecond: pairs / naive.seconds, effectiveGflops: gflops(naive.seconds) },
+      speedup: naive.seconds / fast.seconds,
+      matmulPeak: { gflops: peak.gflops, n: peak.n, seconds: peak.seconds },
+      fastOverPeak: gflops(fast.seconds) / peak.gflops,
+      maxRelativeLossDifference: maxRelativeDifference,
+      machine: { cpus: availableParallelism(), model: cpus()[0]?.model, node: process.version, onnxruntime: ONNXRUNTIME_VERSION, provider: 'cpu' },
+      targets: { speedupAtLeast2: naive.seconds / fast.seconds >= 2, fastAtLeastPeak: gflops(fast.seconds) >= peak.gflops },
+    };
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
