@@ -2,12 +2,12 @@
 // 10,000 evaluation examples, BN in batch-statistics mode, batches of 500 — by the fast engine and, in the
 // same run, by the naive one (one session run per α and batch, no reuse), beside this machine's FP32
 // MatMul peak through ONNX Runtime (2048×2048).
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parsePipeline, FILES, alphaGridValues } from '@sgdwalk/core';
-import { prepareDataset, readPreparedDataset, toFloat32, labelsOf, evaluationSubset } from '@sgdwalk/data';
-import { trainRun } from '@sgdwalk/train';
+import { FILES, alphaGridValues } from '@sgdwalk/core';
+import { readPreparedDataset, toFloat32, labelsOf, evaluationSubset } from '@sgdwalk/data';
 import { CheckpointReader } from '@sgdwalk/checkpoints';
 import { createFastEngine, createNaiveEngine, measureMatMulPeak, ONNXRUNTIME_VERSION } from '@sgdwalk/analysis';
 import { availableParallelism, cpus } from 'node:os';
@@ -32,13 +32,17 @@ export async function run(args) {
   const alphas = alphaGridValues({ from: 0, to: 1, step: 0.1 });
   const root = await mkdtemp(join(tmpdir(), 'sgdwalk-bench-'));
   try {
-    const config = parsePipeline({
+    const pipeline = {
       data: { dataset: 'mnist', limit: { train: evalSize, validation: 100, test: 100 } },
       train: { model: 'mlp-bn', maxSteps: pairs, backend: 'auto', checkpoints: { windows: [{ steps: [0, pairs] }], every: 0 } },
-    });
+    };
     log.info(`training ${pairs} steps to get ${pairs + 1} real checkpoints…`);
-    await prepareDataset({ config: config.data, outDir: join(root, 'data'), log: { ...log, info() {} } });
-    const runInfo = await trainRun({ config: config.train, dataDir: join(root, 'data'), outDir: join(root, 'train'), log: { ...log, info() {} } });
+    // In a child process: a tfjs backend loaded in this one would share the cores with the timed engines.
+    const pipelineFile = join(root, 'pipeline.json');
+    await writeFile(pipelineFile, JSON.stringify(pipeline));
+    const cli = new URL('../../packages/cli/bin/sgdwalk.js', import.meta.url).pathname;
+    for (const stage of ['data', 'train']) execFileSync(process.execPath, [cli, stage, '--pipeline', pipelineFile, '--out', root, '--quiet'], { stdio: 'inherit' });
+    const runInfo = JSON.parse(await readFile(join(root, 'train', FILES.run), 'utf8'));
     const dataset = await readPreparedDataset(join(root, 'data'));
     const indices = evaluationSubset(dataset.splits.train.count, evalSize, 0);
     const features = 784;
