@@ -1,11 +1,9 @@
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import {
   Bool, DataType, Field, Float32, Float64, Int32, List, makeData, Precision, RecordBatch, RecordBatchReader, Schema, Struct, Utf8,
   vectorFromArray, type Data, type Vector,
 } from 'apache-arrow';
-import { CheckpointError, temporaryPathFor } from '@sgdwalk/core';
-import { writeChunksAt } from './durable-io.js';
+import { CheckpointError, writeFileAtomic } from '@sgdwalk/core';
 import { ChunkedFileWriter } from './ipc-file-writer.js';
 
 /**
@@ -42,21 +40,8 @@ export async function writeTable(path: string, columns: Record<string, ColumnDat
   const writer = new ChunkedFileWriter();
   const chunks = [...writer.begin(schema), ...writer.add(batch), ...writer.end()];
 
-  const tmp = temporaryPathFor(path);
-  try {
-    await mkdir(dirname(path), { recursive: true });
-    const fh = await open(tmp, 'w');
-    try {
-      await writeChunksAt(fh, chunks, 0);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw new CheckpointError(`cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, path);
-  }
+  // Tables are small (per-step or per-pair rows): one buffer through core's temp-file-and-rename write.
+  await writeFileAtomic(path, Buffer.concat(chunks));
 }
 
 function columnData(values: ColumnData, name: string, path: string): Data {
