@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -23,6 +24,13 @@ describe('sgdwalk CLI on bad input', () => {
     const r = runCli(['--help']);
     expect(r.code).toBe(0);
     for (const cmd of ['data', 'train', 'analyze', 'report', 'run']) expect(r.stdout).toContain(`sgdwalk ${cmd}`);
+  });
+
+  it('rejects an unknown command or an invalid flag value before running anything', async () => {
+    const out = join(dir, 'never-written');
+    expectCleanFailure(runCli(['train', '--backend', 'gpu', '--out', out]), /backend/, /"gpu"/);
+    expectCleanFailure(runCli(['trian']), /Unknown argument: trian/);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('names an unknown pipeline field and its file', async () => {

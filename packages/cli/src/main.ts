@@ -25,7 +25,6 @@ async function setup(args: CommonArgs): Promise<{ config: PipelineConfig; dirs: 
 
 /** The `sgdwalk` command. Returns the exit code: 0 ok, 1 bad input (one clear message), 70 internal error. */
 export async function main(argv: string[]): Promise<number> {
-  let exitCode = 0;
   const cli = yargs(argv)
     .scriptName('sgdwalk')
     .usage('$0 <command> [options]\n\nTrain with SGD, checkpoint every iteration, analyse the loss surface along the trajectory.')
@@ -91,10 +90,9 @@ export async function main(argv: string[]): Promise<number> {
     .help()
     .alias('h', 'help')
     .version(false)
-    .fail((message, error, y) => {
-      if (error) throw error;
-      process.stderr.write(`${y.help()}\n\n${message}\n`);
-      exitCode = 1;
+    .fail((message, error) => {
+      // Throwing stops yargs here: a usage mistake must never fall through to running the command.
+      throw error ?? new SgdwalkError(`${message} (see sgdwalk --help)`, 'usage');
     });
   try {
     await cli.parseAsync();
@@ -106,5 +104,5 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`sgdwalk: internal error (a bug, please report it): ${(e as Error).stack ?? e}\n`);
     return 70;
   }
-  return exitCode;
+  return 0;
 }
