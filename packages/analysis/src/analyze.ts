@@ -2,11 +2,11 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
-  ConfigError, FILES, SgdwalkError, hashJson, sha256, writeFileAtomic, writeManifest,
+  ConfigError, FILES, checkAlphaGrid, SgdwalkError, hashJson, sha256, writeFileAtomic, writeManifest,
   type AnalysisSummary, type AnalyzeConfig, type Logger,
 } from '@sgdwalk/core';
 import { CheckpointReader } from '@sgdwalk/checkpoints';
-import { evaluationSubset, labelsOf, readPreparedDataset, toFloat32 } from '@sgdwalk/data';
+import { evaluationSubset, labelsOf, readPreparedDataset, toFloat32, type PreparedDataset } from '@sgdwalk/data';
 import { runAnalysisPass, type AnalysisPassResult, type ReuseCount } from './analysis-pass.js';
 import { floorSegments, lagLines } from './barrier-lines.js';
 import { segmentAlphas } from './barriers.js';
@@ -40,23 +40,12 @@ export interface AnalyzeRunOptions {
   reuseFrom?: string;
 }
 
-/** The grid the metrics assume: strictly increasing, holding both checkpoints (α = 0 and α = 1). */
-function checkAlphaGrid(alphas: readonly number[]): void {
-  alphas.forEach((alpha, i) => {
-    if (i > 0 && !(alpha > alphas[i - 1])) throw new ConfigError('α values must be strictly increasing', undefined, `analyze.alphas[${i}]`);
-  });
-  for (const end of [0, 1]) {
-    if (!alphas.includes(end)) throw new ConfigError(`the α grid must contain ${end} (the pair's checkpoints themselves)`, undefined, 'analyze.alphas');
-  }
-}
-
 /** The metrics.arrow distance from init by step (the fallback when θ_0 is not stored). */
 function distanceFromInitByStep(metrics: RunMetrics): Map<number, number> {
   return new Map(Array.from(metrics.step, (step, i) => [step, metrics.distanceFromInit[i]]));
 }
 
-async function loadEvaluationSet(dataDir: string, config: AnalyzeConfig, features: number): Promise<{ evalSet: EvaluationSet; hash: string; datasetHash: string }> {
-  const dataset = await readPreparedDataset(dataDir);
+function loadEvaluationSet(dataset: PreparedDataset, dataDir: string, config: AnalyzeConfig, features: number): { evalSet: EvaluationSet; hash: string } {
   const split = dataset.splits[config.evalSet.split];
   const indices = evaluationSubset(split.count, config.evalSet.size, config.evalSet.seed);
   if (indices.length === 0) throw new ConfigError(`the ${config.evalSet.split} split of ${dataDir} is empty`, undefined, 'analyze.evalSet.split');
@@ -67,7 +56,6 @@ async function loadEvaluationSet(dataDir: string, config: AnalyzeConfig, feature
   return {
     evalSet: { x, labels: labelsOf(split, indices), count: indices.length, features },
     hash: hashJson({ dataset: dataset.hash, split: config.evalSet.split, indices: sha256(indices) }),
-    datasetHash: dataset.hash,
   };
 }
 
@@ -107,7 +95,10 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
     const floorSteps = config.barriers.floor ? floorSegments(pairs) : [];
     const lags = lagLines(reader.steps, config.barriers.lags, config.barriers.every, config.steps);
     const barriersConfigured = config.barriers.floor || config.barriers.lags.length > 0;
-    const { evalSet, hash: evalSetHash, datasetHash } = await loadEvaluationSet(opts.dataDir, config, inputFeatures(model));
+    // Read once: the evaluation set and the sharpness subset both come from it.
+    const dataset = await readPreparedDataset(opts.dataDir);
+    const datasetHash = dataset.hash;
+    const { evalSet, hash: evalSetHash } = loadEvaluationSet(dataset, opts.dataDir, config, inputFeatures(model));
     if (datasetHash !== run.info.datasetHash) {
       log.warn(`the prepared dataset in ${opts.dataDir} (${datasetHash.slice(0, 12)}) is not the one run ${run.info.runId} was trained on (${run.info.datasetHash.slice(0, 12)})`);
     }
@@ -165,7 +156,7 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
       log.warn(`${nonFiniteBarriers.length} barriers are not finite (first: ${first.kind} at step ${first.step}, k = ${first.k}); recorded as NaN`);
     }
 
-    const sharpness = await measureSharpness({ config, run, reader, dataDir: opts.dataDir, outDir, reuseDir, log });
+    const sharpness = await measureSharpness({ config, run, reader, dataset, outDir, reuseDir, log });
 
     const inRange = (step: number) => !config.steps || (step >= config.steps[0] && step <= config.steps[1]);
     const summary = summarize(pairMetrics, {

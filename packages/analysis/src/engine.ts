@@ -59,6 +59,8 @@ export async function createNaiveEngine(opts: InterpolationEngineOptions): Promi
   const session = await openModelSession(opts);
   const batches = evaluationBatches(opts.evalSet, opts.evalBatchSize);
   const interpolated = new Float32Array(opts.layout.totalSize);
+  // Views into `interpolated`: built once, they see each α's state as it is written.
+  const feeds = stateFeeds(opts.layout, interpolated, session.inputNames);
   return {
     provider: session.provider,
     prepare: async (state) => ({ state }),
@@ -68,7 +70,6 @@ export async function createNaiveEngine(opts: InterpolationEngineOptions): Promi
       const accuracyPerAlpha = new Float64Array(alphas.length);
       for (const [k, alpha] of alphas.entries()) {
         interpolate(a.state, b.state, alpha, interpolated);
-        const feeds = stateFeeds(opts.layout, interpolated, session.inputNames);
         let lossSum = 0;
         let correct = 0;
         for (const batch of batches) {

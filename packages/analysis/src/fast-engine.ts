@@ -76,13 +76,9 @@ export async function createFastEngine(
       const prepared: PreparedState = { state: interpolate(a.state, b.state, alpha) };
       projections.set(
         prepared,
-        projectionsA.map((xwA, i) => {
-          const valuesA = xwA.data as Float32Array;
-          const valuesB = projectionsB[i].data as Float32Array;
-          const combined = new Float32Array(valuesA.length);
-          for (let j = 0; j < combined.length; j++) combined[j] = (1 - alpha) * valuesA[j] + alpha * valuesB[j];
-          return new ort.Tensor('float32', combined, xwA.dims);
-        }),
+        projectionsA.map((xwA, i) =>
+          new ort.Tensor('float32', interpolate(xwA.data as Float32Array, projectionsB[i].data as Float32Array, alpha), xwA.dims),
+        ),
       );
       return prepared;
     },

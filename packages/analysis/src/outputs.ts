@@ -13,9 +13,9 @@ import type { KnownLines } from './known-lines.js';
 
 /**
  * The losses along every barrier line, one row per line and α, with the line's content key: what a later
- * analysis reuses. Not (yet) among core's FILES: only the analysis reads it.
+ * analysis reuses. An alias of core's FILES.barrierLines.
  */
-export const BARRIER_LINES_FILE = 'barrier-lines.arrow';
+export const BARRIER_LINES_FILE = FILES.barrierLines;
 
 export async function writeInterpolationTable(outDir: string, pairs: readonly PairMetrics[], curves: readonly InterpolationCurve[], alphas: readonly number[]): Promise<void> {
   const rows = pairs.length * alphas.length;

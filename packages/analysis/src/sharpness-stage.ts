@@ -1,8 +1,9 @@
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FILES, hashJson, sha256, type AnalyzeConfig, type Logger, type SharpnessRow } from '@sgdwalk/core';
 import { readTable, writeTable, type CheckpointReader } from '@sgdwalk/checkpoints';
-import { evaluationSubset, labelsOf, readPreparedDataset, toFloat32 } from '@sgdwalk/data';
+import { evaluationSubset, labelsOf, toFloat32, type PreparedDataset } from '@sgdwalk/data';
 import type { RunFolder } from './run-folder.js';
 import { computeSharpness } from './sharpness.js';
 
@@ -10,10 +11,15 @@ interface StoredSharpness extends SharpnessRow {
   key: string;
 }
 
-/** Sharpness rows of an earlier analysis by content key; a missing or unreadable file gives none. */
-async function readKnownSharpness(dir: string): Promise<Map<string, StoredSharpness>> {
+/**
+ * Sharpness rows of an earlier analysis by content key. A missing file gives none; an unreadable one
+ * gives none with a warning (as for the interpolation lines), and everything is recomputed.
+ */
+async function readKnownSharpness(dir: string, log: Logger): Promise<Map<string, StoredSharpness>> {
+  const path = join(dir, FILES.sharpness);
+  if (!existsSync(path)) return new Map();
   try {
-    const { columns, numRows } = await readTable(join(dir, FILES.sharpness));
+    const { columns, numRows } = await readTable(path);
     const known = new Map<string, StoredSharpness>();
     for (let i = 0; i < numRows; i++) {
       const row: StoredSharpness = {
@@ -28,7 +34,8 @@ async function readKnownSharpness(dir: string): Promise<Map<string, StoredSharpn
       known.set(row.key, row);
     }
     return known;
-  } catch {
+  } catch (e) {
+    log.warn(`earlier results in ${path} are unreadable (${(e as Error).message}); recomputing the sharpness`);
     return new Map();
   }
 }
@@ -43,12 +50,13 @@ export async function measureSharpness(opts: {
   config: AnalyzeConfig;
   run: RunFolder;
   reader: CheckpointReader;
-  dataDir: string;
+  /** The prepared dataset (read once by the analyze stage). */
+  dataset: PreparedDataset;
   outDir: string;
   reuseDir: string;
   log: Logger;
 }): Promise<SharpnessRow[]> {
-  const { config, run, reader, log } = opts;
+  const { config, run, reader, dataset, log } = opts;
   const wanted = config.sharpness.steps;
   if (wanted.length === 0) {
     await rm(join(opts.outDir, FILES.sharpness), { force: true });
@@ -58,13 +66,12 @@ export async function measureSharpness(opts: {
   if (missing.length > 0) log.warn(`sharpness: steps ${missing.join(', ')} are not stored in this run; skipped`);
   const steps = [...new Set(wanted.filter((s) => reader.has(s)))].sort((a, b) => a - b);
 
-  const dataset = await readPreparedDataset(opts.dataDir);
   const split = dataset.splits.train;
   const indices = evaluationSubset(split.count, config.sharpness.subsetSize, config.sharpness.seed);
   const x = toFloat32(split, indices, dataset.meta);
   const labels = labelsOf(split, indices);
   const settings = { subset: sha256(indices), dataset: dataset.hash, iterations: config.sharpness.iterations, seed: config.sharpness.seed, batchSize: config.evalBatchSize };
-  const known = await readKnownSharpness(opts.reuseDir);
+  const known = await readKnownSharpness(opts.reuseDir, log);
   const twoOverLr = 2 / run.info.config.lr;
 
   const rows: StoredSharpness[] = [];

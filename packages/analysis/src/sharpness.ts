@@ -1,4 +1,4 @@
-import { Rng, SgdwalkError, deriveSeed, resolveLayers, silentLogger, type Logger, type ModelSpec, type ParameterLayout } from '@sgdwalk/core';
+import { Rng, SgdwalkError, deriveSeed, dot, norm, resolveLayers, silentLogger, type Logger, type ModelSpec, type ParameterLayout } from '@sgdwalk/core';
 import {
   DeviceState, crossEntropyTwiceDifferentiable, forwardLogits, matMulTwiceDifferentiable, selectBackend, supportsDoubleBackprop, tf, type BackendName, type BackendRequest,
 } from '@sgdwalk/model';
@@ -121,21 +121,21 @@ export async function lanczosTopEigenvalue(
     const aq = await apply(q);
     if (aq.length !== n) throw new Error(`Hessian-vector product has length ${aq.length}, expected ${n}`);
     for (let i = 0; i < n; i++) w[i] = aq[i];
-    const a = dot64(q, w);
+    const a = dot(q, w);
     if (!Number.isFinite(a)) throw new Error('the operator returned a non-finite vector');
     alpha.push(a);
     // Full reorthogonalisation against every basis vector, twice ("twice is enough"); it subsumes the
     // three-term recurrence's α_j·q_j + β_{j−1}·q_{j−1}.
     for (let pass = 0; pass < 2; pass++) {
       for (const qi of basis) {
-        const c = dot64(qi, w);
+        const c = dot(qi, w);
         for (let i = 0; i < n; i++) w[i] -= c * qi[i];
       }
     }
     history.push(tridiagonalTopEigenvalue(alpha, beta));
     spectralScale = Math.max(spectralScale, Math.abs(a), beta.length ? Math.abs(beta[beta.length - 1]) : 0);
     if (j === steps - 1) break;
-    const b = Math.sqrt(dot64(w, w));
+    const b = norm(w);
     // An invariant Krylov space (to the float32 precision of the products): T's eigenvalues are A's.
     if (b <= BREAKDOWN * Math.max(spectralScale, Number.MIN_VALUE)) break;
     beta.push(b);
@@ -144,17 +144,11 @@ export async function lanczosTopEigenvalue(
   return { topEigenvalue: history[history.length - 1], iterations: alpha.length, history };
 }
 
-function dot64(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-}
-
 function toUnitFloat32(v: Float64Array): Float32Array {
-  const norm = Math.sqrt(dot64(v, v));
-  if (!(norm > 0)) throw new Error('Lanczos start vector is zero');
+  const length = norm(v);
+  if (!(length > 0)) throw new Error('Lanczos start vector is zero');
   const out = new Float32Array(v.length);
-  for (let i = 0; i < v.length; i++) out[i] = v[i] / norm;
+  for (let i = 0; i < v.length; i++) out[i] = v[i] / length;
   return out;
 }
 
@@ -262,9 +256,7 @@ export function hessianOperator(opts: Pick<SharpnessOptions, 'model' | 'layout' 
     size: n,
     apply(vector: Float32Array, method: HvpMethod): Float32Array {
       if (vector.length !== n) throw new Error(`vector has length ${vector.length}, expected ${n}`);
-      let vNorm = 0;
-      for (let i = 0; i < n; i++) vNorm += vector[i] * vector[i];
-      vNorm = Math.sqrt(vNorm);
+      const vNorm = norm(vector);
       if (vNorm === 0) return new Float32Array(n);
       const v = tf.tensor1d(vector);
       try {

@@ -44,11 +44,8 @@ export function partialNumberOf(name: string): number | null {
 
 export async function writeIndex(dir: string, index: CheckpointIndex): Promise<void> {
   const path = join(dir, INDEX_FILE);
-  try {
-    await writeFileAtomic(path, JSON.stringify(index) + '\n');
-  } catch (e) {
-    throw new CheckpointError(e instanceof SgdwalkError ? e.message : String(e), path);
-  }
+  // writeFileAtomic's error already names the file and the cause.
+  await writeFileAtomic(path, JSON.stringify(index) + '\n');
 }
 
 /** Read and validate index.json; every structural problem is a CheckpointError naming it. */

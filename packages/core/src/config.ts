@@ -189,15 +189,23 @@ export function resolveModel(model: z.output<typeof modelSchema>, file?: string)
   return spec;
 }
 
-/** Cross-field checks zod's per-field schemas cannot express. */
-function checkConsistency(config: PipelineConfig, file?: string): void {
-  const alphas = config.analyze.alphas;
+/**
+ * The α grid every metric assumes: at least 3 points, strictly increasing, holding both iterates
+ * (α = 0 and α = 1: height is L(0) − floor and the curve is anchored at both checkpoints).
+ */
+export function checkAlphaGrid(alphas: readonly number[], file?: string): void {
   if (alphas.length < 3) throw new ConfigError('the α grid needs at least 3 points to locate a minimum', file, 'analyze.alphas');
   for (let i = 1; i < alphas.length; i++) {
     if (!(alphas[i] > alphas[i - 1])) throw new ConfigError('α values must be strictly increasing', file, `analyze.alphas[${i}]`);
   }
-  // Height is L(0) − floor and the curve is anchored at both iterates, so the grid must hold 0 and 1.
-  if (!alphas.includes(0) || !alphas.includes(1)) throw new ConfigError('the α grid must contain 0 and 1 (the two iterates)', file, 'analyze.alphas');
+  for (const end of [0, 1]) {
+    if (!alphas.includes(end)) throw new ConfigError(`the α grid must contain ${end} (the pair's checkpoints themselves)`, file, 'analyze.alphas');
+  }
+}
+
+/** Cross-field checks zod's per-field schemas cannot express. */
+function checkConsistency(config: PipelineConfig, file?: string): void {
+  checkAlphaGrid(config.analyze.alphas, file);
   if (config.train.maxSteps !== undefined) {
     config.train.checkpoints.windows.forEach((w, i) => {
       if (w.steps[0] > config.train.maxSteps!) {

@@ -8,7 +8,7 @@ export { initialState } from './init.js';
 export {
   type PipelineConfig, type DataConfig, type TrainConfig, type AnalyzeConfig, type ReportConfig, type CheckpointPolicy, type StageName,
   pipelineSchema, dataSectionSchema, trainSectionSchema, analyzeSectionSchema, reportSectionSchema,
-  parsePipeline, loadPipeline, parseSection, resolveModel, alphaGridValues, pipelineNameOf,
+  parsePipeline, loadPipeline, parseSection, resolveModel, alphaGridValues, pipelineNameOf, checkAlphaGrid,
 } from './config.js';
 export * from './contracts.js';
 export { type Manifest, writeManifest, readManifest, readJsonFile, SGDWALK_VERSION } from './manifest.js';

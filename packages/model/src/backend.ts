@@ -14,9 +14,9 @@ const loaders: Record<BackendName, () => Promise<void>> = {
     await import(name);
   },
   wasm: async () => {
+    // The layer types the spec has today (dense, batchnorm, relu) need no kernel wasm lacks; layers that do
+    // (conv2d's Conv2DBackpropFilter) must register a composed kernel here, never switch backend silently.
     await import('@tensorflow/tfjs-backend-wasm');
-    const { registerMissingWasmKernels } = await import('./wasm-kernels.js');
-    registerMissingWasmKernels();
   },
   cpu: async () => {}, // bundled with @tensorflow/tfjs
 };

@@ -3,7 +3,6 @@
  * state. Shared by training and by the analysis stage's sharpness (stages never import each other).
  */
 export { selectBackend, tf, type BackendName, type BackendRequest } from './backend.js';
-export { registerMissingWasmKernels } from './wasm-kernels.js';
 export {
   forwardLogits, crossEntropy, correctCount, type BatchStats, type BnMode, type TensorLookup, type ForwardOptions, type MatMul,
   // For Hessian-vector products by double backprop:

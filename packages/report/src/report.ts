@@ -58,7 +58,7 @@ export async function writeReport(opts: WriteReportOptions): Promise<void> {
   }
   await writeManifest(outDir, {
     stage: 'report',
-    status: run.status === 'diverged' ? 'diverged' : 'complete',
+    status: run.status,
     config,
     inputs: hashes,
     versions: rendererVersions(),

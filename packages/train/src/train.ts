@@ -42,8 +42,8 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
   const backend = await selectBackend(config.backend, log);
   const layers = resolveLayers(config.model);
   const layout = parameterLayout(config.model);
+  // Refuses (ConfigError on train.batchSize) a batch larger than the split: every epoch has a step.
   const schedule = new MinibatchSchedule(config.seed, train.count, config.batchSize);
-  if (schedule.stepsPerEpoch === 0) throw new ConfigError(`batch size ${config.batchSize} exceeds the ${train.count} training examples`, undefined, 'train.batchSize');
   const plannedSteps = Math.min(config.epochs * schedule.stepsPerEpoch, config.maxSteps ?? Infinity);
   const toCheckpoint = new Set(checkpointSteps(config.checkpoints, plannedSteps));
   const runId = hashJson({ config, datasetHash: dataset.hash }).slice(0, 16);
