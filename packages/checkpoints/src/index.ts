@@ -2,3 +2,4 @@ export { CHECKPOINT_FORMAT_VERSION, type CheckpointMeta } from './meta.js';
 export { CheckpointWriter, type CheckpointWriterOptions } from './writer.js';
 export { CheckpointReader, type Checkpoint } from './reader.js';
 export { writeTable, readTable, type ColumnData, type TableContents } from './table.js';
+export { verifyCheckpointStore, problemOf, type StoreProblem, type StoreVerification } from './verify-store.js';

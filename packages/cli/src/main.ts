@@ -2,6 +2,7 @@ import yargs, { type Argv } from 'yargs';
 import { loadPipeline, SgdwalkError, type Logger, type PipelineConfig } from '@sgdwalk/core';
 import { consoleLogger } from './logger.js';
 import { dataDirForRun, defaultStageDirs, runStage, type StageDirs } from './stages.js';
+import { formatProblem, verifyFolder } from './verify.js';
 
 export const DEFAULT_PIPELINE = 'pipelines/pipeline/pipeline.json';
 
@@ -85,6 +86,15 @@ export async function main(argv: string[]): Promise<number> {
       }
       log.info(`report → ${dirs.report}/index.html`);
     })
+    .command('verify <dir>', 'check a stage folder, or an output root of them: manifest hashes, every checkpoint, every Arrow table', (y) =>
+      y.positional('dir', { type: 'string', demandOption: true, describe: 'a data, train, analyze or report folder, or an output root such as out/pipeline' }),
+      async (args) => {
+        const { problems, filesChecked, checkpointsChecked } = await verifyFolder(args.dir);
+        for (const problem of problems) process.stdout.write(`${formatProblem(problem)}\n`);
+        const count = `${problems.length} problem${problems.length === 1 ? '' : 's'}`;
+        process.stdout.write(`verified ${filesChecked} files, ${checkpointsChecked} checkpoints: ${count}\n`);
+        if (problems.length > 0) throw new SgdwalkError(`${args.dir}: ${count}`, 'verify', { file: args.dir });
+      })
     .demandCommand(1, 'name a command')
     .strict()
     .help()

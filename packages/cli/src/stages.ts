@@ -42,7 +42,8 @@ export const runStage = {
   data: (config: PipelineConfig, dirs: StageDirs, log: Logger) =>
     writeStageDir(dirs.data, (outDir) => prepareDataset({ config: config.data, outDir, log })),
   train: (config: PipelineConfig, dirs: StageDirs, log: Logger) =>
-    writeStageDir(dirs.train, (outDir) => trainRun({ config: config.train, dataDir: dirs.data, outDir, log })),
+    // Resumable: a run killed mid-way continues from its last complete checkpoint (see ResumeJournal).
+    writeStageDir(dirs.train, (outDir) => trainRun({ config: config.train, dataDir: dirs.data, outDir, log }), { resumable: true }),
   analyze: (config: PipelineConfig, dirs: StageDirs, log: Logger) =>
     // Curves already computed in the previous analysis folder are reused by content key, not recomputed.
     writeStageDir(dirs.analyze, (outDir) => analyzeRun({ runDir: dirs.run, dataDir: dirs.data, outDir, config: config.analyze, log, reuseFrom: dirs.analyze })),

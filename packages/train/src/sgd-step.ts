@@ -12,6 +12,13 @@ export interface StepReadout {
   distanceFromInit: number;
 }
 
+/** What a step needs besides θ and the buffers to continue exactly: g_{t−1} (for the cosine) and v. */
+export interface OptimizerSnapshot {
+  previousGrad: Float32Array | null;
+  previousGradNorm: number;
+  velocity: Float32Array | null;
+}
+
 /**
  * Plain SGD as PyTorch defines it (which the study used): d = g + λθ; v = μv + d (v = d at first);
  * θ ← θ − ηv. g is the minibatch cross-entropy gradient at θ_{t−1} with batch-norm in batch-statistics
@@ -38,8 +45,10 @@ export class SgdStepper {
     private readonly state: DeviceState,
     private readonly config: Pick<TrainConfig, 'lr' | 'momentum' | 'weightDecay'>,
     private readonly classes: number,
+    /** θ_0's trainable part, when the state is not θ_0 (a resumed run); default: the state's θ. */
+    theta0?: Float32Array,
   ) {
-    this.theta0 = tf.keep(tf.clone(state.theta)) as tf.Tensor1D;
+    this.theta0 = theta0 ? tf.tensor1d(theta0) : (tf.keep(tf.clone(state.theta)) as tf.Tensor1D);
     this.valueAndGrad = tf.valueAndGrad((theta: tf.Tensor1D) => {
       const logits = forwardLogits(this.layers, this.state.lookup(theta), this.x!, 'batch', this.kept.stats, { matMul: this.matMul });
       // valueAndGrad disposes what the forward pass made; keep what the step reads afterwards.
@@ -83,6 +92,23 @@ export class SgdStepper {
     stacked.dispose();
     this.releaseKept();
     return { loss: values[0], correct: values[1], gradNorm: values[2], gradDotPrevious: values[3], updateNorm: values[4], distanceFromInit: values[5] };
+  }
+
+  /** The optimizer's state after the last step, downloaded (for the resume journal). */
+  snapshot(previousGradNorm: number): OptimizerSnapshot {
+    return {
+      previousGrad: this.previousGrad ? Float32Array.from(this.previousGrad.dataSync() as Float32Array) : null,
+      previousGradNorm,
+      velocity: this.velocity ? Float32Array.from(this.velocity.dataSync() as Float32Array) : null,
+    };
+  }
+
+  /** Continue from a snapshot: the next step computes exactly what it would have without the interruption. */
+  restore(snapshot: OptimizerSnapshot): void {
+    this.previousGrad?.dispose();
+    this.velocity?.dispose();
+    this.previousGrad = snapshot.previousGrad ? tf.tensor1d(snapshot.previousGrad) : null;
+    this.velocity = snapshot.velocity ? tf.tensor1d(snapshot.velocity) : null;
   }
 
   private updateRunningStats(bnName: string, mean: tf.Tensor1D, variance: tf.Tensor1D, batch: number): void {

@@ -1,13 +1,15 @@
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ConfigError, FILES, RUN_FORMAT_VERSION, hashJson, initialState, parameterLayout, resolveLayers, writeFileAtomic, writeManifest,
   type EpochEvaluation, type Logger, type RunInfo, type StepMetrics, type TrainConfig,
 } from '@sgdwalk/core';
-import { CheckpointWriter, writeTable } from '@sgdwalk/checkpoints';
+import { CheckpointReader, CheckpointWriter, writeTable } from '@sgdwalk/checkpoints';
 import { MinibatchSchedule, labelsOf, readPreparedDataset, toFloat32 } from '@sgdwalk/data';
 import { DeviceState, selectBackend, tf } from '@sgdwalk/model';
 import { evaluateSplit } from './evaluate.js';
 import { checkpointSteps } from './policy.js';
+import { ResumeJournal } from './resume-journal.js';
 import { SgdStepper } from './sgd-step.js';
 
 export interface TrainOptions {
@@ -49,28 +51,75 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
   const runId = hashJson({ config, datasetHash: dataset.hash }).slice(0, 16);
   log.info(`run ${runId}: ${config.model.name}, ${layout.trainableSize} trainable parameters, ${plannedSteps} steps, ${toCheckpoint.size} checkpoints`);
 
-  const state = new DeviceState(layout, initialState(layout, config.seed));
-  const stepper = new SgdStepper(layers, state, config, meta.classes);
-  const writer = await CheckpointWriter.create(join(outDir, FILES.checkpoints), { runId, model: config.model, layout }, { shardSize: config.checkpoints.shardSize });
-  const stateBuffer = new Float32Array(layout.totalSize);
-  if (toCheckpoint.has(0)) await writer.append(0, 0, state.download(stateBuffer));
+  const initial = initialState(layout, config.seed);
+  const checkpointsDir = join(outDir, FILES.checkpoints);
+  const checkpointMeta = { runId, model: config.model, layout };
+  const journal = await ResumeJournal.open(outDir, runId, log);
+  let writer = await CheckpointWriter.create(checkpointsDir, checkpointMeta, { shardSize: config.checkpoints.shardSize, resume: true });
+  const resumed = await journal.resumePoint(writer.steps.at(-1));
+  if (!resumed && writer.steps.length > 0) {
+    // Stored checkpoints without what it takes to continue from them (killed before its first sparse
+    // checkpoint, say): start over.
+    await writer.close();
+    await rm(checkpointsDir, { recursive: true, force: true });
+    await journal.reset();
+    writer = await CheckpointWriter.create(checkpointsDir, checkpointMeta, { shardSize: config.checkpoints.shardSize });
+  }
 
   const rows: StepMetrics[] = [];
   const evaluations: EpochEvaluation[] = [];
+  let state: DeviceState;
+  let stepper: SgdStepper;
   let previousGradNorm = NaN;
+  const stateBuffer = new Float32Array(layout.totalSize);
+  if (resumed) {
+    const reader = await CheckpointReader.open(checkpointsDir, { layout });
+    const { state: stored } = await reader.read(resumed.step);
+    await reader.close();
+    state = new DeviceState(layout, stored);
+    stepper = new SgdStepper(layers, state, config, meta.classes, initial.subarray(0, layout.trainableSize));
+    stepper.restore(resumed.optimizer);
+    previousGradNorm = resumed.optimizer.previousGradNorm;
+    rows.push(...resumed.rows.map((row) => ({ ...row, indices: schedule.indicesFor(row.step) })));
+    evaluations.push(...resumed.evaluations);
+    log.info(`resuming run ${runId} after step ${resumed.step}, its last complete checkpoint`);
+  } else {
+    state = new DeviceState(layout, initial);
+    stepper = new SgdStepper(layers, state, config, meta.classes);
+    if (toCheckpoint.has(0)) await writer.append(0, 0, state.download(stateBuffer));
+  }
+  const isEpochEnd = (step: number) => step % schedule.stepsPerEpoch === 0 || step === plannedSteps;
+  const evaluateEpoch = async (step: number, epoch: number) => {
+    const added: EpochEvaluation[] = [];
+    for (const split of ['validation', 'test'] as const) {
+      if (dataset.splits[split].count === 0) continue;
+      const { loss, accuracy } = evaluateSplit(layers, state, dataset.splits[split], meta);
+      added.push({ epoch, step, split, loss, accuracy });
+    }
+    evaluations.push(...added);
+    await journal.addEvaluations(added);
+    log.info(`epoch ${epoch} (step ${step}): ${added.map((e) => `${e.split} loss ${e.loss.toFixed(4)} acc ${(100 * e.accuracy).toFixed(2)}%`).join(', ')}`);
+  };
+  // The epoch-end evaluation at the resumed checkpoint may have been lost with the process.
+  if (resumed && isEpochEnd(resumed.step) && !evaluations.some((e) => e.step === resumed.step)) {
+    await evaluateEpoch(resumed.step, schedule.epochOf(resumed.step));
+  }
+
   let xBuffer: Float32Array | undefined;
   let divergence: RunInfo['divergence'];
-  let lastGoodStep = 0;
-  for (let step = 1; step <= plannedSteps; step++) {
+  let lastGoodStep = resumed?.step ?? 0;
+  for (let step = lastGoodStep + 1; step <= plannedSteps; step++) {
     const epoch = schedule.epochOf(step);
     const indices = schedule.indicesFor(step);
     xBuffer = toFloat32(train, indices, meta, xBuffer);
     const r = stepper.step(xBuffer, labelsOf(train, indices));
-    rows.push({
+    const row = {
       step, epoch, lr: config.lr, batchSize: config.batchSize, loss: r.loss, accuracy: r.correct / indices.length,
       gradNorm: r.gradNorm, gradCosine: r.gradDotPrevious / (r.gradNorm * previousGradNorm),
-      updateNorm: r.updateNorm, distanceFromInit: r.distanceFromInit, indices,
-    });
+      updateNorm: r.updateNorm, distanceFromInit: r.distanceFromInit,
+    };
+    rows.push({ ...row, indices });
+    journal.addRow(row);
     previousGradNorm = r.gradNorm;
     if (![r.loss, r.gradNorm, r.distanceFromInit].every(Number.isFinite)) {
       divergence = { step, message: `non-finite ${Number.isFinite(r.loss) ? 'parameters' : 'loss'} (loss ${r.loss})` };
@@ -78,16 +127,15 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
       break;
     }
     lastGoodStep = step;
-    if (toCheckpoint.has(step)) await writer.append(step, epoch, state.download(stateBuffer));
-    if (step % schedule.stepsPerEpoch === 0 || step === plannedSteps) {
-      for (const split of ['validation', 'test'] as const) {
-        if (dataset.splits[split].count === 0) continue;
-        const { loss, accuracy } = evaluateSplit(layers, state, dataset.splits[split], meta);
-        evaluations.push({ epoch, step, split, loss, accuracy });
-      }
-      const last = evaluations.filter((e) => e.step === step);
-      log.info(`epoch ${epoch} (step ${step}): ${last.map((e) => `${e.split} loss ${e.loss.toFixed(4)} acc ${(100 * e.accuracy).toFixed(2)}%`).join(', ')}`);
+    if (toCheckpoint.has(step)) {
+      await journal.beforeCheckpoint(step, stepper.snapshot(previousGradNorm));
+      injectFault(step, 'before-checkpoint');
+      await writer.append(step, epoch, state.download(stateBuffer));
+      injectFault(step, 'after-checkpoint');
+      await journal.afterCheckpoint(step);
     }
+    if (isEpochEnd(step)) await evaluateEpoch(step, epoch);
+    injectFault(step, 'end-of-step');
     log.progress('train', step, plannedSteps);
   }
   await writer.close();
@@ -109,12 +157,21 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
     ...(divergence ? { divergence } : {}), seconds,
   };
   await writeFileAtomic(join(outDir, FILES.run), JSON.stringify(run, null, 2) + '\n');
+  await journal.remove();
   await writeManifest(outDir, {
     stage: 'train', status: run.status, config, inputs: { dataset: dataset.hash },
     versions: { node: process.version, tfjs: tf.version.tfjs, backend },
   });
   log.info(`trained ${lastGoodStep} steps in ${seconds.toFixed(1)} s (${((1000 * seconds) / Math.max(lastGoodStep, 1)).toFixed(1)} ms/step on ${backend})`);
   return run;
+}
+
+/**
+ * Fault injection for the crash-safety tests: SGDWALK_FAULT_KILL="<step>:<point>" kills this process
+ * with SIGKILL (no cleanup, as kill -9 or a power loss) at that point of that step.
+ */
+function injectFault(step: number, point: 'before-checkpoint' | 'after-checkpoint' | 'end-of-step'): void {
+  if (process.env.SGDWALK_FAULT_KILL === `${step}:${point}`) process.kill(process.pid, 'SIGKILL');
 }
 
 function metricsColumns(rows: StepMetrics[]) {

@@ -1,0 +1,82 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { mlpSpec, parameterLayout, writeManifest } from '@sgdwalk/core';
+import { CheckpointWriter, writeTable } from '@sgdwalk/checkpoints';
+import { formatProblem, verifyFolder } from './verify.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+/** A small but complete run folder (run.json, metrics.arrow, 4 checkpoints in 2 shards, manifest) and a data folder. */
+async function outputRoot(): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'sgdwalk-verify-'));
+  dirs.push(root);
+  const train = join(root, 'train');
+  const model = mlpSpec([100], { inputShape: [100], classes: 3, name: 'small' });
+  const layout = parameterLayout(model);
+  await mkdir(train, { recursive: true });
+  await writeFile(join(train, 'run.json'), JSON.stringify({ formatVersion: 1, runId: 'r', model, layout, checkpointSteps: [0, 1, 2, 3] }));
+  await writeTable(join(train, 'metrics.arrow'), { step: Int32Array.of(1, 2, 3), loss: Float64Array.of(2.3, 2.2, 2.1) });
+  const writer = await CheckpointWriter.create(join(train, 'checkpoints'), { runId: 'r', model, layout }, { shardSize: 2 });
+  for (let step = 0; step < 4; step++) await writer.append(step, 0, new Float32Array(layout.totalSize).fill(step));
+  await writer.close();
+  await writeManifest(train, { stage: 'train', status: 'complete', config: {}, inputs: {}, versions: {} });
+  const data = join(root, 'data');
+  await mkdir(data);
+  await writeFile(join(data, 'dataset.json'), '{}\n');
+  await writeManifest(data, { stage: 'data', status: 'complete', config: {}, inputs: {}, versions: {} });
+  return root;
+}
+
+describe('verifyFolder', () => {
+  it('finds nothing wrong in sound stage folders, alone or under an output root', async () => {
+    const root = await outputRoot();
+    expect(await verifyFolder(root)).toEqual({ problems: [], filesChecked: 8, checkpointsChecked: 4 });
+    expect(await verifyFolder(join(root, 'train'))).toEqual({ problems: [], filesChecked: 6, checkpointsChecked: 4 });
+  });
+
+  it('collects every problem, each naming its file (and step)', async () => {
+    const root = await outputRoot();
+    const train = join(root, 'train');
+    const shard = join(train, 'checkpoints/shard-000001.arrow');
+    const bytes = await readFile(shard);
+    bytes[Math.floor(bytes.length * 0.75)] ^= 0x80; // inside the second checkpoint's state: step 3
+    await writeFile(shard, bytes);
+    await writeFile(join(train, 'metrics.arrow'), 'not arrow');
+    await writeFile(join(train, 'notes.txt'), 'extra');
+    await writeFile(join(train, '.run.json.123.tmp'), 'a temporary');
+    await rm(join(root, 'data/dataset.json'));
+    await writeFile(join(train, 'run.json'), '{');
+    await mkdir(join(root, 'empty'));
+
+    const { problems, checkpointsChecked } = await verifyFolder(root);
+    expect(checkpointsChecked).toBe(4);
+    expect(problems.map(formatProblem)).toEqual([
+      `${join(root, 'data/dataset.json')}: missing: manifest.json lists it`,
+      expect.stringMatching(/shard-000001\.arrow: sha256 mismatch/),
+      expect.stringMatching(/shard-000001\.arrow \(step 3\): checksum mismatch/),
+      expect.stringMatching(/metrics\.arrow: sha256 mismatch/),
+      expect.stringMatching(/metrics\.arrow: not an Arrow IPC file$/),
+      expect.stringMatching(/train\/notes\.txt: not in the manifest/),
+      expect.stringMatching(/run\.json: sha256 mismatch/),
+      expect.stringMatching(/run\.json: not valid JSON/),
+      expect.stringMatching(/empty: empty: neither a stage folder/),
+    ]);
+  });
+
+  it('reports a missing manifest and checks the run without it', async () => {
+    const root = await outputRoot();
+    await rm(join(root, 'train/manifest.json'));
+    const { problems, checkpointsChecked } = await verifyFolder(join(root, 'train'));
+    expect(problems.map(formatProblem)).toEqual([expect.stringMatching(/train\/manifest\.json: missing/)]);
+    expect(checkpointsChecked).toBe(4);
+  });
+
+  it('refuses a path that is not a folder', async () => {
+    await expect(verifyFolder(join(tmpdir(), 'sgdwalk-no-such-folder'))).rejects.toThrow(/no such folder/);
+  });
+});
