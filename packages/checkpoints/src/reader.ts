@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { CheckpointError, sha256, type ParameterLayout } from '@sgdwalk/core';
+import { CheckpointError, type ParameterLayout } from '@sgdwalk/core';
 import { layoutDifference, type CheckpointMeta } from './meta.js';
 import { ShardCache } from './shard-cache.js';
-import { checkShardBelongs, ShardFile } from './shard-file.js';
+import { checkCheckpointContent, checkShardBelongs, ShardFile } from './shard-file.js';
 import { checkShardSize, INDEX_FILE, readIndex, type CheckpointIndex, type ShardEntry } from './shard-index.js';
 import { describeSteps } from './step-ranges.js';
 
@@ -76,17 +76,7 @@ export class CheckpointReader {
     const entry = this.index.shards[loc.shard];
     const path = join(this.dir, entry.file);
     const content = await this.cache.use(loc.shard, () => this.openShard(entry), (shard) => shard.read(loc.batch, step));
-    if (content.step !== step) throw new CheckpointError(`record batch #${loc.batch} holds step ${content.step}, ${INDEX_FILE} records step ${step}`, path, step);
-    if (content.epoch !== loc.epoch) throw new CheckpointError(`epoch ${content.epoch} in the shard, ${loc.epoch} in ${INDEX_FILE}`, path, step);
-    const size = this.meta.layout.totalSize;
-    if (content.state.length !== size) {
-      throw new CheckpointError(`shape does not match the spec: the state has ${content.state.length} floats, the layout ${size}`, path, step);
-    }
-    if (content.sha256 !== loc.sha256) throw new CheckpointError(`sha256 column ${content.sha256} differs from ${INDEX_FILE} (${loc.sha256})`, path, step);
-    const actual = sha256(content.state);
-    if (actual !== loc.sha256) {
-      throw new CheckpointError(`checksum mismatch: the state's sha256 is ${actual}, ${INDEX_FILE} records ${loc.sha256} (file corrupt)`, path, step);
-    }
+    const actual = checkCheckpointContent(content, { batch: loc.batch, step, epoch: loc.epoch, sha256: loc.sha256, size: this.meta.layout.totalSize }, path);
     return { step, epoch: content.epoch, state: ownBuffer(content.state), sha256: actual };
   }
 

@@ -1,8 +1,9 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { RecordBatchReader, type AsyncRecordBatchFileReader, type FixedSizeList } from 'apache-arrow';
-import { canonicalJson, CheckpointError } from '@sgdwalk/core';
+import { canonicalJson, CheckpointError, sha256 } from '@sgdwalk/core';
 import { checkCheckpointSchema, checkpointFromBatch, type BatchContent } from './checkpoint-batch.js';
 import { metaFromSchemaMetadata, type CheckpointMeta } from './meta.js';
+import { INDEX_FILE } from './shard-index.js';
 
 const MAGIC = 'ARROW1';
 
@@ -102,4 +103,27 @@ export function checkShardBelongs(shard: ShardFile, meta: CheckpointMeta, batche
     : batches !== null && shard.numBatches !== batches ? `it holds ${shard.numBatches} checkpoints, index.json lists ${batches}`
     : null;
   if (differs) throw new CheckpointError(`does not belong to this run: ${differs}`, shard.path);
+}
+
+/**
+ * The checks every read of one checkpoint makes (the reader's and `verify`'s): the record batch holds the
+ * step and epoch index.json records, a state of the layout's size, and the sha256 index.json records —
+ * both in its column and of the bytes actually read. Returns that sha256.
+ */
+export function checkCheckpointContent(
+  content: { step: number; epoch: number; state: Float32Array; sha256: string },
+  expected: { batch: number; step: number; epoch: number; sha256: string; size: number },
+  path: string,
+): string {
+  const { batch, step, epoch, sha256: recorded, size } = expected;
+  const bad = (message: string): never => {
+    throw new CheckpointError(message, path, step);
+  };
+  if (content.step !== step) bad(`record batch #${batch} holds step ${content.step}, ${INDEX_FILE} records step ${step}`);
+  if (content.epoch !== epoch) bad(`epoch ${content.epoch} in the shard, ${epoch} in ${INDEX_FILE}`);
+  if (content.state.length !== size) bad(`shape does not match the spec: the state has ${content.state.length} floats, the layout ${size}`);
+  if (content.sha256 !== recorded) bad(`sha256 column ${content.sha256} differs from ${INDEX_FILE} (${recorded})`);
+  const actual = sha256(content.state);
+  if (actual !== recorded) bad(`checksum mismatch: the state's sha256 is ${actual}, ${INDEX_FILE} records ${recorded} (file corrupt)`);
+  return actual;
 }

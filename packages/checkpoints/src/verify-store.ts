@@ -1,8 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CheckpointError, SgdwalkError, sha256, type ParameterLayout } from '@sgdwalk/core';
+import { CheckpointError, SgdwalkError, type ParameterLayout } from '@sgdwalk/core';
 import { layoutDifference } from './meta.js';
-import { checkShardBelongs, ShardFile } from './shard-file.js';
+import { checkCheckpointContent, checkShardBelongs, ShardFile } from './shard-file.js';
 import { checkShardSize, INDEX_FILE, readIndex, shardNumberOf } from './shard-index.js';
 
 /** One thing wrong with a checkpoint folder: the file (a path under the folder), the step when there is one. */
@@ -82,16 +82,7 @@ export async function verifyCheckpointStore(dir: string, expected: { layout?: Pa
       checkpointsChecked++;
       try {
         const content = await shard.read(batch, step);
-        const bad = (message: string): never => {
-          throw new CheckpointError(message, path, step);
-        };
-        if (content.step !== step) bad(`record batch #${batch} holds step ${content.step}, ${INDEX_FILE} records step ${step}`);
-        if (content.epoch !== entry.epochs[batch]) bad(`epoch ${content.epoch} in the shard, ${entry.epochs[batch]} in ${INDEX_FILE}`);
-        if (content.state.length !== size) bad(`shape does not match the spec: the state has ${content.state.length} floats, the layout ${size}`);
-        const recorded = entry.sha256[batch];
-        if (content.sha256 !== recorded) bad(`sha256 column ${content.sha256} differs from ${INDEX_FILE} (${recorded})`);
-        const actual = sha256(content.state);
-        if (actual !== recorded) bad(`checksum mismatch: the state's sha256 is ${actual}, ${INDEX_FILE} records ${recorded} (file corrupt)`);
+        checkCheckpointContent(content, { batch, step, epoch: entry.epochs[batch], sha256: entry.sha256[batch], size }, path);
       } catch (e) {
         problems.push(problemOf(e, path, step));
       }
