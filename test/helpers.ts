@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { afterAll } from 'vitest';
 
 export const repoRoot = resolve(import.meta.dirname, '..');
 export const cliBin = join(repoRoot, 'packages/cli/bin/sgdwalk.js');
@@ -14,8 +15,16 @@ export function requireBuiltCli(): void {
   }
 }
 
-export function tempDir(prefix: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `sgdwalk-${prefix}-`));
+const created: string[] = [];
+// Registered while each test file imports this module: its scratch folders go when the file is done.
+afterAll(() => {
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+export async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `sgdwalk-${prefix}-`));
+  created.push(dir);
+  return dir;
 }
 
 export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
