@@ -95,4 +95,22 @@ describe('nx pipeline targets', () => {
     expect(summary.alphas).toEqual([0, 0.5, 1]);
     expect(replayed(nx('run', 'reanalysis:full'), 'reanalysis')).toEqual(['data', 'analyze', 'report']);
   });
+
+  it('runs two pipelines at once without interference', async () => {
+    const lrs = { 'para-a': 0.05, 'para-b': 0.2 } as const;
+    for (const [name, lr] of Object.entries(lrs)) {
+      await mkdir(join(workspace, 'pipelines', name), { recursive: true });
+      await writeFile(join(workspace, 'pipelines', name, 'pipeline.json'), JSON.stringify(tinyPipeline({ train: { lr } })));
+    }
+    nx('run-many', '-t', 'full', '--projects=para-a,para-b', '--parallel=2');
+    for (const [name, lr] of Object.entries(lrs)) {
+      const run = JSON.parse(await readFile(join(workspace, 'out', name, 'train/run.json'), 'utf8'));
+      const summary = JSON.parse(await readFile(join(workspace, 'out', name, 'analyze/summary.json'), 'utf8'));
+      expect(run.config.lr).toBe(lr);
+      expect(summary.runId).toBe(run.runId);
+      // Every file and checkpoint of each output root is intact and its own.
+      const verified = spawnSync(process.execPath, [cliBin, 'verify', join(workspace, 'out', name)], { encoding: 'utf8' });
+      expect(verified.status, verified.stdout + verified.stderr).toBe(0);
+    }
+  });
 });
