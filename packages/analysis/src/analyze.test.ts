@@ -91,6 +91,7 @@ async function writeRun(dir: string, states: Map<number, Float32Array>, status: 
     backend: 'cpu', datasetHash: '', stepsPerEpoch: 10, steps: steps.length, checkpointSteps: [...states.keys()], status, seconds: 1,
   };
   await writeFile(join(dir, FILES.run), JSON.stringify(info));
+  await writeManifest(dir, { stage: 'train', status, config: info.config, inputs: {}, versions: {} });
 }
 
 function analyzeConfig(fields: Record<string, unknown> = {}): AnalyzeConfig {

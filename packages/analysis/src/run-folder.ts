@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { FILES, RUN_FORMAT_VERSION, SgdwalkError, readJsonFile, sha256File, type RunInfo } from '@sgdwalk/core';
+import { FILES, RUN_FORMAT_VERSION, SgdwalkError, checkAgainstManifest, readJsonFile, sha256File, type RunInfo } from '@sgdwalk/core';
 import { readTable } from '@sgdwalk/checkpoints';
 
 /** The metrics.arrow columns the analysis uses, one entry per training step. */
@@ -24,8 +24,12 @@ function numericColumn(columns: Record<string, unknown>, name: string, path: str
   return column;
 }
 
-/** Read the train stage's run.json and the metrics.arrow columns the analysis needs. */
+/**
+ * Read the train stage's run.json and the metrics.arrow columns the analysis needs, after checking both
+ * against the sha256 the train manifest recorded (checkpoints carry their own hashes).
+ */
 export async function readRunFolder(runDir: string): Promise<RunFolder> {
+  await checkAgainstManifest(runDir, [FILES.run, FILES.metrics]);
   const runPath = join(runDir, FILES.run);
   const info = await readJsonFile<RunInfo>(runPath);
   if (info.formatVersion !== RUN_FORMAT_VERSION) {

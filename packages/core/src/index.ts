@@ -11,7 +11,7 @@ export {
   parsePipeline, loadPipeline, parseSection, resolveModel, alphaGridValues, pipelineNameOf, checkAlphaGrid,
 } from './config.js';
 export * from './contracts.js';
-export { type Manifest, writeManifest, readManifest, readJsonFile, SGDWALK_VERSION } from './manifest.js';
+export { type Manifest, writeManifest, readManifest, readJsonFile, checkAgainstManifest, SGDWALK_VERSION } from './manifest.js';
 export { type Logger, silentLogger } from './log.js';
 export { quantile, median, mean, fraction } from './stats.js';
 export { dot, norm, distance, cosine, updateCosine, interpolate } from './vector.js';

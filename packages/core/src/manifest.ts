@@ -71,3 +71,22 @@ export async function readJsonFile<T>(path: string): Promise<T> {
     throw new SgdwalkError(`${path}: not valid JSON (${(e as Error).message})`, 'read', { file: path });
   }
 }
+
+/**
+ * Check files of a stage folder against the sha256 its manifest recorded, before trusting their contents:
+ * a truncated, bit-flipped or replaced file is an error naming it, never a silently wrong number.
+ */
+export async function checkAgainstManifest(dir: string, files: readonly string[]): Promise<void> {
+  const manifest = await readManifest(dir);
+  for (const file of files) {
+    const path = join(dir, file);
+    const recorded = manifest.files[file];
+    if (!recorded) throw new SgdwalkError(`${path}: not listed in ${join(dir, FILES.manifest)}`, 'integrity', { file: path });
+    const actual = await sha256File(path).catch((e: NodeJS.ErrnoException) => {
+      throw new SgdwalkError(`${path}: cannot read (${e.code ?? e.message})`, 'integrity', { file: path });
+    });
+    if (actual !== recorded) {
+      throw new SgdwalkError(`${path}: content changed since the ${manifest.stage} stage wrote it (sha256 ${actual}, manifest records ${recorded}); re-run that stage or restore the file`, 'integrity', { file: path });
+    }
+  }
+}

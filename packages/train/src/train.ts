@@ -47,6 +47,10 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
   // Refuses (ConfigError on train.batchSize) a batch larger than the split: every epoch has a step.
   const schedule = new MinibatchSchedule(config.seed, train.count, config.batchSize);
   const plannedSteps = Math.min(config.epochs * schedule.stepsPerEpoch, config.maxSteps ?? Infinity);
+  // Only now is the run's length known (steps per epoch come from the data): a window past it is a mistake.
+  config.checkpoints.windows.forEach(({ steps: [from] }, i) => {
+    if (from > plannedSteps) throw new ConfigError(`window starts at step ${from}, after the run's last step ${plannedSteps}`, undefined, `train.checkpoints.windows[${i}]`);
+  });
   const toCheckpoint = new Set(checkpointSteps(config.checkpoints, plannedSteps));
   const runId = hashJson({ config, datasetHash: dataset.hash }).slice(0, 16);
   log.info(`run ${runId}: ${config.model.name}, ${layout.trainableSize} trainable parameters, ${plannedSteps} steps, ${toCheckpoint.size} checkpoints`);
