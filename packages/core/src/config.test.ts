@@ -37,6 +37,15 @@ describe('parsePipeline', () => {
   });
 });
 
+describe('checkpoint windows', () => {
+  it('are given in steps or in epochs, and name a reversed range', () => {
+    const c = parsePipeline({ train: { checkpoints: { windows: [{ steps: [0, 10] }, { epochs: [3, 4] }] } } }, 'p.json');
+    expect(c.train.checkpoints.windows).toEqual([{ steps: [0, 10] }, { epochs: [3, 4] }]);
+    expect(() => parsePipeline({ train: { checkpoints: { windows: [{ epochs: [4, 3] }] } } }, 'p.json')).toThrow(/field "train\.checkpoints\.windows\[0\]/);
+    expect(() => parsePipeline({ train: { maxSteps: 5, checkpoints: { windows: [{ steps: [9, 12] }] } } }, 'p.json')).toThrow(/windows\[0\]".*after the run's last step 5/);
+  });
+});
+
 describe('alphaGridValues', () => {
   it('expands a range without float drift and allows extrapolation', () => {
     expect(alphaGridValues({ from: -0.5, to: 1.5, step: 0.5 })).toEqual([-0.5, 0, 0.5, 1, 1.5]);

@@ -37,10 +37,15 @@ export const dataSectionSchema = z.strictObject({
 });
 
 const stepRange = z.tuple([nonNegativeInt, nonNegativeInt]).refine(([a, b]) => a <= b, { message: 'range must be [from, to] with from <= to' });
+const epochRange = z.tuple([positiveInt, positiveInt]).refine(([a, b]) => a <= b, { message: 'range must be [from, to] with from <= to' });
 
 export const checkpointPolicySchema = z.strictObject({
-  /** Dense windows: every step in [from, to] (inclusive) is checkpointed. Step 0 is the initialization. */
-  windows: z.array(z.strictObject({ steps: stepRange })).default([]),
+  /**
+   * Dense windows: every step in [from, to] (inclusive) is checkpointed; step 0 is the initialization.
+   * Or in epochs (1-based): every step of epochs [from, to] and the step just before them, so runs of
+   * different batch sizes checkpoint comparable stretches of training.
+   */
+  windows: z.array(z.union([z.strictObject({ steps: stepRange }), z.strictObject({ epochs: epochRange })])).default([]),
   /** A sparse checkpoint every N steps (0: none). */
   every: nonNegativeInt.default(0),
   /** Always keep θ_0 and the last step. */
@@ -208,7 +213,7 @@ function checkConsistency(config: PipelineConfig, file?: string): void {
   checkAlphaGrid(config.analyze.alphas, file);
   if (config.train.maxSteps !== undefined) {
     config.train.checkpoints.windows.forEach((w, i) => {
-      if (w.steps[0] > config.train.maxSteps!) {
+      if ('steps' in w && w.steps[0] > config.train.maxSteps!) {
         throw new ConfigError(`window starts at step ${w.steps[0]}, after the run's last step ${config.train.maxSteps}`, file, `train.checkpoints.windows[${i}]`);
       }
     });

@@ -8,7 +8,7 @@ import { CheckpointReader, CheckpointWriter, writeTable } from '@sgdwalk/checkpo
 import { MinibatchSchedule, labelsOf, readPreparedDataset, toFloat32 } from '@sgdwalk/data';
 import { DeviceState, selectBackend, tf } from '@sgdwalk/model';
 import { evaluateSplit } from './evaluate.js';
-import { checkpointSteps } from './policy.js';
+import { checkpointSteps, windowSteps } from './policy.js';
 import { ResumeJournal } from './resume-journal.js';
 import { SgdStepper } from './sgd-step.js';
 
@@ -48,10 +48,11 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
   const schedule = new MinibatchSchedule(config.seed, train.count, config.batchSize);
   const plannedSteps = Math.min(config.epochs * schedule.stepsPerEpoch, config.maxSteps ?? Infinity);
   // Only now is the run's length known (steps per epoch come from the data): a window past it is a mistake.
-  config.checkpoints.windows.forEach(({ steps: [from] }, i) => {
+  config.checkpoints.windows.forEach((window, i) => {
+    const [from] = windowSteps(window, schedule.stepsPerEpoch);
     if (from > plannedSteps) throw new ConfigError(`window starts at step ${from}, after the run's last step ${plannedSteps}`, undefined, `train.checkpoints.windows[${i}]`);
   });
-  const toCheckpoint = new Set(checkpointSteps(config.checkpoints, plannedSteps));
+  const toCheckpoint = new Set(checkpointSteps(config.checkpoints, plannedSteps, schedule.stepsPerEpoch));
   const runId = hashJson({ config, datasetHash: dataset.hash }).slice(0, 16);
   log.info(`run ${runId}: ${config.model.name}, ${layout.trainableSize} trainable parameters, ${plannedSteps} steps, ${toCheckpoint.size} checkpoints`);
 
