@@ -50,7 +50,7 @@ describe('sgdwalk CLI on bad input', () => {
     await writeFile(file, JSON.stringify(tinyPipeline({ train: { maxSteps: undefined, epochs: 1, checkpoints: { windows: [{ steps: [50, 60] }], every: 0 } } })));
     const data = runCli(['data', '--pipeline', file, '--out', join(dir, 'w')]);
     expect(data.code, data.stderr).toBe(0);
-    expectCleanFailure(runCli(['train', '--pipeline', file, '--out', join(dir, 'w')]), /train\.checkpoints\.windows\[0\]/, /after the run's last step 12/);
+    expectCleanFailure(runCli(['train', '--pipeline', file, '--out', join(dir, 'w')]), /window\.json: field "train\.checkpoints\.windows\[0\]"/, /after the run's last step 12/);
   });
 
   it('names a truncated or wrong-magic IDX file', async () => {

@@ -1,5 +1,5 @@
 import yargs, { type Argv } from 'yargs';
-import { loadPipeline, SgdwalkError, type Logger, type PipelineConfig } from '@sgdwalk/core';
+import { ConfigError, loadPipeline, SgdwalkError, type Logger, type PipelineConfig } from '@sgdwalk/core';
 import { consoleLogger } from './logger.js';
 import { dataDirForRun, defaultStageDirs, runStage, type StageDirs } from './stages.js';
 import { formatProblem, verifyFolder } from './verify.js';
@@ -19,7 +19,11 @@ function common<T>(y: Argv<T>) {
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'only warnings and errors' });
 }
 
+/** The pipeline file of the command, so a setting found wrong deep in a stage still names its file. */
+let pipelineFile: string | undefined;
+
 async function setup(args: CommonArgs): Promise<{ config: PipelineConfig; dirs: StageDirs; log: Logger }> {
+  pipelineFile = args.pipeline;
   const config = await loadPipeline(args.pipeline);
   return { config, dirs: defaultStageDirs(config, args.out), log: consoleLogger({ quiet: args.quiet }) };
 }
@@ -108,7 +112,8 @@ export async function main(argv: string[]): Promise<number> {
     await cli.parseAsync();
   } catch (e) {
     if (e instanceof SgdwalkError) {
-      process.stderr.write(`sgdwalk: error: ${e.message}\n`);
+      const file = e instanceof ConfigError && !e.where.file && pipelineFile ? `${pipelineFile}: ` : '';
+      process.stderr.write(`sgdwalk: error: ${file}${e.message}\n`);
       return 1;
     }
     process.stderr.write(`sgdwalk: internal error (a bug, please report it): ${(e as Error).stack ?? e}\n`);
