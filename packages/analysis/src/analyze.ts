@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
-  ConfigError, FILES, checkAlphaGrid, SgdwalkError, hashJson, sha256, writeFileAtomic, writeManifest,
+  ConfigError, FILES, checkAlphaGrid, inputFeatures, SgdwalkError, hashJson, sha256, writeFileAtomic, writeManifest,
   type AnalysisSummary, type AnalyzeConfig, type Logger,
 } from '@sgdwalk/core';
 import { CheckpointReader } from '@sgdwalk/checkpoints';
@@ -13,7 +13,6 @@ import { segmentAlphas } from './barriers.js';
 import { createNaiveEngine, type InterpolationEngineOptions } from './engine.js';
 import type { EvaluationSet } from './evaluation-set.js';
 import { createFastEngine } from './fast-engine.js';
-import { inputFeatures } from './lower.js';
 import { BARRIER_LINES_FILE, readKnownLines, writeBarrierLinesTable, writeBarriersTable, writeInterpolationTable, writePairsTable } from './outputs.js';
 import { consecutivePairs } from './pairs.js';
 import { readRunFolder, type RunMetrics } from './run-folder.js';

@@ -1,8 +1,8 @@
-import { interpolate, type Logger, type ModelSpec, type ParameterLayout } from '@sgdwalk/core';
+import { inputFeatures, interpolate, type Logger, type ModelSpec, type ParameterLayout } from '@sgdwalk/core';
 import { stateFeeds } from './feeds.js';
 import { openModelSession } from './evaluator.js';
 import { evaluationBatches, type EvaluationSet } from './evaluation-set.js';
-import { GRAPH_NAMES, inputFeatures, type BatchNormMode } from './lower.js';
+import { GRAPH_NAMES, type BatchNormMode } from './lower.js';
 import type { ProviderChoice } from './providers.js';
 
 /** Loss and accuracy over the evaluation set, one entry per α of the grid. */

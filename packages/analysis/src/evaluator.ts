@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
-import { resolveLayers, type Logger, type ModelSpec, type ParameterLayout } from '@sgdwalk/core';
+import { inputFeatures, resolveLayers, type Logger, type ModelSpec, type ParameterLayout } from '@sgdwalk/core';
 import { labelTensor, outputValues, stateFeeds } from './feeds.js';
-import { GRAPH_NAMES, inputFeatures, lowerModel, type BatchNormMode } from './lower.js';
+import { GRAPH_NAMES, lowerModel, type BatchNormMode } from './lower.js';
 import type { ProviderChoice } from './providers.js';
 import { openSession } from './session.js';
 

@@ -1,4 +1,4 @@
-import { resolveLayers, slotOf, type ModelSpec, type ParameterLayout, type ResolvedLayer } from '@sgdwalk/core';
+import { inputFeatures, resolveLayers, slotOf, type ModelSpec, type ParameterLayout, type ResolvedLayer } from '@sgdwalk/core';
 import { DataType, encodeModel, type AttributeProto, type NodeProto, type TensorProto, type ValueInfoProto } from './onnx-proto.js';
 
 /**
@@ -140,11 +140,6 @@ function lossHead(g: GraphBuilder, logits: string, labels: string, classes: numb
   const exampleAxis = g.constant('axes_examples', DataType.INT64, [1], [-1]);
   const correct = g.op('ReduceSum', [hits, exampleAxis], [{ name: 'keepdims', int: 0 }], 'correct_count');
   return { lossSum, correct };
-}
-
-/** Values per example as the graphs take it: the input shape flattened. */
-export function inputFeatures(spec: ModelSpec): number {
-  return spec.inputShape.reduce((a, b) => a * b, 1);
 }
 
 /**

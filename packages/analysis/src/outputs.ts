@@ -1,6 +1,5 @@
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FILES, type BarrierRow, type PairMetrics } from '@sgdwalk/core';
+import { FILES, pathExists, type BarrierRow, type PairMetrics } from '@sgdwalk/core';
 import { readTable, writeTable } from '@sgdwalk/checkpoints';
 import type { InterpolationCurve } from './engine.js';
 import type { KnownLines } from './known-lines.js';
@@ -110,13 +109,6 @@ export async function writeBarrierLinesTable(outDir: string, lines: readonly Bar
   await writeTable(join(outDir, BARRIER_LINES_FILE), columns);
 }
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 function add(known: KnownLines, key: string, alpha: number, loss: number, accuracy: number): void {
   let line = known.get(key);
   if (!line) known.set(key, (line = new Map()));
@@ -161,7 +153,7 @@ export async function readKnownLines(dir: string, onUnreadable: (file: string, r
   const known: KnownLines = new Map();
   for (const [files, read] of sources) {
     const paths = files.map((file) => join(dir, file));
-    if (!(await Promise.all(paths.map(exists))).every(Boolean)) continue;
+    if (!(await Promise.all(paths.map(pathExists))).every(Boolean)) continue;
     const fromFile: KnownLines = new Map();
     try {
       await read(dir, fromFile);

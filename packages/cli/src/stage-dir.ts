@@ -1,4 +1,5 @@
-import { rename, rm, stat } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
+import { pathExists } from '@sgdwalk/core';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -18,9 +19,8 @@ export async function writeStageDir<T>(outDir: string, produce: (stagingDir: str
     if (!opts.resumable) await rm(staging, { recursive: true, force: true });
     throw e;
   }
-  const exists = await stat(outDir).then(() => true, () => false);
   await rm(retired, { recursive: true, force: true });
-  if (exists) await rename(outDir, retired);
+  if (await pathExists(outDir)) await rename(outDir, retired);
   await rename(staging, outDir);
   await rm(retired, { recursive: true, force: true });
   return result;

@@ -1,6 +1,5 @@
-import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { ConfigError, type Logger, type PipelineConfig } from '@sgdwalk/core';
+import { ConfigError, pathExists, type Logger, type PipelineConfig } from '@sgdwalk/core';
 import { prepareDataset } from '@sgdwalk/data';
 import { trainRun } from '@sgdwalk/train';
 import { analyzeRun } from '@sgdwalk/analysis';
@@ -25,8 +24,6 @@ export function defaultStageDirs(config: PipelineConfig, outRoot?: string): Stag
   return { data: join(root, 'data'), train, run, analyze: join(root, 'analyze'), report: join(root, 'report') };
 }
 
-const exists = (path: string) => stat(path).then(() => true, () => false);
-
 /**
  * The prepared data a run was trained on: an explicit --data, else the `data` folder beside the run
  * (the layout every pipeline writes), else an error that says which flag to pass.
@@ -34,7 +31,7 @@ const exists = (path: string) => stat(path).then(() => true, () => false);
 export async function dataDirForRun(runDir: string, explicit?: string): Promise<string> {
   if (explicit) return resolve(explicit);
   const sibling = join(dirname(resolve(runDir)), 'data');
-  if (await exists(sibling)) return sibling;
+  if (await pathExists(sibling)) return sibling;
   throw new ConfigError(`no prepared dataset next to ${runDir}; pass --data DIR (a data stage folder, e.g. from \`sgdwalk data\`)`, undefined, '--data');
 }
 

@@ -2,7 +2,7 @@ export { SgdwalkError, ConfigError, DataError, CheckpointError, DivergenceError,
 export { Rng, deriveSeed, permutation } from './rng.js';
 export { sha256, sha256File, canonicalJson, hashJson } from './hash.js';
 export { writeFileAtomic, temporaryPathFor } from './atomic.js';
-export { type ModelSpec, type LayerSpec, type ResolvedLayer, resolveLayers, mlpSpec, MODEL_LIBRARY, BATCHNORM_DEFAULTS } from './model-spec.js';
+export { type ModelSpec, type LayerSpec, type ResolvedLayer, resolveLayers, inputFeatures, mlpSpec, MODEL_LIBRARY, BATCHNORM_DEFAULTS } from './model-spec.js';
 export { type ParameterLayout, type TensorSlot, type TensorRole, parameterLayout, slotOf, tensorView } from './layout.js';
 export { initialState } from './init.js';
 export {
@@ -15,3 +15,4 @@ export { type Manifest, writeManifest, readManifest, readJsonFile, checkAgainstM
 export { type Logger, silentLogger } from './log.js';
 export { quantile, median, mean, fraction } from './stats.js';
 export { dot, norm, distance, cosine, updateCosine, interpolate } from './vector.js';
+export { pathExists } from './path-exists.js';

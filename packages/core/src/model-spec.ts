@@ -22,6 +22,11 @@ export interface ModelSpec {
 /** PyTorch's conventions, which the study's code used: eps 1e-5, running = (1 − m)·running + m·batch. */
 export const BATCHNORM_DEFAULTS = { epsilon: 1e-5, momentum: 0.1 } as const;
 
+/** Values in one example: the input flattened, as the first dense layer sees it. */
+export function inputFeatures(spec: ModelSpec): number {
+  return spec.inputShape.reduce((a, b) => a * b, 1);
+}
+
 /** A layer with its defaults filled in and a stable name used in the parameter layout. */
 export type ResolvedLayer =
   | { type: 'dense'; name: string; inFeatures: number; units: number; bias: boolean }
@@ -34,7 +39,7 @@ export type ResolvedLayer =
  * Shape errors name the layer.
  */
 export function resolveLayers(spec: ModelSpec): ResolvedLayer[] {
-  let features = spec.inputShape.reduce((a, b) => a * b, 1);
+  let features = inputFeatures(spec);
   const counters: Record<string, number> = {};
   const nameFor = (prefix: string): string => `${prefix}${(counters[prefix] = (counters[prefix] ?? -1) + 1)}`;
   const resolved: ResolvedLayer[] = [];

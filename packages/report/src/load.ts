@@ -1,7 +1,6 @@
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readTable } from '@sgdwalk/checkpoints';
-import { FILES, readJsonFile, SgdwalkError, type AnalysisSummary, type RunInfo } from '@sgdwalk/core';
+import { FILES, pathExists, readJsonFile, SgdwalkError, type AnalysisSummary, type RunInfo } from '@sgdwalk/core';
 import type { ReportInputs } from './inputs.js';
 import { barrierRowsFrom, evaluationRowsFrom, INTERPOLATION_SCHEMA, PAIR_SCHEMA, rowsFromTable, SHARPNESS_SCHEMA, STEP_SCHEMA } from './tables.js';
 
@@ -17,13 +16,6 @@ export function inputPaths(runDir: string, analysisDir: string): Record<string, 
     [FILES.barriers]: join(analysisDir, FILES.barriers),
     [FILES.sharpness]: join(analysisDir, FILES.sharpness),
   };
-}
-
-export async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** Fail with the file and field when a JSON input lacks what the report prints (e.g. an older format). */
@@ -86,11 +78,11 @@ export async function loadReportInputs(runDir: string, analysisDir: string): Pro
     convert(await readTable(paths[name]), paths[name]);
 
   const steps = await table(FILES.metrics, (t, f) => rowsFromTable(t, STEP_SCHEMA, f));
-  const evaluations = (await exists(paths[FILES.evaluations])) ? await table(FILES.evaluations, evaluationRowsFrom) : [];
+  const evaluations = (await pathExists(paths[FILES.evaluations])) ? await table(FILES.evaluations, evaluationRowsFrom) : [];
   const pairs = await table(FILES.pairs, (t, f) => rowsFromTable(t, PAIR_SCHEMA, f));
   const interpolation = await table(FILES.interpolation, (t, f) => rowsFromTable(t, INTERPOLATION_SCHEMA, f));
-  const barriers = (await exists(paths[FILES.barriers])) ? await table(FILES.barriers, barrierRowsFrom) : [];
-  const sharpness = (await exists(paths[FILES.sharpness])) ? await table(FILES.sharpness, (t, f) => rowsFromTable(t, SHARPNESS_SCHEMA, f)) : [];
+  const barriers = (await pathExists(paths[FILES.barriers])) ? await table(FILES.barriers, barrierRowsFrom) : [];
+  const sharpness = (await pathExists(paths[FILES.sharpness])) ? await table(FILES.sharpness, (t, f) => rowsFromTable(t, SHARPNESS_SCHEMA, f)) : [];
   steps.sort((a, b) => a.step - b.step);
   pairs.sort((a, b) => a.stepA - b.stepA);
   barriers.sort((a, b) => a.k - b.k || a.step - b.step);

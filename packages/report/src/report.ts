@@ -1,9 +1,9 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FILES, sha256File, SGDWALK_VERSION, writeFileAtomic, writeManifest, type Logger, type ReportConfig } from '@sgdwalk/core';
+import { FILES, pathExists, sha256File, SGDWALK_VERSION, writeFileAtomic, writeManifest, type Logger, type ReportConfig } from '@sgdwalk/core';
 import { buildFigures, FIGURE_NAMES } from './figures.js';
 import { renderHtml, type RenderedFigure } from './html.js';
-import { exists, inputPaths, loadReportInputs } from './load.js';
+import { inputPaths, loadReportInputs } from './load.js';
 import { renderMarkdown } from './markdown.js';
 import { renderSvg, rendererVersions, svgToPng } from './render.js';
 
@@ -54,7 +54,7 @@ export async function writeReport(opts: WriteReportOptions): Promise<void> {
 
   const hashes: Record<string, string> = {};
   for (const [name, path] of Object.entries(inputPaths(runDir, analysisDir))) {
-    if (await exists(path)) hashes[name] = await sha256File(path);
+    if (await pathExists(path)) hashes[name] = await sha256File(path);
   }
   await writeManifest(outDir, {
     stage: 'report',

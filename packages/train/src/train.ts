@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  ConfigError, FILES, RUN_FORMAT_VERSION, hashJson, initialState, parameterLayout, resolveLayers, writeFileAtomic, writeManifest,
+  ConfigError, FILES, RUN_FORMAT_VERSION, hashJson, initialState, inputFeatures, parameterLayout, resolveLayers, writeFileAtomic, writeManifest,
   type EpochEvaluation, type Logger, type RunInfo, type StepMetrics, type TrainConfig,
 } from '@sgdwalk/core';
 import { CheckpointReader, CheckpointWriter, writeTable } from '@sgdwalk/checkpoints';
@@ -33,7 +33,7 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
   const { meta } = dataset;
   const train = dataset.splits.train;
   const features = meta.imageShape.reduce((a, b) => a * b, 1);
-  const modelFeatures = config.model.inputShape.reduce((a, b) => a * b, 1);
+  const modelFeatures = inputFeatures(config.model);
   if (modelFeatures !== features) {
     throw new ConfigError(`model input ${JSON.stringify(config.model.inputShape)} has ${modelFeatures} features; dataset ${meta.dataset} has ${features}`, undefined, 'train.model.inputShape');
   }
