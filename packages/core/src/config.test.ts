@@ -33,7 +33,10 @@ describe('parsePipeline', () => {
     expect(() => parsePipeline({ analyze: { alphas: [0, 0.5, 0.5, 1] } }, 'p.json')).toThrow(/analyze\.alphas\[2\]/);
     expect(() => parsePipeline({ train: { model: 'resnet-9000' } }, 'p.json')).toThrow(/field "train\.model"/);
     const badSpec = { name: 'x', inputShape: [4], classes: 3, layers: [{ type: 'dense', units: 2 }, { type: 'softmax-cross-entropy' }] };
-    expect(() => parsePipeline({ train: { model: badSpec } }, 'p.json')).toThrow(/train\.model.*2 features but the model has 3 classes/);
+    expect(() => parsePipeline({ train: { model: badSpec } }, 'p.json')).toThrow(/train\.model.*logits have shape \[2\] but the model has 3 classes/);
+    expect(() => parsePipeline({ train: { model: { library: 'resnet-bn', depth: 21 } } }, 'p.json')).toThrow(/p\.json: field "train\.model": depth 21/);
+    expect(() => parsePipeline({ train: { model: { library: 'vgg11-bn', width: -1 } } }, 'p.json')).toThrow(/train\.model/);
+    expect(parsePipeline({ train: { model: { library: 'resnet-bn', depth: 20, width: 0.5 } } }, 'p.json').train.model.name).toBe('resnet20-bn-w0.5');
   });
 });
 

@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { MODEL_LIBRARY, resolveLayers, type ModelSpec } from './model-spec.js';
+import { resolveLayers, type ModelSpec } from './model-spec.js';
+import { LIBRARY_MODELS, instantiateLibraryModel, isLibraryModel } from './model-library.js';
+import { libraryReferenceSchema, modelSpecSchema } from './model-schema.js';
 import { SgdwalkError } from './errors.js';
 
 /**
@@ -13,16 +15,14 @@ import { SgdwalkError } from './errors.js';
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 
-const layerSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('dense'), units: positiveInt, bias: z.boolean().optional() }),
-  z.strictObject({ type: z.literal('batchnorm'), epsilon: z.number().positive().optional(), momentum: z.number().min(0).max(1).optional() }),
-  z.strictObject({ type: z.literal('relu') }),
-  z.strictObject({ type: z.literal('softmax-cross-entropy') }),
-]);
-
+/**
+ * A model: a library name ("mlp-bn"), a library model with its knobs ({"library": "resnet-bn", "depth": 20,
+ * "width": 0.5}) or a full spec of layers.
+ */
 const modelSchema = z.union([
-  z.string().refine((name) => name in MODEL_LIBRARY, { message: `unknown model; known: ${Object.keys(MODEL_LIBRARY).join(', ')}` }),
-  z.strictObject({ name: z.string(), inputShape: z.array(positiveInt).min(1), classes: positiveInt, layers: z.array(layerSchema).min(1) }),
+  z.string().refine(isLibraryModel, { message: `unknown model; known: ${LIBRARY_MODELS.join(', ')}` }),
+  libraryReferenceSchema,
+  modelSpecSchema,
 ]);
 
 const splitSizes = z.strictObject({ train: positiveInt.optional(), validation: positiveInt.optional(), test: positiveInt.optional() });
@@ -184,14 +184,15 @@ export function parseSection<S extends z.ZodType>(schema: S, value: unknown, fil
 }
 
 export function resolveModel(model: z.output<typeof modelSchema>, file?: string): ModelSpec {
-  const spec = typeof model === 'string' ? MODEL_LIBRARY[model]() : model;
   try {
+    const spec = typeof model === 'string' ? instantiateLibraryModel({ library: model }) : 'library' in model ? instantiateLibraryModel(model) : model;
     resolveLayers(spec);
+    return spec;
   } catch (e) {
+    // A SpecError's message names the layer ("layer conv3: ...") or the knob ("depth 21 is not ...").
     if (e instanceof SgdwalkError) throw new ConfigError(e.message, file, 'train.model');
     throw e;
   }
-  return spec;
 }
 
 /**

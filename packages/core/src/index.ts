@@ -2,7 +2,12 @@ export { SgdwalkError, ConfigError, DataError, CheckpointError, DivergenceError,
 export { Rng, deriveSeed, permutation } from './rng.js';
 export { sha256, sha256File, canonicalJson, hashJson } from './hash.js';
 export { writeFileAtomic, temporaryPathFor } from './atomic.js';
-export { type ModelSpec, type LayerSpec, type ResolvedLayer, resolveLayers, inputFeatures, mlpSpec, MODEL_LIBRARY, BATCHNORM_DEFAULTS } from './model-spec.js';
+export {
+  type ModelSpec, type LayerSpec, type ResolvedLayer, type ResolvedLayerOf, type Shape, type Window2d,
+  resolveLayers, flattenLayers, inputFeatures, mlpSpec, BATCHNORM_DEFAULTS,
+} from './model-spec.js';
+export { modelSpecSchema, layerSchema, type LibraryReference } from './model-schema.js';
+export { LIBRARY_MODELS, instantiateLibraryModel, isLibraryModel, libraryBaseSpec } from './model-library.js';
 export { type ParameterLayout, type TensorSlot, type TensorRole, parameterLayout, slotOf, tensorView } from './layout.js';
 export { initialState } from './init.js';
 export {

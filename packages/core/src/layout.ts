@@ -1,4 +1,4 @@
-import { resolveLayers, type ModelSpec, type ResolvedLayer } from './model-spec.js';
+import { flattenLayers, resolveLayers, type ModelSpec, type ResolvedLayer } from './model-spec.js';
 
 /** Trainable tensors learn by SGD; buffers (batch-norm running statistics) are updated by the forward pass. */
 export type TensorRole = 'trainable' | 'buffer';
@@ -39,6 +39,15 @@ function slotsOf(layer: ResolvedLayer): SlotDraft[] {
       if (layer.bias) slots.push({ name: `${layer.name}.bias`, shape: [layer.units], role: 'trainable', init: { kind: 'constant', value: 0 } });
       return slots;
     }
+    case 'conv2d': {
+      // TensorFlow's filter layout [kh, kw, in, out]; the ONNX lowering transposes it to [out, in, kh, kw].
+      const fanIn = layer.kernel[0] * layer.kernel[1] * layer.inChannels;
+      const slots: SlotDraft[] = [
+        { name: `${layer.name}.weight`, shape: [layer.kernel[0], layer.kernel[1], layer.inChannels, layer.filters], role: 'trainable', init: { kind: 'he-normal', fanIn } },
+      ];
+      if (layer.bias) slots.push({ name: `${layer.name}.bias`, shape: [layer.filters], role: 'trainable', init: { kind: 'constant', value: 0 } });
+      return slots;
+    }
     case 'batchnorm':
       return [
         { name: `${layer.name}.gamma`, shape: [layer.features], role: 'trainable', init: { kind: 'constant', value: 1 } },
@@ -52,7 +61,7 @@ function slotsOf(layer: ResolvedLayer): SlotDraft[] {
 }
 
 export function parameterLayout(spec: ModelSpec): ParameterLayout {
-  const drafts = resolveLayers(spec).flatMap(slotsOf);
+  const drafts = flattenLayers(resolveLayers(spec)).flatMap(slotsOf);
   const ordered = [...drafts.filter((d) => d.role === 'trainable'), ...drafts.filter((d) => d.role === 'buffer')];
   let offset = 0;
   const tensors = ordered.map((d) => {
