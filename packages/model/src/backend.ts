@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Logger } from '@sgdwalk/core';
 import { SgdwalkError } from '@sgdwalk/core';
+import { registerWasmKernels } from './wasm-kernels.js';
 
 export type BackendRequest = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -14,9 +15,10 @@ const loaders: Record<BackendName, () => Promise<void>> = {
     await import(name);
   },
   wasm: async () => {
-    // The layer types the spec has today (dense, batchnorm, relu) need no kernel wasm lacks; layers that do
-    // (conv2d's Conv2DBackpropFilter) must register a composed kernel here, never switch backend silently.
     await import('@tensorflow/tfjs-backend-wasm');
+    // wasm lacks kernels some layers need (conv2d's Conv2DBackpropFilter): register composed ones rather
+    // than switch backend silently.
+    registerWasmKernels();
   },
   cpu: async () => {}, // bundled with @tensorflow/tfjs
 };
