@@ -55,3 +55,33 @@ describe('alphaGridValues', () => {
     expect(alphaGridValues({ from: 0, to: 1, step: 0.1 })[3]).toBe(0.3);
   });
 });
+
+describe('the data section', () => {
+  it('accepts the four datasets; mnist by default', () => {
+    expect(parsePipeline({}, 'p.json').data).toEqual({ dataset: 'mnist' });
+    for (const dataset of ['mnist', 'fashion-mnist', 'cifar10']) {
+      expect(parsePipeline({ data: { dataset, dir: '/data', limit: { train: 10 } } }, 'p.json').data).toEqual({ dataset, dir: '/data', limit: { train: 10 } });
+    }
+    expect(() => parsePipeline({ data: { dataset: 'imagenet' } }, 'p.json')).toThrow(/^p\.json: field "data\.dataset"/);
+  });
+
+  it('synthetic: the generator settings default when left out, and fill in around those given', () => {
+    expect(parsePipeline({ data: { dataset: 'synthetic' } }, 'p.json').data.synthetic).toEqual({
+      imageShape: [8, 8, 3],
+      classes: 4,
+      counts: { train: 1000, validation: 200, test: 200 },
+      seed: 0,
+      noise: 0.2,
+    });
+    const given = parsePipeline({ data: { dataset: 'synthetic', synthetic: { imageShape: [4, 4, 1], classes: 10, counts: { train: 64 }, seed: 3 } } }, 'p.json');
+    expect(given.data.synthetic).toEqual({ imageShape: [4, 4, 1], classes: 10, counts: { train: 64, validation: 200, test: 200 }, seed: 3, noise: 0.2 });
+  });
+
+  it('synthetic: ill-typed settings and a section beside another dataset are refused, naming the field', () => {
+    expect(() => parsePipeline({ data: { dataset: 'synthetic', synthetic: { imageShape: [8, 8] } } }, 'p.json')).toThrow(/field "data\.synthetic\.imageShape/);
+    expect(() => parsePipeline({ data: { dataset: 'synthetic', synthetic: { classes: 300 } } }, 'p.json')).toThrow(/field "data\.synthetic\.classes"/);
+    expect(() => parsePipeline({ data: { dataset: 'synthetic', synthetic: { counts: { train: 0 } } } }, 'p.json')).toThrow(/field "data\.synthetic\.counts\.train"/);
+    expect(() => parsePipeline({ data: { dataset: 'synthetic', synthetic: { size: 3 } } }, 'p.json')).toThrow(/field "data\.synthetic\.size": unknown field/);
+    expect(() => parsePipeline({ data: { dataset: 'cifar10', synthetic: {} } }, 'p.json')).toThrow('p.json: field "data.synthetic": only used with "dataset": "synthetic" (dataset is "cifar10")');
+  });
+});

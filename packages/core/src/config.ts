@@ -27,14 +27,41 @@ const modelSchema = z.union([
 
 const splitSizes = z.strictObject({ train: positiveInt.optional(), validation: positiveInt.optional(), test: positiveInt.optional() });
 
-export const dataSectionSchema = z.strictObject({
-  /** Dataset descriptor name under datasets/, e.g. "mnist". */
-  dataset: z.enum(['mnist']).default('mnist'),
-  /** Folder holding the dataset's files; default: the descriptor's own location (or SGDWALK_DATA_DIR). */
-  dir: z.string().optional(),
-  /** Keep only the first N examples of each split (small test pipelines). */
-  limit: splitSizes.optional(),
+/**
+ * The synthetic dataset's generator (dataset "synthetic"; tests and benchmarks): one random mean image
+ * per class plus Gaussian pixel noise, all drawn from `seed`, so it is learnable and needs no files.
+ */
+const syntheticSchema = z.strictObject({
+  /** [H, W, C] of one image (channel last). */
+  imageShape: z.tuple([positiveInt, positiveInt, positiveInt]).default([8, 8, 3]),
+  /** Labels are bytes, hence at most 256 classes. */
+  classes: z.number().int().min(2).max(256).default(4),
+  /** Examples per split. */
+  counts: z
+    .strictObject({ train: positiveInt.default(1000), validation: positiveInt.default(200), test: positiveInt.default(200) })
+    .default({ train: 1000, validation: 200, test: 200 }),
+  seed: nonNegativeInt.default(0),
+  /** Standard deviation of the pixel noise, in units of the pixel range (x/255); the class means lie in [0.25, 0.75]. */
+  noise: z.number().nonnegative().max(1).default(0.2),
 });
+
+export const dataSectionSchema = z
+  .strictObject({
+    /** Dataset descriptor name under datasets/. */
+    dataset: z.enum(['mnist', 'fashion-mnist', 'cifar10', 'synthetic']).default('mnist'),
+    /** Folder holding the dataset's files; default: the descriptor's own location (or SGDWALK_DATA_DIR). */
+    dir: z.string().optional(),
+    /** Keep only the first N examples of each split (small test pipelines). */
+    limit: splitSizes.optional(),
+    /** The generator's settings when dataset is "synthetic" (filled with its defaults when left out). */
+    synthetic: syntheticSchema.optional(),
+  })
+  .superRefine((data, ctx) => {
+    // A synthetic section beside a real dataset is a mistake that would otherwise be silently ignored.
+    if (data.synthetic && data.dataset !== 'synthetic') ctx.addIssue({ code: 'custom', path: ['synthetic'], message: `only used with "dataset": "synthetic" (dataset is "${data.dataset}")` });
+  })
+  // The resolved config (manifests, cache keys downstream) then always states the generator's settings.
+  .overwrite((data) => (data.dataset === 'synthetic' && !data.synthetic ? { ...data, synthetic: syntheticSchema.parse({}) } : data));
 
 const stepRange = z.tuple([nonNegativeInt, nonNegativeInt]).refine(([a, b]) => a <= b, { message: 'range must be [from, to] with from <= to' });
 const epochRange = z.tuple([positiveInt, positiveInt]).refine(([a, b]) => a <= b, { message: 'range must be [from, to] with from <= to' });
@@ -69,6 +96,66 @@ export const trainSectionSchema = z.strictObject({
   backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   checkpoints: checkpointPolicySchema.default({ windows: [{ steps: [1, 100] }], every: 100, first: true, last: true, shardSize: 64 }),
 });
+
+/**
+ * A sweep value names its grid point (in paths and Nx project names), so it is a scalar, and a string one
+ * is limited to characters that are safe there.
+ */
+export const SWEEP_LABEL = /^[A-Za-z0-9._-]+$/;
+
+/** Unwrap .default()/.optional() to reach the schema of a nested section. */
+function innerSchema(schema: z.ZodType): z.ZodType {
+  let s = schema;
+  while (s instanceof z.ZodDefault || s instanceof z.ZodOptional) s = s.unwrap() as z.ZodType;
+  return s;
+}
+
+/**
+ * The schema of the train field a sweep path names ("train.lr", "train.checkpoints.every"), or undefined
+ * when there is none: each swept value must pass the field's own schema.
+ */
+export function sweepFieldSchema(path: string): z.ZodType | undefined {
+  const [section, ...keys] = path.split('.');
+  if (section !== 'train' || keys.length === 0) return undefined;
+  let schema: z.ZodType = trainSectionSchema;
+  for (const key of keys) {
+    const object = innerSchema(schema);
+    if (!(object instanceof z.ZodObject) || !Object.hasOwn(object.shape, key)) return undefined;
+    schema = object.shape[key] as z.ZodType;
+  }
+  return schema;
+}
+
+/**
+ * `sweep`: a grid over training settings, field path → values; the grid points are every combination
+ * (sweep.ts). Checked here so a bad sweep is one ConfigError naming the field and the file.
+ */
+const sweepSchema = z.record(z.string(), z.array(z.unknown())).superRefine((sweep, ctx) => {
+  const fields = Object.keys(sweep);
+  if (fields.length === 0) ctx.addIssue({ code: 'custom', message: 'sweep with no points: name at least one train field and its values', path: [] });
+  for (const field of fields) {
+    const schema = sweepFieldSchema(field);
+    if (!schema) {
+      const message = field.startsWith('train.') ? `unknown field: train has no field "${field.slice('train.'.length)}"` : 'only training settings can be swept: write "train.<field>", e.g. "train.lr"';
+      ctx.addIssue({ code: 'custom', message, path: [field] });
+      continue;
+    }
+    const values = sweep[field];
+    if (values.length === 0) ctx.addIssue({ code: 'custom', message: 'sweep with no points: the list of values is empty', path: [field] });
+    values.forEach((value, i) => {
+      const scalar = typeof value === 'number' || typeof value === 'boolean' || (typeof value === 'string' && SWEEP_LABEL.test(value));
+      if (!scalar) {
+        ctx.addIssue({ code: 'custom', message: 'a swept value must be a number, a boolean or a string of letters, digits, ".", "_" and "-" (it names the grid point)', path: [field, i] });
+        return;
+      }
+      const result = schema.safeParse(value);
+      if (!result.success) ctx.addIssue({ code: 'custom', message: `${result.error.issues[0].message} (as ${field})`, path: [field, i] });
+      else if (values.indexOf(value) !== i) ctx.addIssue({ code: 'custom', message: `duplicate value ${JSON.stringify(value)}`, path: [field, i] });
+    });
+  }
+});
+
+export type SweepValue = number | string | boolean;
 
 const alphaGrid = z.union([
   z.array(z.number()).min(1, { message: 'the α grid is empty' }),
@@ -135,6 +222,8 @@ export const pipelineSchema = z.strictObject({
   train: trainSectionSchema.default(trainSectionSchema.parse({})),
   analyze: analyzeSectionSchema.default(analyzeSectionSchema.parse({})),
   report: reportSectionSchema.default({ curvesPairs: 50 }),
+  /** A grid over training settings: each combination is a run of its own (see sweep.ts). */
+  sweep: sweepSchema.optional(),
 });
 
 export type DataConfig = z.output<typeof dataSectionSchema>;
@@ -150,6 +239,8 @@ export interface PipelineConfig {
   train: TrainConfig;
   analyze: AnalyzeConfig;
   report: ReportConfig;
+  /** Field path → values of a sweep, in the file's order; absent for a single run. */
+  sweep?: Record<string, SweepValue[]>;
 }
 export type StageName = 'data' | 'train' | 'analyze' | 'report';
 
@@ -241,6 +332,7 @@ export function parsePipeline(raw: unknown, file?: string): PipelineConfig {
     train: { ...parsed.train, model: resolveModel(parsed.train.model, file) },
     analyze: { ...parsed.analyze, alphas: alphaGridValues(parsed.analyze.alphas) },
     report: parsed.report,
+    ...(parsed.sweep ? { sweep: parsed.sweep as Record<string, SweepValue[]> } : {}),
   };
   checkConsistency(config, file);
   return config;
@@ -248,6 +340,11 @@ export function parsePipeline(raw: unknown, file?: string): PipelineConfig {
 
 /** Read and validate a pipeline JSON file. */
 export async function loadPipeline(file: string): Promise<PipelineConfig> {
+  return parsePipeline(await readPipelineJson(file), file);
+}
+
+/** A pipeline file's JSON, not yet validated (a sweep resolves each point from it). */
+export async function readPipelineJson(file: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -260,5 +357,5 @@ export async function loadPipeline(file: string): Promise<PipelineConfig> {
   } catch (e) {
     throw new ConfigError(`not valid JSON: ${(e as Error).message}`, file);
   }
-  return parsePipeline(raw, file);
+  return raw;
 }

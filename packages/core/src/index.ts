@@ -14,7 +14,11 @@ export {
   type PipelineConfig, type DataConfig, type TrainConfig, type AnalyzeConfig, type ReportConfig, type CheckpointPolicy, type StageName,
   pipelineSchema, dataSectionSchema, trainSectionSchema, analyzeSectionSchema, reportSectionSchema,
   parsePipeline, loadPipeline, parseSection, resolveModel, alphaGridValues, pipelineNameOf, checkAlphaGrid,
+  readPipelineJson, sweepFieldSchema, SWEEP_LABEL, type SweepValue,
 } from './config.js';
+export {
+  type SweepPoint, type ResolvedPoint, sweepPoints, pointId, sweepValueLabel, applyOverrides, parseSweepPipeline, loadSweepPipeline, findPoint, pointStageRoot,
+} from './sweep.js';
 export * from './contracts.js';
 export { type Manifest, writeManifest, readManifest, readJsonFile, checkAgainstManifest, SGDWALK_VERSION } from './manifest.js';
 export { type Logger, silentLogger } from './log.js';

@@ -5,3 +5,6 @@ export { toFloat32, labelsOf } from './normalize.js';
 export { MinibatchSchedule } from './schedule.js';
 export { evaluationSubset } from './subset.js';
 export { readIdx, type IdxArray } from './idx.js';
+export { loadDescriptor, type DatasetDescriptor } from './descriptor.js';
+export { DATA_DIR_ENV, datasetDirEnv } from './sources.js';
+export { generateSynthetic, type SyntheticParams } from './synthetic.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataError, FILES, readManifest, sha256, silentLogger, type DataConfig, type Logger } from '@sgdwalk/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDescriptor, type DatasetDescriptor } from './descriptor.js';
+import { loadDescriptor, type IdxDescriptor } from './descriptor.js';
 import { readIdx } from './idx.js';
 import { prepareDataset } from './prepare.js';
 import { readPreparedDataset, type PreparedDataset } from './prepared.js';
@@ -17,7 +17,7 @@ const config: DataConfig = { dataset: 'mnist', limit };
 let tmp: string;
 let outDir: string;
 let prepared: PreparedDataset;
-let mnist: DatasetDescriptor;
+let mnist: IdxDescriptor;
 let mnistDir: string;
 const messages: string[] = [];
 const log: Logger = { info: (m) => messages.push(m), warn: (m) => messages.push(`warn: ${m}`), progress() {} };
@@ -25,7 +25,7 @@ const log: Logger = { info: (m) => messages.push(m), warn: (m) => messages.push(
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'sgdwalk-prepare-'));
   outDir = join(tmp, 'data');
-  mnist = await loadDescriptor('mnist');
+  mnist = (await loadDescriptor('mnist')) as IdxDescriptor;
   mnistDir = resolveDataDir({}, mnist, {}).dir;
   await prepareDataset({ config, outDir, log });
   prepared = await readPreparedDataset(outDir);
@@ -100,7 +100,7 @@ describe('prepareDataset on MNIST with a limit', () => {
   });
 
   it('logs where the data came from', () => {
-    expect(messages[0]).toBe(`data: mnist from ${mnistDir} (default)`);
+    expect(messages[0]).toBe(`data: mnist from ${mnistDir} (the default location)`);
   });
 });
 

