@@ -1,7 +1,7 @@
 import yargs, { type Argv } from 'yargs';
-import { ConfigError, loadPipeline, SgdwalkError, type Logger, type PipelineConfig } from '@sgdwalk/core';
+import { ConfigError, findPoint, loadSweepPipeline, SgdwalkError, type Logger, type PipelineConfig, type ResolvedPoint } from '@sgdwalk/core';
 import { consoleLogger } from './logger.js';
-import { dataDirForRun, defaultStageDirs, runStage, type StageDirs } from './stages.js';
+import { compareDir, dataDirForRun, defaultStageDirs, pointStageDirs, runCompare, runStage, type StageDirs } from './stages.js';
 import { formatProblem, verifyFolder } from './verify.js';
 
 export const DEFAULT_PIPELINE = 'pipelines/pipeline/pipeline.json';
@@ -10,6 +10,7 @@ interface CommonArgs {
   pipeline: string;
   out?: string;
   quiet: boolean;
+  point?: string;
 }
 
 function common<T>(y: Argv<T>) {
@@ -19,13 +20,40 @@ function common<T>(y: Argv<T>) {
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'only warnings and errors' });
 }
 
+/** --point: the stages of one grid point of a sweep. */
+function withPoint<T>(y: Argv<T>) {
+  return y.option('point', { type: 'string', describe: 'a sweep\'s grid point, e.g. lr-0.1_batchSize-128: its run under OUT/points/<point>/' });
+}
+
 /** The pipeline file of the command, so a setting found wrong deep in a stage still names its file. */
 let pipelineFile: string | undefined;
 
-async function setup(args: CommonArgs): Promise<{ config: PipelineConfig; dirs: StageDirs; log: Logger }> {
+interface Setup {
+  /** The config the stage runs with: the pipeline's, or with --point the point's (base + overrides). */
+  config: PipelineConfig;
+  dirs: StageDirs;
+  log: Logger;
+  /** The pipeline as written and its sweep's points (none without a sweep). */
+  base: PipelineConfig;
+  points: ResolvedPoint[];
+}
+
+/**
+ * Load and validate the pipeline (every sweep point with it). A stage of one run (train, analyze, report)
+ * of a sweep needs --point: the sweep's base config is not itself one of its runs.
+ */
+async function setup(args: CommonArgs, opts: { needsPoint?: boolean } = {}): Promise<Setup> {
   pipelineFile = args.pipeline;
-  const config = await loadPipeline(args.pipeline);
-  return { config, dirs: defaultStageDirs(config, args.out), log: consoleLogger({ quiet: args.quiet }) };
+  const { base, points } = await loadSweepPipeline(args.pipeline);
+  const log = consoleLogger({ quiet: args.quiet });
+  if (args.point !== undefined) {
+    const point = findPoint(points, args.point, args.pipeline);
+    return { config: point.config, dirs: pointStageDirs(point.config, point.id, args.out), log, base, points };
+  }
+  if (opts.needsPoint && points.length > 0) {
+    throw new ConfigError(`this pipeline sweeps ${points.length} points; name one with --point (${points.map((p) => p.id).join(', ')})`, args.pipeline, '--point');
+  }
+  return { config: base, dirs: defaultStageDirs(base, args.out), log, base, points };
 }
 
 /** The `sgdwalk` command. Returns the exit code: 0 ok, 1 bad input (one clear message), 70 internal error. */
@@ -42,23 +70,23 @@ export async function main(argv: string[]): Promise<number> {
         log.info(`data → ${dirs.data}`);
       })
     .command('train', 'train with SGD, writing run.json, metrics.arrow and checkpoints', (y) =>
-      common(y)
+      withPoint(common(y))
         .option('backend', { choices: ['auto', 'tensorflow', 'wasm', 'cpu'] as const, describe: 'TensorFlow.js backend (default: the pipeline\'s, auto)' })
         .option('data', { type: 'string', describe: 'prepared data folder (default OUT/data)' }),
       async (args) => {
-        const { config, dirs, log } = await setup(args);
+        const { config, dirs, log } = await setup(args, { needsPoint: true });
         if (args.backend) config.train.backend = args.backend;
         if (args.data) dirs.data = args.data;
         await runStage.train(config, dirs, log);
         log.info(`run → ${dirs.train}`);
       })
     .command('analyze', 'interpolate between consecutive checkpoints of a run and derive the trajectory metrics', (y) =>
-      common(y)
+      withPoint(common(y))
         .option('run', { type: 'string', describe: 'any run folder (default OUT/train): re-analyse stored checkpoints with this pipeline\'s analysis settings' })
         .option('data', { type: 'string', describe: 'prepared data folder (default: the data folder beside the run)' })
         .option('output', { alias: 'o', type: 'string', describe: 'analysis folder to write (default OUT/analyze)' }),
       async (args) => {
-        const { config, dirs, log } = await setup(args);
+        const { config, dirs, log } = await setup(args, { needsPoint: !args.run });
         if (args.run) {
           dirs.run = args.run;
           dirs.data = await dataDirForRun(args.run, args.data);
@@ -68,20 +96,36 @@ export async function main(argv: string[]): Promise<number> {
         log.info(`analysis → ${dirs.analyze}: ${summary.pairs} pairs, ${(100 * summary.fractionInteriorMinimum).toFixed(1)}% with an interior minimum, median height ${summary.medianHeight.toPrecision(4)}`);
       })
     .command('report', 'draw the figures and write index.html and summary.md', (y) =>
-      common(y)
+      withPoint(common(y))
         .option('run', { type: 'string', describe: 'run folder (default OUT/train)' })
         .option('analysis', { type: 'string', describe: 'analysis folder (default OUT/analyze)' })
         .option('output', { alias: 'o', type: 'string', describe: 'report folder to write (default OUT/report)' }),
       async (args) => {
-        const { config, dirs, log } = await setup(args);
+        const { config, dirs, log } = await setup(args, { needsPoint: !(args.run && args.analysis) });
         if (args.run) dirs.run = args.run;
         if (args.analysis) dirs.analyze = args.analysis;
         if (args.output) dirs.report = args.output;
         await runStage.report(config, dirs, log);
         log.info(`report → ${dirs.report}/index.html`);
       })
-    .command('run', 'all stages of a pipeline: data → train → analyze → report', (y) => common(y), async (args) => {
-      const { config, dirs, log } = await setup(args);
+    .command('run', 'all stages of a pipeline: data → train → analyze → report (a sweep: every point, then compare)', (y) => withPoint(common(y)), async (args) => {
+      const { config, dirs, log, base, points } = await setup(args);
+      if (points.length > 0 && args.point === undefined) {
+        // One after another here; `nx run <name>:full` runs the points in parallel and caches each.
+        log.info('== data');
+        await runStage.data(base, dirs, log);
+        for (const point of points) {
+          const pointDirs = pointStageDirs(point.config, point.id, args.out);
+          for (const stage of ['train', 'analyze', 'report'] as const) {
+            log.info(`== ${point.id}: ${stage}`);
+            await runStage[stage](point.config, pointDirs, log);
+          }
+        }
+        log.info('== compare');
+        await runCompare(base, points, compareDir(base, args.out), log, args.out);
+        log.info(`comparison → ${compareDir(base, args.out)}/index.html`);
+        return;
+      }
       // With analyze.run set, the pipeline analyses that existing run instead of training its own.
       const stages = config.analyze.run ? (['data', 'analyze', 'report'] as const) : (['data', 'train', 'analyze', 'report'] as const);
       for (const stage of stages) {
@@ -90,6 +134,14 @@ export async function main(argv: string[]): Promise<number> {
       }
       log.info(`report → ${dirs.report}/index.html`);
     })
+    .command('compare', 'compare the runs of a sweep: claims, tables and figures in OUT/compare', (y) =>
+      common(y).option('output', { alias: 'o', type: 'string', describe: 'comparison folder to write (default OUT/compare)' }),
+      async (args) => {
+        const { base, points, log } = await setup(args);
+        const outDir = args.output ?? compareDir(base, args.out);
+        await runCompare(base, points, outDir, log, args.out);
+        log.info(`comparison → ${outDir}/index.html`);
+      })
     .command('verify <dir>', 'check a stage folder, or an output root of them: manifest hashes, every checkpoint, every Arrow table', (y) =>
       y.positional('dir', { type: 'string', demandOption: true, describe: 'a data, train, analyze or report folder, or an output root such as out/pipeline' }),
       async (args) => {

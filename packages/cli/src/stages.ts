@@ -1,9 +1,9 @@
-import { dirname, join, resolve } from 'node:path';
-import { ConfigError, pathExists, type Logger, type PipelineConfig } from '@sgdwalk/core';
+import { dirname, join, relative, resolve } from 'node:path';
+import { ConfigError, pathExists, pointStageRoot, type Logger, type PipelineConfig, type ResolvedPoint } from '@sgdwalk/core';
 import { prepareDataset } from '@sgdwalk/data';
 import { trainRun } from '@sgdwalk/train';
 import { analyzeRun } from '@sgdwalk/analysis';
-import { writeReport } from '@sgdwalk/report';
+import { writeComparison, writeReport } from '@sgdwalk/report';
 import { writeStageDir } from './stage-dir.js';
 
 /** Where each stage of a pipeline reads and writes; every path can be overridden from the command line. */
@@ -22,6 +22,37 @@ export function defaultStageDirs(config: PipelineConfig, outRoot?: string): Stag
   const train = join(root, 'train');
   const run = config.analyze.run ? resolve(config.analyze.run) : train;
   return { data: join(root, 'data'), train, run, analyze: join(root, 'analyze'), report: join(root, 'report') };
+}
+
+/**
+ * A sweep point's folders: the shared data at OUT/data, its own train, analyze and report at
+ * OUT/points/<id>/ (core's pointStageRoot; the Nx plugin writes the same paths as the targets' outputs).
+ */
+export function pointStageDirs(config: PipelineConfig, pointId: string, outRoot?: string): StageDirs {
+  const root = resolve(outRoot ?? config.outDir);
+  const point = pointStageRoot(root, pointId);
+  const train = join(point, 'train');
+  return { data: join(root, 'data'), train, run: train, analyze: join(point, 'analyze'), report: join(point, 'report') };
+}
+
+/** Where a sweep's comparison goes: OUT/compare. */
+export function compareDir(config: PipelineConfig, outRoot?: string): string {
+  return join(resolve(outRoot ?? config.outDir), 'compare');
+}
+
+/**
+ * The compare stage: every point's run and analysis, read as their reports read them, into one
+ * comparison (index.html, summary.md, comparison.json, figures) with links to each point's report.
+ */
+export function runCompare(base: PipelineConfig, points: readonly ResolvedPoint[], outDir: string, log: Logger, outRoot?: string): Promise<unknown> {
+  if (!base.sweep || points.length === 0) throw new ConfigError('nothing to compare: this pipeline has no sweep', undefined, 'sweep');
+  const entries = points.map((p) => {
+    const dirs = pointStageDirs(p.config, p.id, outRoot);
+    return { id: p.id, overrides: p.overrides, runDir: dirs.run, analysisDir: dirs.analyze, reportLink: relative(outDir, join(dirs.report, 'index.html')).split('\\').join('/') };
+  });
+  return writeStageDir(outDir, (staging) =>
+    writeComparison({ name: base.name, sweep: base.sweep!, points: entries, outDir: staging, curvesPairs: base.report.curvesPairs, log }),
+  );
 }
 
 /**

@@ -1,0 +1,90 @@
+import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { FILES, pathExists, sha256File, SGDWALK_VERSION, writeFileAtomic, writeManifest, type Logger, type SweepValue } from '@sgdwalk/core';
+import { judgeClaims, type ClaimResult } from './claims.js';
+import { buildComparisonFigures, COMPARISON_FIGURE_NAMES } from './comparison-figures.js';
+import { renderComparisonHtml, renderComparisonMarkdown, type RenderedComparisonFigure } from './comparison-html.js';
+import { compareRun, sharedSubWindowSize, type ComparedPoint, type RunComparison } from './comparison.js';
+import { inputPaths, loadReportInputs } from './load.js';
+import { renderSvg, rendererVersions, svgToPng } from './render.js';
+
+/** A sweep's comparison: every run's numbers, the sub-window they are binned by, the claims' verdicts. */
+export interface Comparison {
+  name: string;
+  sweep: Record<string, SweepValue[]>;
+  subWindowSize: number;
+  runs: RunComparison[];
+  claims: ClaimResult[];
+  /** Relative link from the comparison folder to each run's own report, by point id. */
+  reportLinks?: Record<string, string>;
+}
+
+/** The pure core of the compare stage. */
+export function buildComparison(name: string, sweep: Record<string, SweepValue[]>, points: readonly ComparedPoint[]): Comparison {
+  const subWindowSize = sharedSubWindowSize(points);
+  const runs = points.map((p) => compareRun(p, subWindowSize));
+  return { name, sweep, subWindowSize, runs, claims: judgeClaims(runs) };
+}
+
+/** JSON has no NaN or ∞: they are written as null ("no value"), as summary.json does. */
+export function comparisonJson(c: Comparison): string {
+  return JSON.stringify(c, (_key, value) => (typeof value === 'number' && !Number.isFinite(value) ? null : value), 2) + '\n';
+}
+
+export interface WriteComparisonOptions {
+  name: string;
+  sweep: Record<string, SweepValue[]>;
+  /** Each point's train and analyze folders (and, for the page's links, where its report is). */
+  points: Array<{ id: string; overrides: Record<string, SweepValue>; runDir: string; analysisDir: string; reportLink?: string }>;
+  outDir: string;
+  /** Pairs per panel of the side-by-side interpolation figure (the pipeline's report.curvesPairs, capped). */
+  curvesPairs: number;
+  log: Logger;
+}
+
+/**
+ * The compare stage: read every point's outputs as a single report does, then write comparison.json,
+ * the figures (SVG and PNG), index.html, summary.md and, last, manifest.json.
+ */
+export async function writeComparison(opts: WriteComparisonOptions): Promise<Comparison> {
+  const { outDir, log } = opts;
+  const started = performance.now();
+  const points: ComparedPoint[] = [];
+  for (const p of opts.points) points.push({ id: p.id, overrides: p.overrides, inputs: await loadReportInputs(p.runDir, p.analysisDir) });
+  const comparison: Comparison = {
+    ...buildComparison(opts.name, opts.sweep, points),
+    reportLinks: Object.fromEntries(opts.points.filter((p) => p.reportLink).map((p) => [p.id, p.reportLink!])),
+  };
+  await rm(join(outDir, FILES.manifest), { force: true });
+  await writeFileAtomic(join(outDir, 'comparison.json'), comparisonJson(comparison));
+
+  const figures = buildComparisonFigures(comparison.runs, points, { subWindowSize: comparison.subWindowSize, curvesPairs: opts.curvesPairs });
+  const rendered: RenderedComparisonFigure[] = [];
+  for (const [i, figure] of figures.entries()) {
+    log.progress('figures', i, figures.length);
+    const svg = await renderSvg(figure.spec);
+    await writeFileAtomic(join(outDir, 'figures', `${figure.name}.svg`), svg);
+    await writeFileAtomic(join(outDir, 'figures', `${figure.name}.png`), svgToPng(svg));
+    rendered.push({ name: figure.name, title: figure.title, caption: figure.caption, svg });
+  }
+  log.progress('figures', figures.length, figures.length);
+  await writeFileAtomic(join(outDir, 'index.html'), renderComparisonHtml(comparison, rendered, `sgdwalk ${SGDWALK_VERSION}`));
+  await writeFileAtomic(join(outDir, 'summary.md'), renderComparisonMarkdown(comparison, figures));
+
+  const inputs: Record<string, string> = {};
+  for (const p of opts.points) {
+    for (const [file, path] of Object.entries(inputPaths(p.runDir, p.analysisDir))) {
+      if (await pathExists(path)) inputs[`${p.id}/${file}`] = await sha256File(path);
+    }
+  }
+  await writeManifest(outDir, {
+    stage: 'compare',
+    status: comparison.runs.some((r) => r.status === 'diverged') ? 'diverged' : 'complete',
+    config: { name: opts.name, sweep: opts.sweep, points: opts.points.map((p) => p.id), curvesPairs: opts.curvesPairs, figures: COMPARISON_FIGURE_NAMES },
+    inputs,
+    versions: rendererVersions(),
+  });
+  const verdicts = comparison.claims.map((c) => `claim ${c.claim} ${c.verdict}`).join(', ');
+  log.info(`compare: ${points.length} runs, ${figures.length} figures in ${outDir} (${((performance.now() - started) / 1000).toFixed(1)} s); ${verdicts}`);
+  return comparison;
+}
