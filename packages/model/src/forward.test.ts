@@ -1,13 +1,9 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { Rng, initialState, parameterLayout, resolveLayers, silentLogger, type LayerSpec, type ModelSpec } from '@sgdwalk/core';
+import { describe, expect, it } from 'vitest';
+import { Rng, initialState, inputFeatures, parameterLayout, resolveLayers, silentLogger, type ModelSpec } from '@sgdwalk/core';
 import { selectBackend, tf } from './backend.js';
-import {
-  crossEntropy, crossEntropyTwiceDifferentiable, forwardLogits, matMulTwiceDifferentiable, supportsDoubleBackprop,
-} from './forward.js';
+import { crossEntropy, forwardLogits, type BatchStats } from './forward.js';
 import { DeviceState } from './state.js';
-
-const rng = new Rng(17);
-const normal = (shape: number[], scale = 1) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => scale * rng.normal()), shape);
+import { matMulTwiceDifferentiable } from './twice-differentiable.js';
 
 function relativeNorm(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let d = 0;
@@ -19,100 +15,92 @@ function relativeNorm(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return Math.sqrt(d / s);
 }
 
-/** H·v of f at θ by double backprop, and by central differences of the gradient (step 1e-2 along v). */
-function hvpBothWays(f: (theta: tf.Tensor1D) => tf.Scalar, theta: tf.Tensor1D, v: tf.Tensor1D): { exact: Float32Array; fd: Float32Array } {
-  return tf.tidy(() => {
-    const grad = tf.grad((t) => f(t as tf.Tensor1D));
-    const exact = tf.grad((t) => tf.sum(tf.mul(grad(t), v)))(theta);
-    const eps = 1e-2;
-    const fd = tf.div(tf.sub(grad(tf.add(theta, tf.mul(v, eps))), grad(tf.sub(theta, tf.mul(v, eps)))), 2 * eps);
-    return { exact: exact.dataSync() as Float32Array, fd: fd.dataSync() as Float32Array };
-  });
+/** Every layer type of the conv family: conv-BN-relu-maxpool, a projection and an identity residual block, GAP, dense. */
+const tinyConvNet: ModelSpec = {
+  name: 'tiny-cnn',
+  inputShape: [8, 8, 3],
+  classes: 3,
+  layers: [
+    { type: 'conv2d', filters: 4, kernel: 3, bias: false },
+    { type: 'batchnorm' },
+    { type: 'relu' },
+    { type: 'maxpool', size: 2 },
+    { type: 'residual', filters: 6, stride: 2 },
+    { type: 'residual', filters: 6 },
+    { type: 'global-avgpool' },
+    { type: 'dense', units: 'classes' },
+    { type: 'softmax-cross-entropy' },
+  ],
+};
+
+interface Pass {
+  loss: number;
+  grad: Float32Array;
+  stats: Map<string, Float32Array>;
+  runningLogits: Float32Array;
 }
 
-describe('the forward pass and its loss', () => {
-  beforeAll(async () => {
-    await selectBackend('auto', silentLogger);
+/** Loss, gradient and BN statistics of one training forward/backward pass, as SgdStepper runs it on this backend. */
+function trainingPass(spec: ModelSpec, x: Float32Array, labels: Int32Array, seed: number): Pass {
+  const layout = parameterLayout(spec);
+  const layers = resolveLayers(spec);
+  const state = new DeviceState(layout, initialState(layout, seed));
+  const matMul = tf.getBackend() === 'wasm' ? matMulTwiceDifferentiable : tf.matMul;
+  const n = labels.length;
+  const stats = new Map<string, BatchStats>();
+  const out = tf.tidy(() => {
+    const input = tf.tensor2d(x, [n, x.length / n]);
+    const oneHot = tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), spec.classes), 'float32') as tf.Tensor2D;
+    const { value, grad } = tf.valueAndGrad((theta: tf.Tensor1D) => {
+      const loss = crossEntropy(forwardLogits(layers, state.lookup(theta), input, 'batch', stats, { matMul }), oneHot);
+      for (const s of stats.values()) tf.keep(s.mean), tf.keep(s.variance);
+      return loss;
+    })(state.theta);
+    return { value, grad, running: forwardLogits(layers, state.lookup(), input, 'running') };
+  });
+  const pass = {
+    loss: out.value.dataSync()[0],
+    grad: Float32Array.from(out.grad.dataSync()),
+    stats: new Map([...stats].flatMap(([name, s]) => [[`${name}.mean`, Float32Array.from(s.mean.dataSync())], [`${name}.variance`, Float32Array.from(s.variance.dataSync())]] as const)),
+    runningLogits: Float32Array.from(out.running.dataSync()),
+  };
+  tf.dispose([out.value, out.grad, out.running, ...[...stats.values()].flatMap((s) => [s.mean, s.variance])]);
+  state.dispose();
+  return pass;
+}
+
+describe('the forward pass', () => {
+  it('a tiny conv net (conv-BN-relu-maxpool-residual-GAP-dense) gives the same loss, gradient and BN statistics on wasm as on cpu', async () => {
+    const rng = new Rng(11);
+    const n = 12;
+    const x = Float32Array.from({ length: n * inputFeatures(tinyConvNet) }, () => rng.normal());
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 3);
+    await selectBackend('cpu', silentLogger);
+    const cpu = trainingPass(tinyConvNet, x, labels, 7);
+    await selectBackend('wasm', silentLogger);
+    expect(tf.getBackend()).toBe('wasm');
+    const wasm = trainingPass(tinyConvNet, x, labels, 7);
+    expect(Math.abs(wasm.loss - cpu.loss) / cpu.loss).toBeLessThan(1e-4);
+    expect(relativeNorm(wasm.grad, cpu.grad)).toBeLessThan(1e-4);
+    expect(cpu.grad.some((g) => g !== 0) && cpu.grad.every(Number.isFinite)).toBe(true);
+    // Stats of every BN layer, nested ones under their own names.
+    expect([...cpu.stats.keys()].filter((k) => k.endsWith('.mean'))).toEqual([
+      'bn0.mean', 'res0.bn0.mean', 'res0.bn1.mean', 'res0.shortcut.bn0.mean', 'res1.bn0.mean', 'res1.bn1.mean',
+    ]);
+    for (const [name, values] of cpu.stats) expect(relativeNorm(wasm.stats.get(name)!, values), name).toBeLessThan(1e-4);
+    expect(relativeNorm(wasm.runningLogits, cpu.runningLogits)).toBeLessThan(1e-4);
   });
 
-  it('crossEntropyTwiceDifferentiable equals crossEntropy in value and gradient, large logits included', () => {
-    const oneHot = tf.oneHot(tf.tensor1d([0, 2, 1, 2], 'int32'), 3).cast('float32') as tf.Tensor2D;
-    for (const scale of [1, 100]) {
-      const logits = normal([4, 3], scale) as tf.Tensor2D;
-      const a = tf.valueAndGrad((z: tf.Tensor) => crossEntropy(z as tf.Tensor2D, oneHot))(logits);
-      const b = tf.valueAndGrad((z: tf.Tensor) => crossEntropyTwiceDifferentiable(z as tf.Tensor2D, oneHot))(logits);
-      expect(b.value.dataSync()[0]).toBeCloseTo(a.value.dataSync()[0], scale === 1 ? 6 : 3);
-      expect(relativeNorm(b.grad.dataSync(), a.grad.dataSync())).toBeLessThan(1e-6);
-    }
-  });
-
-  it('matMulTwiceDifferentiable equals tf.matMul in value and gradients', () => {
-    const a = normal([5, 3]) as tf.Tensor2D;
-    const b = normal([3, 4]) as tf.Tensor2D;
-    const dy = normal([5, 4]);
-    const reference = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D))([a, b], dy);
-    const ours = tf.grads((x: tf.Tensor, y: tf.Tensor) => matMulTwiceDifferentiable(x as tf.Tensor2D, y as tf.Tensor2D))([a, b], dy);
-    expect(relativeNorm(matMulTwiceDifferentiable(a, b).dataSync(), tf.matMul(a, b).dataSync())).toBe(0);
-    for (let i = 0; i < 2; i++) expect(relativeNorm(ours[i].dataSync(), reference[i].dataSync())).toBeLessThan(1e-6);
-  });
-
-  /**
-   * What supportsDoubleBackprop promises: for its layer types, double backprop through forwardLogits with
-   * matMulTwiceDifferentiable and crossEntropyTwiceDifferentiable is the Hessian-vector product. Checked
-   * against finite differences on models without ReLU (a finite-difference step crossing a ReLU kink is
-   * wrong, not the product) and on ReLU alone with inputs away from 0.
-   */
-  it.each<[string, LayerSpec[]]>([
-    ['dense', [{ type: 'dense', units: 3 }]],
-    ['dense-bn-dense-bn-dense', [{ type: 'dense', units: 6 }, { type: 'batchnorm' }, { type: 'dense', units: 5 }, { type: 'batchnorm' }, { type: 'dense', units: 3 }]],
-    ['dense without bias', [{ type: 'dense', units: 4, bias: false }, { type: 'dense', units: 3 }]],
-  ])('double backprop gives the Hessian-vector product: %s', (_, layers) => {
-    const spec: ModelSpec = { name: 't', inputShape: [4], classes: 3, layers: [...layers, { type: 'softmax-cross-entropy' }] };
-    const layout = parameterLayout(spec);
-    const resolved = resolveLayers(spec);
-    expect(supportsDoubleBackprop(resolved)).toBe(true);
-    const state = new DeviceState(layout, initialState(layout, 2));
-    const x = normal([8, 4]) as tf.Tensor2D;
-    const oneHot = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2, 2, 1], 'int32'), 3).cast('float32') as tf.Tensor2D;
-    const loss = (theta: tf.Tensor1D) =>
-      crossEntropyTwiceDifferentiable(forwardLogits(resolved, state.lookup(theta), x, 'batch', undefined, { matMul: matMulTwiceDifferentiable }), oneHot);
-    const { exact, fd } = hvpBothWays(loss, state.theta, normal([layout.trainableSize], 0.3) as tf.Tensor1D);
-    expect(relativeNorm(exact, fd)).toBeLessThan(1e-2);
-    state.dispose();
-  });
-
-  it('double backprop through relu away from its kink', () => {
-    const x = tf.add(tf.abs(normal([6, 2])), 0.5) as tf.Tensor2D; // pre-activations x·W: signs set by W
-    const f = (theta: tf.Tensor1D) => tf.sum(tf.square(tf.relu(matMulTwiceDifferentiable(x, tf.reshape(theta, [2, 3]) as tf.Tensor2D)))) as tf.Scalar;
-    const { exact, fd } = hvpBothWays(f, tf.tensor1d([1, -1, 0.5, 2, -0.5, 1]), normal([6]) as tf.Tensor1D);
-    expect(relativeNorm(exact, fd)).toBeLessThan(1e-2);
-  });
-
-  it('canary: tfjs still cannot differentiate the gradient of its own LogSoftmax (why the twice-differentiable loss exists)', () => {
-    // Kernels whose gradient keeps their output (LogSoftmax, Exp, Softmax, Max) are not differentiable twice in
-    // tfjs 4.22: the second derivative silently loses those terms or throws. If this starts failing, tfjs has
-    // fixed it and crossEntropyTwiceDifferentiable could go.
-    const oneHot = tf.oneHot(tf.tensor1d([0, 2], 'int32'), 3).cast('float32') as tf.Tensor2D;
-    const theta = normal([6]) as tf.Tensor1D;
-    const v = normal([6]) as tf.Tensor1D;
-    const plain = (t: tf.Tensor1D) => crossEntropy(tf.reshape(t, [2, 3]) as tf.Tensor2D, oneHot);
-    const ours = (t: tf.Tensor1D) => crossEntropyTwiceDifferentiable(tf.reshape(t, [2, 3]) as tf.Tensor2D, oneHot);
-    const right = hvpBothWays(ours, theta, v);
-    expect(relativeNorm(right.exact, right.fd)).toBeLessThan(1e-2);
-    let wrong = true;
-    try {
-      const attempt = hvpBothWays(plain, theta, v);
-      wrong = relativeNorm(attempt.exact, attempt.fd) > 0.1;
-    } catch {
-      wrong = true;
-    }
-    expect(wrong).toBe(true);
-  });
-
-  it('supportsDoubleBackprop refuses a layer type it has not verified', () => {
-    const layers = resolveLayers({ name: 't', inputShape: [2], classes: 2, layers: [{ type: 'dense', units: 2 }, { type: 'softmax-cross-entropy' }] });
-    expect(supportsDoubleBackprop(layers)).toBe(true);
-    expect(supportsDoubleBackprop([...layers, { type: 'tanh', name: 'tanh0' } as never])).toBe(false);
+  it.each(['cpu', 'wasm'] as const)('a conv net training pass leaks no tensors or backend buffers on %s', async (backend) => {
+    await selectBackend(backend, silentLogger);
+    const rng = new Rng(12);
+    const x = Float32Array.from({ length: 4 * inputFeatures(tinyConvNet) }, () => rng.normal());
+    const labels = Int32Array.from([0, 1, 2, 0]);
+    trainingPass(tinyConvNet, x, labels, 1);
+    const before = tf.memory();
+    for (let i = 0; i < 3; i++) trainingPass(tinyConvNet, x, labels, 1);
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers);
   });
 
   it('DeviceState holds one tensor per variable and frees them all', () => {

@@ -3,9 +3,9 @@
  * state. Shared by training and by the analysis stage's sharpness (stages never import each other).
  */
 export { selectBackend, tf, type BackendName, type BackendRequest } from './backend.js';
+export { forwardLogits, crossEntropy, correctCount, type BatchStats, type BnMode, type TensorLookup, type ForwardOptions, type MatMul } from './forward.js';
 export {
-  forwardLogits, crossEntropy, correctCount, type BatchStats, type BnMode, type TensorLookup, type ForwardOptions, type MatMul,
   // For Hessian-vector products by double backprop:
   crossEntropyTwiceDifferentiable, logSoftmaxTwiceDifferentiable, matMulTwiceDifferentiable, supportsDoubleBackprop,
-} from './forward.js';
+} from './twice-differentiable.js';
 export { DeviceState } from './state.js';

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initialState, parameterLayout, resolveLayers, silentLogger, slotOf, type ModelSpec } from '@sgdwalk/core';
-import { DeviceState, selectBackend, tf } from '@sgdwalk/model';
+import { Rng, flattenLayers, initialState, inputFeatures, parameterLayout, resolveLayers, silentLogger, slotOf, tensorView, type ModelSpec } from '@sgdwalk/core';
+import { DeviceState, forwardLogits, selectBackend, tf, type BatchStats } from '@sgdwalk/model';
 import { SgdStepper } from './sgd-step.js';
 
 const spec: ModelSpec = {
@@ -89,5 +89,83 @@ describe('SgdStepper', () => {
       s.stepper.dispose();
       s.state.dispose();
     }
+  });
+});
+
+/** BN on the raw image (statistics checkable by hand), conv-BN-relu, a projection residual block, GAP, dense. */
+const convSpec: ModelSpec = {
+  name: 'tiny-cnn', inputShape: [4, 4, 2], classes: 3,
+  layers: [
+    { type: 'batchnorm' },
+    { type: 'conv2d', filters: 3, kernel: 3, bias: false },
+    { type: 'batchnorm' },
+    { type: 'relu' },
+    { type: 'residual', filters: 4, stride: 2 },
+    { type: 'global-avgpool' },
+    { type: 'dense', units: 'classes' },
+    { type: 'softmax-cross-entropy' },
+  ],
+};
+const convLayout = parameterLayout(convSpec);
+const convLayers = resolveLayers(convSpec);
+const convBatch = (() => {
+  const rng = new Rng(8);
+  return {
+    x: Float32Array.from({ length: 5 * inputFeatures(convSpec) }, (_, i) => rng.normal() + (i % 2 === 0 ? 1 : -2)),
+    labels: Int32Array.from([0, 1, 2, 1, 0]),
+  };
+})();
+
+describe.each(['cpu', 'wasm'] as const)('SgdStepper on a conv net (%s)', (backend) => {
+  beforeAll(async () => {
+    await selectBackend(backend, silentLogger);
+  });
+
+  it('moves the running statistics of every BN layer, residual blocks\' included, with the variance unbiased over B·H·W', () => {
+    const init = initialState(convLayout, 4);
+    const state = new DeviceState(convLayout, init);
+    // The batch statistics the step's forward pass sees at θ_0.
+    const stats = new Map<string, BatchStats>();
+    const recorded = tf.tidy(() => {
+      forwardLogits(convLayers, state.lookup(), tf.tensor2d(convBatch.x, [5, 32]), 'batch', stats);
+      return new Map([...stats].map(([name, s]) => [name, { mean: Array.from(s.mean.dataSync()), variance: Array.from(s.variance.dataSync()) }]));
+    });
+    const bnNames = flattenLayers(convLayers).filter((l) => l.type === 'batchnorm').map((l) => l.name);
+    expect([...recorded.keys()]).toEqual(bnNames);
+    expect(bnNames).toEqual(['bn0', 'bn1', 'res0.bn0', 'res0.bn1', 'res0.shortcut.bn0']);
+    // bn0 normalises the input itself: its statistics by hand, per channel over 5 images × 4 × 4 pixels.
+    for (let c = 0; c < 2; c++) {
+      const values = convBatch.x.filter((_, i) => i % 2 === c);
+      const mu = values.reduce((a, b) => a + b, 0) / values.length;
+      expect(recorded.get('bn0')!.mean[c]).toBeCloseTo(mu, 5);
+      expect(recorded.get('bn0')!.variance[c]).toBeCloseTo(values.reduce((a, v) => a + (v - mu) ** 2, 0) / values.length, 4);
+    }
+    const stepper = new SgdStepper(convLayers, state, { lr: 0.1, momentum: 0, weightDecay: 0 }, 3);
+    stepper.step(convBatch.x, convBatch.labels);
+    const after = state.download();
+    const positions: Record<string, number> = { bn0: 16, bn1: 16, 'res0.bn0': 4, 'res0.bn1': 4, 'res0.shortcut.bn0': 4 };
+    for (const name of bnNames) {
+      const n = 5 * positions[name];
+      const { mean, variance } = recorded.get(name)!;
+      const runningMean = tensorView(after, slotOf(convLayout, `${name}.running_mean`));
+      const runningVar = tensorView(after, slotOf(convLayout, `${name}.running_var`));
+      mean.forEach((mu, c) => expect(runningMean[c], `${name}.running_mean[${c}]`).toBeCloseTo(0.1 * mu, 5));
+      variance.forEach((v, c) => expect(runningVar[c], `${name}.running_var[${c}]`).toBeCloseTo(0.9 + (0.1 * v * n) / (n - 1), 5));
+    }
+    stepper.dispose();
+    state.dispose();
+  });
+
+  it('leaks no tensors or backend buffers across steps', () => {
+    const state = new DeviceState(convLayout, initialState(convLayout, 4));
+    const stepper = new SgdStepper(convLayers, state, { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 }, 3);
+    stepper.step(convBatch.x, convBatch.labels);
+    stepper.step(convBatch.x, convBatch.labels);
+    const live = tf.memory();
+    for (let i = 0; i < 4; i++) stepper.step(convBatch.x, convBatch.labels);
+    expect(tf.memory().numTensors).toBe(live.numTensors);
+    expect(tf.memory().numDataBuffers).toBe(live.numDataBuffers);
+    stepper.dispose();
+    state.dispose();
   });
 });

@@ -1,4 +1,4 @@
-import type { ResolvedLayer, TrainConfig } from '@sgdwalk/core';
+import { flattenLayers, type ResolvedLayer, type ResolvedLayerOf, type TrainConfig } from '@sgdwalk/core';
 import { correctCount, crossEntropy, forwardLogits, matMulTwiceDifferentiable, tf, type BatchStats, type DeviceState } from '@sgdwalk/model';
 
 /** What one step measured (scalars, read back in one transfer). */
@@ -39,6 +39,8 @@ export class SgdStepper {
   private readonly matMul = tf.getBackend() === 'wasm' ? matMulTwiceDifferentiable : tf.matMul;
   private labels: tf.Tensor1D | null = null;
   private oneHot: tf.Tensor2D | null = null;
+  /** Every BN layer by name, residual blocks' included ("res1.bn0"): the forward pass records stats under these. */
+  private readonly batchnorms: Map<string, ResolvedLayerOf<'batchnorm'>>;
 
   constructor(
     private readonly layers: ResolvedLayer[],
@@ -48,6 +50,7 @@ export class SgdStepper {
     /** θ_0's trainable part, when the state is not θ_0 (a resumed run); default: the state's θ. */
     theta0?: Float32Array,
   ) {
+    this.batchnorms = new Map(flattenLayers(layers).flatMap((l) => (l.type === 'batchnorm' ? [[l.name, l] as const] : [])));
     this.theta0 = theta0 ? tf.tensor1d(theta0) : (tf.keep(tf.clone(state.theta)) as tf.Tensor1D);
     this.valueAndGrad = tf.valueAndGrad((theta: tf.Tensor1D) => {
       const logits = forwardLogits(this.layers, this.state.lookup(theta), this.x!, 'batch', this.kept.stats, { matMul: this.matMul });
@@ -61,7 +64,7 @@ export class SgdStepper {
     }) as (theta: tf.Tensor1D) => { value: tf.Scalar; grad: tf.Tensor1D };
   }
 
-  /** One SGD step on the minibatch (x: [B, features] normalised, labels: [B]). */
+  /** One SGD step on the minibatch (x: [B, features] normalised, images flattened H, W, C; labels: [B]). */
   step(x: Float32Array, labels: Int32Array): StepReadout {
     const batch = labels.length;
     const { lr, momentum, weightDecay } = this.config;
@@ -111,14 +114,19 @@ export class SgdStepper {
     this.velocity = snapshot.velocity ? tf.tensor1d(snapshot.velocity) : null;
   }
 
+  /**
+   * PyTorch's update: the batch variance made unbiased over the values each statistic was taken from,
+   * n = batch for [N, F] activations and n = batch·H·W for a channel of [N, H, W, C] images (BatchNorm2d).
+   */
   private updateRunningStats(bnName: string, mean: tf.Tensor1D, variance: tf.Tensor1D, batch: number): void {
-    const layer = this.layers.find((l) => l.name === bnName);
-    if (layer?.type !== 'batchnorm') return;
+    const layer = this.batchnorms.get(bnName);
+    if (!layer) throw new Error(`batch statistics recorded for ${bnName}, which is no batchnorm layer of the model`);
     const m = layer.momentum;
+    const n = batch * layer.inShape.slice(0, -1).reduce((a, b) => a * b, 1);
     const runningMean = this.state.buffers.get(`${bnName}.running_mean`)!;
     const runningVar = this.state.buffers.get(`${bnName}.running_var`)!;
     runningMean.assign(tf.add(tf.mul(runningMean, 1 - m), tf.mul(mean, m)));
-    runningVar.assign(tf.add(tf.mul(runningVar, 1 - m), tf.mul(variance, (m * batch) / Math.max(batch - 1, 1))));
+    runningVar.assign(tf.add(tf.mul(runningVar, 1 - m), tf.mul(variance, (m * n) / Math.max(n - 1, 1))));
   }
 
   private releaseKept(): void {

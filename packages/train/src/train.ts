@@ -1,11 +1,11 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  ConfigError, FILES, RUN_FORMAT_VERSION, hashJson, initialState, inputFeatures, parameterLayout, resolveLayers, writeFileAtomic, writeManifest,
-  type EpochEvaluation, type Logger, type RunInfo, type StepMetrics, type TrainConfig,
+  ConfigError, FILES, RUN_FORMAT_VERSION, hashJson, initialState, parameterLayout, resolveLayers, writeFileAtomic, writeManifest,
+  type EpochEvaluation, type Logger, type ModelSpec, type RunInfo, type StepMetrics, type TrainConfig,
 } from '@sgdwalk/core';
 import { CheckpointReader, CheckpointWriter, writeTable } from '@sgdwalk/checkpoints';
-import { MinibatchSchedule, labelsOf, readPreparedDataset, toFloat32 } from '@sgdwalk/data';
+import { MinibatchSchedule, labelsOf, readPreparedDataset, toFloat32, type DatasetMeta } from '@sgdwalk/data';
 import { DeviceState, selectBackend, tf } from '@sgdwalk/model';
 import { evaluateSplit } from './evaluate.js';
 import { checkpointSteps, windowSteps } from './policy.js';
@@ -32,14 +32,7 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
   const dataset = await readPreparedDataset(dataDir);
   const { meta } = dataset;
   const train = dataset.splits.train;
-  const features = meta.imageShape.reduce((a, b) => a * b, 1);
-  const modelFeatures = inputFeatures(config.model);
-  if (modelFeatures !== features) {
-    throw new ConfigError(`model input ${JSON.stringify(config.model.inputShape)} has ${modelFeatures} features; dataset ${meta.dataset} has ${features}`, undefined, 'train.model.inputShape');
-  }
-  if (config.model.classes !== meta.classes) {
-    throw new ConfigError(`model has ${config.model.classes} classes; dataset ${meta.dataset} has ${meta.classes}`, undefined, 'train.model.classes');
-  }
+  checkModelFitsData(config.model, meta, join(dataDir, FILES.dataset));
 
   const backend = await selectBackend(config.backend, log);
   const layers = resolveLayers(config.model);
@@ -169,6 +162,32 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
   });
   log.info(`trained ${lastGoodStep} steps in ${seconds.toFixed(1)} s (${((1000 * seconds) / Math.max(lastGoodStep, 1)).toFixed(1)} ms/step on ${backend})`);
   return run;
+}
+
+/**
+ * The model must take the dataset's examples as they are: an [H, W, C] input shape equal to the images'
+ * (a conv net built for 32×32×3 must not silently read 28×28×1 pixels as something else), a [features]
+ * one with their pixel count (an MLP reads images flattened), and the same class count. The error names
+ * the config field and the dataset file it disagrees with.
+ */
+export function checkModelFitsData(model: ModelSpec, meta: DatasetMeta, datasetFile: string): void {
+  const shape = JSON.stringify(model.inputShape);
+  const images = `${meta.imageShape.join('×')} images of dataset ${meta.dataset} (${datasetFile})`;
+  const pixels = meta.imageShape.reduce((a, b) => a * b, 1);
+  if (model.inputShape.length === 3) {
+    if (model.inputShape.some((d, i) => d !== meta.imageShape[i])) {
+      throw new ConfigError(`model ${model.name} takes inputShape ${shape}, but the data are ${images}: the input must be [${meta.imageShape.join(', ')}]`, undefined, 'train.model');
+    }
+  } else if (model.inputShape.length === 1) {
+    if (model.inputShape[0] !== pixels) {
+      throw new ConfigError(`model ${model.name} takes inputShape ${shape}, but the data are ${images}: ${pixels} features each`, undefined, 'train.model');
+    }
+  } else {
+    throw new ConfigError(`model ${model.name} takes inputShape ${shape}; it must be [features] or [H, W, C] to read the ${images}`, undefined, 'train.model');
+  }
+  if (model.classes !== meta.classes) {
+    throw new ConfigError(`model ${model.name} has ${model.classes} classes, but dataset ${meta.dataset} (${datasetFile}) has ${meta.classes}`, undefined, 'train.model');
+  }
 }
 
 /**
