@@ -4,7 +4,7 @@ export { createEvaluator, type Evaluator, type EvaluatorOptions, type BatchSums 
 export {
   createNaiveEngine, type InterpolationEngine, type InterpolationEngineOptions, type InterpolationCurve, type PreparedState,
 } from './engine.js';
-export { createFastEngine } from './fast-engine.js';
+export { createFastEngine, type FastEngineOptions } from './fast-engine.js';
 export type { EvaluationSet } from './evaluation-set.js';
 export type { BatchNormMode } from './lower.js';
 export type { ProviderChoice } from './providers.js';

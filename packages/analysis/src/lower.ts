@@ -1,16 +1,22 @@
-import { inputFeatures, resolveLayers, slotOf, type ModelSpec, type ParameterLayout, type ResolvedLayer } from '@sgdwalk/core';
-import { DataType, encodeModel, type AttributeProto, type NodeProto, type TensorProto, type ValueInfoProto } from './onnx-proto.js';
+import { flattenLayers, inputFeatures, resolveLayers, slotOf, type ModelSpec, type ParameterLayout, type ResolvedLayer, type ResolvedLayerOf } from '@sgdwalk/core';
+import { DataType, type AttributeProto } from './onnx-proto.js';
+import { GraphBuilder, onFirstUse, type ParameterSource } from './graph-builder.js';
+import {
+  batchNormImage, conv2d, featuresFromImage, globalAvgPool, imageFromFeatures, onnxFilters, pool2d, residualJoin, type ImageActivation, type ImageParameters,
+} from './lower-conv.js';
 
 /**
  * Lowering of the declarative model spec to ONNX graphs. The state tensors are graph *inputs* named as in
  * the parameter layout, so one session serves every checkpoint and every α. Every graph ends in the same
  * head: per-batch sums `loss_sum` (softmax cross-entropy, no weight decay) and `correct` (argmax == label).
+ * Here: the plain graph, the first layer's projection and what every graph shares (dense layers, feature
+ * batch norm, the walk over the layers, the head); image layers are in lower-conv.ts, the α-batched
+ * interpolation graph in lower-interpolation.ts.
  */
 
 export type BatchNormMode = 'batch' | 'running';
 
-export const OPSET_VERSION = 17;
-export const IR_VERSION = 8;
+export { OPSET_VERSION, IR_VERSION } from './graph-builder.js';
 
 /** Graph input and output names shared by the lowered graphs and the code feeding them. */
 export const GRAPH_NAMES = {
@@ -30,60 +36,7 @@ export const GRAPH_NAMES = {
   projection: 'xw',
 } as const;
 
-/** Collects nodes, constants and graph inputs/outputs, naming intermediate values uniquely. */
-class GraphBuilder {
-  private readonly nodes: NodeProto[] = [];
-  private readonly initializers: TensorProto[] = [];
-  private readonly inputs: ValueInfoProto[] = [];
-  private readonly outputs: ValueInfoProto[] = [];
-  private counter = 0;
-
-  input(name: string, elemType: DataType, shape: Array<number | string>): string {
-    this.inputs.push({ name, elemType, shape });
-    return name;
-  }
-
-  constant(hint: string, dataType: TensorProto['dataType'], dims: number[], values: number[]): string {
-    const name = `${hint}_${this.counter++}`;
-    this.initializers.push({ name, dataType, dims, values });
-    return name;
-  }
-
-  op(opType: string, inputs: string[], attributes: AttributeProto[] = [], hint = opType.toLowerCase()): string {
-    const output = `${hint}_${this.counter++}`;
-    this.nodes.push({ opType, inputs, outputs: [output], name: output, attributes });
-    return output;
-  }
-
-  /** Expose `value` as a graph output called `name`. */
-  output(name: string, value: string, elemType: DataType, shape: Array<number | string>): void {
-    this.nodes.push({ opType: 'Identity', inputs: [value], outputs: [name], name });
-    this.outputs.push({ name, elemType, shape });
-  }
-
-  encode(name: string): Uint8Array {
-    return encodeModel({
-      irVersion: IR_VERSION,
-      opsetVersion: OPSET_VERSION,
-      producerName: 'sgdwalk',
-      graph: { name, nodes: this.nodes, initializers: this.initializers, inputs: this.inputs, outputs: this.outputs },
-    });
-  }
-}
-
-/** Maps a layout tensor name ("bn0.gamma") to the graph value holding it. */
-type ParameterSource = (tensor: string) => string;
-
-/** `make(key)` on first use, the same value after: graph inputs declared once, when a layer first needs them. */
-function onFirstUse<T>(make: (key: string) => T): (key: string) => T {
-  const made = new Map<string, T>();
-  return (key) => {
-    if (!made.has(key)) made.set(key, make(key));
-    return made.get(key)!;
-  };
-}
-
-function batchNorm(g: GraphBuilder, h: string, layer: Extract<ResolvedLayer, { type: 'batchnorm' }>, mode: BatchNormMode, param: ParameterSource): string {
+function batchNorm(g: GraphBuilder, h: string, layer: ResolvedLayerOf<'batchnorm'>, mode: BatchNormMode, param: ParameterSource): string {
   // Features are the last axis and examples the one before it, in both the plain [N, F] and the
   // α-batched [A, N, F] graphs, so the statistics reduce axis −2.
   const statisticAxes: AttributeProto[] = [{ name: 'axes', ints: [-2] }, { name: 'keepdims', int: 1 }];
@@ -100,25 +53,86 @@ function batchNorm(g: GraphBuilder, h: string, layer: Extract<ResolvedLayer, { t
   return g.op('Add', [g.op('Mul', [centered, scale]), param(`${layer.name}.beta`)], [], layer.name);
 }
 
-/** The layers up to (not including) the loss, from `h`; returns the logits. */
-function lowerLayers(g: GraphBuilder, layers: ResolvedLayer[], h: string, mode: BatchNormMode, param: ParameterSource): string {
+/** An activation: flattened features [N, F] (or [A, N, F] in the interpolation graph) or an image. */
+export type Activation = { kind: 'features'; value: string; shape: number[] } | ({ kind: 'image' } & ImageActivation);
+
+/** What lowering a stack of layers needs: the graph, the BN mode and where each layer's state comes from. */
+export interface Lowering {
+  g: GraphBuilder;
+  mode: BatchNormMode;
+  /** State tensors of dense layers and feature batch norm, in their layout shapes (or α-batched). */
+  param: ParameterSource;
+  image: ImageParameters;
+}
+
+export const features = (value: string, shape: number[]): Activation => ({ kind: 'features', value, shape });
+const image = (activation: ImageActivation): Activation => ({ kind: 'image', ...activation });
+
+/** The activation flattened in H, W, C order (no op when it is flat already). */
+function asFeatures(g: GraphBuilder, h: Activation): string {
+  return h.kind === 'features' ? h.value : featuresFromImage(g, h);
+}
+
+/** The activation as an image; only the input arrives flat with an image shape. */
+function asImage(g: GraphBuilder, h: Activation): ImageActivation {
+  return h.kind === 'image' ? h : imageFromFeatures(g, h.value, h.shape);
+}
+
+/** The layers in order from `h` (a residual block's body and shortcut recursively). */
+function lowerStack(l: Lowering, layers: ResolvedLayer[], h: Activation): Activation {
+  const { g, mode, param } = l;
   for (const layer of layers) {
     switch (layer.type) {
-      case 'dense':
-        h = g.op('MatMul', [h, param(`${layer.name}.weight`)], [], `${layer.name}_matmul`);
-        if (layer.bias) h = g.op('Add', [h, param(`${layer.name}.bias`)], [], layer.name);
+      case 'dense': {
+        let z = g.op('MatMul', [asFeatures(g, h), param(`${layer.name}.weight`)], [], `${layer.name}_matmul`);
+        if (layer.bias) z = g.op('Add', [z, param(`${layer.name}.bias`)], [], layer.name);
+        h = features(z, layer.outShape);
         break;
+      }
       case 'batchnorm':
-        h = batchNorm(g, h, layer, mode, param);
+        // Over channels of an image (statistics over N, H, W), over features of a flat activation.
+        h = layer.inShape.length === 3 ? image(batchNormImage(g, asImage(g, h), layer, mode, l.image)) : features(batchNorm(g, asFeatures(g, h), layer, mode, param), layer.outShape);
         break;
       case 'relu':
-        h = g.op('Relu', [h], [], layer.name);
+        h = { ...h, value: g.op('Relu', [h.value], [], layer.name) };
         break;
+      case 'conv2d':
+        h = image(conv2d(g, asImage(g, h), layer, l.image));
+        break;
+      case 'maxpool':
+      case 'avgpool':
+        h = image(pool2d(g, asImage(g, h), layer));
+        break;
+      case 'global-avgpool':
+        h = features(featuresFromImage(g, globalAvgPool(g, asImage(g, h), layer)), layer.outShape);
+        break;
+      case 'flatten':
+        h = features(asFeatures(g, h), layer.outShape);
+        break;
+      case 'residual': {
+        const input = asImage(g, h);
+        const body = asImage(g, lowerStack(l, layer.body, image(input)));
+        const shortcut = layer.shortcut.length > 0 ? asImage(g, lowerStack(l, layer.shortcut, image(input))) : input;
+        h = image(residualJoin(g, body, shortcut, layer.name));
+        break;
+      }
       case 'softmax-cross-entropy':
-        return h;
+        throw new Error('the loss is lowered by the head, not as a layer');
     }
   }
-  throw new Error('the model has no softmax-cross-entropy layer');
+  return h;
+}
+
+/** The logits [N, classes] (or [A, N, classes]) of every layer but the loss, which resolveLayers puts last. */
+export function lowerLogits(l: Lowering, layers: ResolvedLayer[], input: Activation): string {
+  if (layers.at(-1)?.type !== 'softmax-cross-entropy') throw new Error('the model has no softmax-cross-entropy layer');
+  return asFeatures(l.g, lowerStack(l, layers.slice(0, -1), input));
+}
+
+/** Whether any layer works on images (the interpolation graph then has a fixed α count: ONNX's group is an attribute). */
+export function hasImageLayers(spec: ModelSpec): boolean {
+  const imageTypes = new Set<ResolvedLayer['type']>(['conv2d', 'maxpool', 'avgpool', 'global-avgpool', 'residual']);
+  return flattenLayers(resolveLayers(spec)).some((layer) => imageTypes.has(layer.type) || (layer.type === 'batchnorm' && layer.inShape.length === 3));
 }
 
 /**
@@ -126,7 +140,7 @@ function lowerLayers(g: GraphBuilder, layers: ResolvedLayer[], h: string, mode: 
  * reduced over the example axis (−2 of the logits). The label's log-probability is picked with a one-hot
  * Where, which adds exact zeros only, so it equals a gather and never turns −∞·0 into NaN.
  */
-function lossHead(g: GraphBuilder, logits: string, labels: string, classes: number): { lossSum: string; correct: string } {
+export function lossHead(g: GraphBuilder, logits: string, labels: string, classes: number): { lossSum: string; correct: string } {
   const logProbabilities = g.op('LogSoftmax', [logits], [{ name: 'axis', int: -1 }], 'log_probabilities');
   const classIds = g.constant('class_ids', DataType.INT64, [classes], Array.from({ length: classes }, (_, i) => i));
   const labelColumn = g.op('Unsqueeze', [labels, g.constant('axis_1', DataType.INT64, [1], [1])], [], 'label_column');
@@ -151,64 +165,17 @@ export function lowerModel(spec: ModelSpec, layout: ParameterLayout, mode: Batch
   const g = new GraphBuilder();
   const x = g.input(GRAPH_NAMES.x, DataType.FLOAT, ['N', inputFeatures(spec)]);
   const labels = g.input(GRAPH_NAMES.labels, DataType.INT64, ['N']);
-  const logits = lowerLayers(g, resolveLayers(spec), x, mode, onFirstUse((tensor) => g.input(tensor, DataType.FLOAT, slotOf(layout, tensor).shape)));
+  const param = onFirstUse((tensor: string) => g.input(tensor, DataType.FLOAT, slotOf(layout, tensor).shape));
+  const image: ImageParameters = {
+    alphas: 1,
+    convWeight: (layer) => onnxFilters(g, param(`${layer.name}.weight`), layer),
+    channelVector: param,
+  };
+  const logits = lowerLogits({ g, mode, param, image }, resolveLayers(spec), features(x, spec.inputShape));
   const head = lossHead(g, logits, labels, spec.classes);
   g.output(GRAPH_NAMES.lossSum, head.lossSum, DataType.FLOAT, []);
   g.output(GRAPH_NAMES.correct, head.correct, DataType.FLOAT, []);
   return g.encode(`${spec.name}-${mode}`);
-}
-
-/**
- * The interpolation graph: A interpolated networks θ(α_k) = coef_a[k]·a + coef_b[k]·b evaluated on one
- * batch in one run, α being a leading batch axis of every state tensor ([A, in, out] weights, [A, 1, F]
- * vectors). Inputs: labels, coef_a = 1 − α and coef_b = α [A], `a/<tensor>` and `b/<tensor>` for each
- * state tensor the graph uses, and either x [N, features] or — when the first layer is dense — its two
- * projections xw_a = X·W_a, xw_b = X·W_b [N, units], using the identity X·W(α) = (1 − α)·X·W_a + α·X·W_b.
- * Outputs loss_sum [A] and correct [A].
- */
-export function lowerInterpolationModel(spec: ModelSpec, layout: ParameterLayout, mode: BatchNormMode): Uint8Array {
-  const layers = resolveLayers(spec);
-  const g = new GraphBuilder();
-  const labels = g.input(GRAPH_NAMES.labels, DataType.INT64, ['N']);
-  const coefShape = g.constant('coef_shape', DataType.INT64, [3], [-1, 1, 1]);
-  const coefA = g.op('Reshape', [g.input(GRAPH_NAMES.coefA, DataType.FLOAT, ['A']), coefShape], [], 'coef_a_column');
-  const coefB = g.op('Reshape', [g.input(GRAPH_NAMES.coefB, DataType.FLOAT, ['A']), coefShape], [], 'coef_b_column');
-  const interpolate = (a: string, b: string, hint: string): string =>
-    g.op('Add', [g.op('Mul', [coefA, a]), g.op('Mul', [coefB, b])], [], hint);
-
-  // Each state tensor's two ends, declared when first used, so the graph has no unused inputs.
-  const ends = onFirstUse((tensor) => {
-    const shape = slotOf(layout, tensor).shape;
-    return { a: g.input(GRAPH_NAMES.endA(tensor), DataType.FLOAT, shape), b: g.input(GRAPH_NAMES.endB(tensor), DataType.FLOAT, shape) };
-  });
-  // Broadcasting [A, 1, 1] against [in, out] gives [A, in, out], against [F] gives [A, 1, F].
-  const param: ParameterSource = onFirstUse((tensor) => interpolate(ends(tensor).a, ends(tensor).b, `${tensor}(alpha)`));
-
-  const first = layers[0];
-  let h: string;
-  let rest = layers;
-  if (first.type === 'dense') {
-    // z(α) = XW(α) + bias(α) = z_a + α·(z_b − z_a) with z = XW + bias at each end (coef_a + coef_b = 1):
-    // the [N, units] ends are combined first, leaving two passes over the [A, N, units] activations.
-    let zA = g.input(GRAPH_NAMES.projectionA, DataType.FLOAT, ['N', first.units]);
-    let zB = g.input(GRAPH_NAMES.projectionB, DataType.FLOAT, ['N', first.units]);
-    if (first.bias) {
-      const bias = ends(`${first.name}.bias`);
-      zA = g.op('Add', [zA, bias.a], [], `${first.name}_a`);
-      zB = g.op('Add', [zB, bias.b], [], `${first.name}_b`);
-    }
-    const step = g.op('Sub', [zB, zA], [], `${first.name}_step`);
-    h = g.op('Add', [zA, g.op('Mul', [coefB, step])], [], first.name);
-    rest = layers.slice(1);
-  } else {
-    // No projection: x [N, F] broadcasts against the [A, F, units] weights of the first dense layer.
-    h = g.input(GRAPH_NAMES.x, DataType.FLOAT, ['N', inputFeatures(spec)]);
-  }
-  const logits = lowerLayers(g, rest, h, mode, param);
-  const head = lossHead(g, logits, labels, spec.classes);
-  g.output(GRAPH_NAMES.lossSum, head.lossSum, DataType.FLOAT, ['A']);
-  g.output(GRAPH_NAMES.correct, head.correct, DataType.FLOAT, ['A']);
-  return g.encode(`${spec.name}-${mode}-interpolation`);
 }
 
 /** X·W for the first dense layer: inputs x [N, features] and the weight under its layout name; output xw. */

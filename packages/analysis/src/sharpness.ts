@@ -295,8 +295,9 @@ function ensureBackend(request: BackendRequest, log: Logger): Promise<BackendNam
  * Lanczos (start vector seeded by deriveSeed(seed, 'sharpness')).
  *
  * method 'auto' (default): exact Hessian-vector products by double backprop when every layer of the model
- * is one whose double backprop @sgdwalk/model has verified (dense, batchnorm, relu, softmax-cross-entropy),
- * else — or if double backprop throws — central finite differences of gradients, with a warning. Exact is
+ * is one whose double backprop @sgdwalk/model has verified (supportsDoubleBackprop: not conv2d, pooling or
+ * residual blocks), else — or if double backprop throws — central finite differences of gradients, with a
+ * warning. Exact is
  * the one to want for ReLU networks: a finite-difference step that moves a ReLU input across 0 adds
  * (gradient jump)/ε to that product, and such crossings do not become rarer fast enough as ε shrinks.
  */
