@@ -56,6 +56,11 @@ function sweepPointIds(sweep) {
   return [...new Set(ids)].filter((id) => SAFE_ID.test(id));
 }
 
+/** The environment variables that choose a dataset's folder (data's resolveDataDir, in the same order). */
+function dataLocationEnv(dataset = 'mnist') {
+  return [`SGDWALK_${dataset.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_DIR`, 'SGDWALK_DATA_DIR'];
+}
+
 /** Where a stage of a pipeline (or of one of its points) writes: see core's pointStageRoot. */
 function stageOutput(outDir, stage, point) {
   return point ? `${outDir}/points/${point}/${stage}` : `${outDir}/${stage}`;
@@ -64,12 +69,16 @@ function stageOutput(outDir, stage, point) {
 /**
  * One stage target.
  * @param {{ stage: string, file: string, cli: string, codeInputs: boolean, outDir: string, point?: string,
- *   after: string | null | { project: string, target: string }, jsonFile: string, cache?: boolean, extraInputs?: any[] }} o
+ *   after: string | null | { project: string, target: string }, jsonFile: string, cache?: boolean, extraInputs?: any[],
+ *   dataset?: string }} o
  */
 function stageTarget(o) {
   const { stage, file, cli, codeInputs, outDir, point, after, jsonFile } = o;
   const { packages, external } = STAGES[stage];
   const inputs = [{ json: jsonFile, fields: [stage, 'outDir', 'name'] }, ...(o.extraInputs ?? [])];
+  // Where the source files are found (data's own dir field is in its json input). The files themselves
+  // live outside the workspace, so Nx cannot hash them; the data stage checks them against the descriptor.
+  if (stage === 'data') inputs.push(...dataLocationEnv(o.dataset).map((env) => ({ env })));
   const dependsOn = [];
   if (codeInputs) {
     inputs.push({ input: 'production', projects: packages }, { externalDependencies: external });
@@ -126,7 +135,7 @@ function pipelineProject(file, options, workspaceRoot) {
     const readsExternalRun = externalRun !== null && (stage === 'analyze' || stage === 'report');
     const after = externalRun !== null && stage === 'analyze' ? 'data' : previous;
     targets[stage] = stageTarget({
-      stage, file, cli, codeInputs, outDir, after,
+      stage, file, cli, codeInputs, outDir, after, dataset: raw.data?.dataset,
       jsonFile: '{projectRoot}/pipeline.json',
       cache: !(readsExternalRun && !externalRunHashable),
       extraInputs: readsExternalRun && externalRunHashable ? [{ fileset: `{workspaceRoot}/${externalRun}/**/*`, includeIgnored: true }] : [],
@@ -151,7 +160,7 @@ function sweepProjects(file, raw, { name, root, outDir, cli, codeInputs }) {
   const points = sweepPointIds(raw.sweep);
   const jsonFile = `{workspaceRoot}/${file}`;
   const projects = {};
-  const data = stageTarget({ stage: 'data', file, cli, codeInputs, outDir, after: null, jsonFile });
+  const data = stageTarget({ stage: 'data', file, cli, codeInputs, outDir, after: null, jsonFile, dataset: raw.data?.dataset });
   const pointProject = (point) => `${name}--${point}`;
   for (const point of points) {
     const targets = {};

@@ -21,6 +21,11 @@ function common<T>(y: Argv<T>) {
 }
 
 /** --point: the stages of one grid point of a sweep. */
+/** Where the dataset's source files are, for the stages that prepare it. */
+function withDataDir<T>(y: Argv<T>) {
+  return y.option('data-dir', { type: 'string', describe: 'folder holding the dataset files (else $SGDWALK_<DATASET>_DIR, $SGDWALK_DATA_DIR, the default location)' });
+}
+
 function withPoint<T>(y: Argv<T>) {
   return y.option('point', { type: 'string', describe: 'a sweep\'s grid point, e.g. lr-0.1_batchSize-128: its run under OUT/points/<point>/' });
 }
@@ -61,8 +66,7 @@ export async function main(argv: string[]): Promise<number> {
   const cli = yargs(argv)
     .scriptName('sgdwalk')
     .usage('$0 <command> [options]\n\nTrain with SGD, checkpoint every iteration, analyse the loss surface along the trajectory.')
-    .command('data', 'prepare the dataset (verified against its checksums)', (y) =>
-      common(y).option('data-dir', { type: 'string', describe: 'folder holding the dataset files (else $SGDWALK_DATA_DIR, else the default location)' }),
+    .command('data', 'prepare the dataset (verified against its checksums)', (y) => withDataDir(common(y)),
       async (args) => {
         const { config, dirs, log } = await setup(args);
         if (args.dataDir) config.data.dir = args.dataDir;
@@ -108,8 +112,9 @@ export async function main(argv: string[]): Promise<number> {
         await runStage.report(config, dirs, log);
         log.info(`report → ${dirs.report}/index.html`);
       })
-    .command('run', 'all stages of a pipeline: data → train → analyze → report (a sweep: every point, then compare)', (y) => withPoint(common(y)), async (args) => {
+    .command('run', 'all stages of a pipeline: data → train → analyze → report (a sweep: every point, then compare)', (y) => withDataDir(withPoint(common(y))), async (args) => {
       const { config, dirs, log, base, points } = await setup(args);
+      if (args.dataDir) config.data.dir = base.data.dir = args.dataDir;
       if (points.length > 0 && args.point === undefined) {
         // One after another here; `nx run <name>:full` runs the points in parallel and caches each.
         log.info('== data');
