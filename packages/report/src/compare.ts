@@ -3,10 +3,11 @@ import { rm } from 'node:fs/promises';
 import { FILES, pathExists, sha256File, SGDWALK_VERSION, writeFileAtomic, writeManifest, type Logger, type SweepValue } from '@sgdwalk/core';
 import { judgeClaims, type ClaimResult } from './claims.js';
 import { buildComparisonFigures, COMPARISON_FIGURE_NAMES } from './comparison-figures.js';
-import { renderComparisonHtml, renderComparisonMarkdown, type RenderedComparisonFigure } from './comparison-html.js';
+import { renderComparisonHtml, renderComparisonMarkdown } from './comparison-html.js';
+import { writeFigureFiles } from './figure-files.js';
 import { compareRun, sharedSubWindowSize, type ComparedPoint, type RunComparison } from './comparison.js';
 import { inputPaths, loadReportInputs } from './load.js';
-import { renderSvg, rendererVersions, svgToPng } from './render.js';
+import { rendererVersions } from './render.js';
 
 /** A sweep's comparison: every run's numbers, the sub-window they are binned by, the claims' verdicts. */
 export interface Comparison {
@@ -59,15 +60,7 @@ export async function writeComparison(opts: WriteComparisonOptions): Promise<Com
   await writeFileAtomic(join(outDir, 'comparison.json'), comparisonJson(comparison));
 
   const figures = buildComparisonFigures(comparison.runs, points, { subWindowSize: comparison.subWindowSize, curvesPairs: opts.curvesPairs });
-  const rendered: RenderedComparisonFigure[] = [];
-  for (const [i, figure] of figures.entries()) {
-    log.progress('figures', i, figures.length);
-    const svg = await renderSvg(figure.spec);
-    await writeFileAtomic(join(outDir, 'figures', `${figure.name}.svg`), svg);
-    await writeFileAtomic(join(outDir, 'figures', `${figure.name}.png`), svgToPng(svg));
-    rendered.push({ name: figure.name, title: figure.title, caption: figure.caption, svg });
-  }
-  log.progress('figures', figures.length, figures.length);
+  const rendered = await writeFigureFiles(outDir, figures, log);
   await writeFileAtomic(join(outDir, 'index.html'), renderComparisonHtml(comparison, rendered, `sgdwalk ${SGDWALK_VERSION}`));
   await writeFileAtomic(join(outDir, 'summary.md'), renderComparisonMarkdown(comparison, figures));
 

@@ -2,10 +2,11 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FILES, pathExists, sha256File, SGDWALK_VERSION, writeFileAtomic, writeManifest, type Logger, type ReportConfig } from '@sgdwalk/core';
 import { buildFigures, FIGURE_NAMES } from './figures.js';
-import { renderHtml, type RenderedFigure } from './html.js';
+import { writeFigureFiles } from './figure-files.js';
+import { renderHtml } from './html.js';
 import { inputPaths, loadReportInputs } from './load.js';
 import { renderMarkdown } from './markdown.js';
-import { renderSvg, rendererVersions, svgToPng } from './render.js';
+import { rendererVersions } from './render.js';
 
 export interface WriteReportOptions {
   /** The train stage's folder: run.json, metrics.arrow, evaluations.arrow. */
@@ -39,16 +40,7 @@ export async function writeReport(opts: WriteReportOptions): Promise<void> {
   for (const name of FIGURE_NAMES.filter((n) => !drawn.has(n))) {
     for (const ext of ['svg', 'png']) await rm(join(outDir, 'figures', `${name}.${ext}`), { force: true });
   }
-  const rendered: RenderedFigure[] = [];
-  // One figure at a time: rendering is CPU-bound and short, and the machine's cores are shared.
-  for (const [i, figure] of figures.entries()) {
-    log.progress('figures', i, figures.length);
-    const svg = await renderSvg(figure.spec);
-    await writeFileAtomic(join(outDir, 'figures', `${figure.name}.svg`), svg);
-    await writeFileAtomic(join(outDir, 'figures', `${figure.name}.png`), svgToPng(svg));
-    rendered.push({ name: figure.name, title: figure.title, caption: figure.caption, svg });
-  }
-  log.progress('figures', figures.length, figures.length);
+  const rendered = await writeFigureFiles(outDir, figures, log);
   await writeFileAtomic(join(outDir, 'index.html'), renderHtml(inputs, rendered, `sgdwalk ${SGDWALK_VERSION}`));
   await writeFileAtomic(join(outDir, 'summary.md'), renderMarkdown(inputs, figures));
 
