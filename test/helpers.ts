@@ -53,3 +53,15 @@ export function tinyPipeline(overrides: { analyze?: Record<string, unknown>; tra
     report: { curvesPairs: 8 },
   };
 }
+
+/** Nx in a scratch workspace, never prompting (no cloud, daemon or TUI); throws with its output on failure. */
+export function runNx(workspace: string, ...args: string[]): string {
+  const r = spawnSync(process.execPath, [join(workspace, 'node_modules/nx/dist/bin/nx.js'), ...args, '--outputStyle=static'], {
+    cwd: workspace,
+    env: { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false', NX_TUI: 'false', CI: 'true' },
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  if (r.status !== 0) throw new Error(`nx ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout + r.stderr;
+}

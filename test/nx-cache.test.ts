@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cliBin, repoRoot, requireBuiltCli, tempDir, tinyPipeline } from './helpers.js';
+import { cliBin, repoRoot, requireBuiltCli, runNx, tempDir, tinyPipeline } from './helpers.js';
 
 /**
  * The Nx wiring on a tiny pipeline in a scratch workspace (its own Nx cache, the repo's node_modules and
@@ -11,16 +11,7 @@ import { cliBin, repoRoot, requireBuiltCli, tempDir, tinyPipeline } from './help
 const STAGES = ['data', 'train', 'analyze', 'report'] as const;
 let workspace: string;
 
-function nx(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(workspace, 'node_modules/nx/dist/bin/nx.js'), ...args, '--outputStyle=static'], {
-    cwd: workspace,
-    env: { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false', NX_TUI: 'false', CI: 'true' },
-    encoding: 'utf8',
-    timeout: 300_000,
-  });
-  if (r.status !== 0) throw new Error(`nx ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout + r.stderr;
-}
+const nx = (...args: string[]) => runNx(workspace, ...args);
 
 async function createdAt(): Promise<Record<string, string>> {
   const out: Record<string, string> = {};

@@ -1,10 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseSweepPipeline } from '@sgdwalk/core';
-import { repoRoot, tempDir } from './helpers.js';
+import { repoRoot, runNx, tempDir } from './helpers.js';
 
 /**
  * The Nx wiring of sweeps in a scratch workspace (its own Nx cache, the repo's node_modules and plugin),
@@ -38,16 +37,7 @@ appendFileSync('calls.log', stage + (point ? ' ' + point : '') + '\\n');
 
 let workspace: string;
 
-function nx(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(workspace, 'node_modules/nx/dist/bin/nx.js'), ...args, '--outputStyle=static'], {
-    cwd: workspace,
-    env: { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false', NX_TUI: 'false', CI: 'true' },
-    encoding: 'utf8',
-    timeout: 300_000,
-  });
-  if (r.status !== 0) throw new Error(`nx ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout + r.stderr;
-}
+const nx = (...args: string[]) => runNx(workspace, ...args);
 
 /** The stage calls the fake CLI received since the last call of this function, sorted. */
 async function takeCalls(): Promise<string[]> {
