@@ -2,28 +2,45 @@
 // 10,000 evaluation examples, BN in batch-statistics mode, batches of 500 — by the fast engine and, in the
 // same run, by the naive one (one session run per α and batch, no reuse), beside this machine's FP32
 // MatMul peak through ONNX Runtime (2048×2048).
+//
+// The two engines take turns pair by pair (the order alternating), each timed on its own prepare and
+// interpolate calls: on cores shared with other processes the load drifts over the minutes a run takes, and
+// timing one engine after the other measured the drift as much as the engines.
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FILES, alphaGridValues } from '@sgdwalk/core';
 import { readPreparedDataset, toFloat32, labelsOf, evaluationSubset } from '@sgdwalk/data';
 import { CheckpointReader } from '@sgdwalk/checkpoints';
 import { createFastEngine, createNaiveEngine, measureMatMulPeak, ONNXRUNTIME_VERSION } from '@sgdwalk/analysis';
-import { availableParallelism, cpus } from 'node:os';
 
 const log = { info: (m) => process.stderr.write(`${m}\n`), warn: (m) => process.stderr.write(`warning: ${m}\n`), progress() {} };
 
-async function timeEngine(engine, states, alphas) {
-  const start = performance.now();
-  const curves = [];
-  let previous = await engine.prepare(states[0]);
+/** Each engine's curves over the consecutive pairs and its seconds, the engines interleaved pair by pair. */
+async function timeEngines(engines, states, alphas) {
+  const names = Object.keys(engines);
+  const seconds = Object.fromEntries(names.map((name) => [name, 0]));
+  const curves = Object.fromEntries(names.map((name) => [name, []]));
+  const previous = {};
+  const timed = async (name, work) => {
+    const start = performance.now();
+    const result = await work();
+    seconds[name] += (performance.now() - start) / 1000;
+    return result;
+  };
+  for (const name of names) previous[name] = await timed(name, () => engines[name].prepare(states[0]));
   for (let t = 1; t < states.length; t++) {
-    const next = await engine.prepare(states[t]);
-    curves.push(await engine.interpolate(previous, next, alphas));
-    previous = next;
+    for (const name of t % 2 === 1 ? names : [...names].reverse()) {
+      const next = await timed(name, async () => {
+        const prepared = await engines[name].prepare(states[t]);
+        curves[name].push(await engines[name].interpolate(previous[name], prepared, alphas));
+        return prepared;
+      });
+      previous[name] = next;
+    }
   }
-  return { seconds: (performance.now() - start) / 1000, curves };
+  return Object.fromEntries(names.map((name) => [name, { seconds: seconds[name], curves: curves[name] }]));
 }
 
 export async function run(args) {
@@ -53,14 +70,18 @@ export async function run(args) {
     await reader.close();
 
     const engineOptions = { model: runInfo.model, layout: runInfo.layout, bnMode: 'batch', evalSet, evalBatchSize: 500, provider: 'cpu', log };
-    log.info('fast engine…');
-    const fastEngine = await createFastEngine(engineOptions);
-    const fast = await timeEngine(fastEngine, states, alphas);
-    await fastEngine.release();
-    log.info('naive engine…');
-    const naiveEngine = await createNaiveEngine(engineOptions);
-    const naive = await timeEngine(naiveEngine, states, alphas);
-    await naiveEngine.release();
+    const loadBefore = loadavg()[0];
+    log.info('fast and naive engines, pair by pair…');
+    const engines = { fast: await createFastEngine(engineOptions) };
+    let timings;
+    try {
+      engines.naive = await createNaiveEngine(engineOptions);
+      timings = await timeEngines(engines, states, alphas);
+    } finally {
+      for (const engine of Object.values(engines)) await engine.release();
+    }
+    const { fast, naive } = timings;
+    const loadAfter = loadavg()[0];
     log.info('MatMul peak…');
     const peak = await measureMatMulPeak({ n: 2048, provider: 'cpu' });
 
@@ -76,13 +97,18 @@ export async function run(args) {
     return {
       benchmark: 'analysis',
       workload: { model: 'mlp-bn 784-500-350-10', pairs, alphas: alphas.length, evalExamples: evalSize, evalBatchSize: 500, bnMode: 'batch', macsPerExample, naiveProtocolFlops: flops },
+      protocol: 'engines interleaved pair by pair, order alternating',
       fast: { seconds: fast.seconds, pairsPerSecond: pairs / fast.seconds, effectiveGflops: gflops(fast.seconds) },
       naive: { seconds: naive.seconds, pairsPerSecond: pairs / naive.seconds, effectiveGflops: gflops(naive.seconds) },
       speedup: naive.seconds / fast.seconds,
       matmulPeak: { gflops: peak.gflops, n: peak.n, seconds: peak.seconds },
       fastOverPeak: gflops(fast.seconds) / peak.gflops,
       maxRelativeLossDifference: maxRelativeDifference,
-      machine: { cpus: availableParallelism(), model: cpus()[0]?.model, node: process.version, onnxruntime: ONNXRUNTIME_VERSION, provider: 'cpu' },
+      machine: {
+        cpus: availableParallelism(), model: cpus()[0]?.model, node: process.version, onnxruntime: ONNXRUNTIME_VERSION, provider: 'cpu',
+        // 1-minute load averages before and after the engines ran: other processes on the same cores.
+        loadAverage: { before: loadBefore, after: loadAfter },
+      },
       targets: { speedupAtLeast2: naive.seconds / fast.seconds >= 2, fastAtLeastPeak: gflops(fast.seconds) >= peak.gflops },
     };
   } finally {

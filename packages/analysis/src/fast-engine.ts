@@ -38,7 +38,18 @@ export interface FastEngineOptions {
    * evaluation set would be (filters / 3) times the set, kept per prepared checkpoint.
    */
   alphaBatchImages?: boolean;
+  /** ONNX Runtime's intra-op spin-waiting in this engine's sessions (default false: see FAST_ENGINE_SPINNING). */
+  spinning?: boolean;
 }
+
+/**
+ * The fast engine's sessions do not spin. A run of the α-batched graph is a few large ops whose threads
+ * wait for each other; on cores shared with other processes, spinning waiters took the time slices the
+ * working thread needed. Measured on 2 shared cores, MNIST MLP, batches of 500: under a load average of
+ * 5, 15 runs of 10 α took 1,568–1,673 ms spinning, 776–786 ms not (150 runs of the plain graph:
+ * 3,211–3,384 ms either way); nearly idle (load 0.7), 1.76–1.99 ms per α not spinning, 2.11 spinning.
+ */
+export const FAST_ENGINE_SPINNING = false;
 
 /**
  * The fast engine, same results as the naive one to float32 rounding:
@@ -50,19 +61,19 @@ export interface FastEngineOptions {
  * FastEngineOptions). One `interpolate` at a time.
  */
 export async function createFastEngine(opts: InterpolationEngineOptions, options: FastEngineOptions = {}): Promise<InterpolationEngine> {
-  const { alphaBatchElements = ALPHA_BATCH_ELEMENTS, alphaBatchImages = false } = options;
+  const { alphaBatchElements = ALPHA_BATCH_ELEMENTS, alphaBatchImages = false, spinning = FAST_ENGINE_SPINNING } = options;
   const { model, layout, evalSet } = opts;
   checkEvaluationSet(model, evalSet);
   if (hasImageLayers(model) && !alphaBatchImages) return createNaiveEngine(opts);
   const layers = resolveLayers(model);
   const first = layers[0];
   const widestLayer = widestActivation(layers);
-  const sessions = await openInterpolationSessions(opts);
+  const sessions = await openInterpolationSessions({ ...opts, spinning });
   const provider = sessions.provider;
   /** The X·W session and the weight it takes, when the first layer is dense; on the provider just chosen. */
   let projection: { session: ort.InferenceSession; weight: TensorSlot } | undefined;
   if (first.type === 'dense') {
-    const opened = await openSession(lowerProjection(model, layout), { candidates: [provider], log: opts.log }).catch(async (error: unknown) => {
+    const opened = await openSession(lowerProjection(model, layout), { candidates: [provider], log: opts.log, spinning }).catch(async (error: unknown) => {
       await sessions.release();
       throw error;
     });

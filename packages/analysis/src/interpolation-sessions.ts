@@ -27,19 +27,21 @@ export interface InterpolationSessionOptions {
   bnMode: BatchNormMode;
   provider?: ProviderChoice;
   log?: Logger;
+  /** ONNX Runtime's intra-op spin-waiting (see OpenSessionOptions.spinning). */
+  spinning?: boolean;
 }
 
 /** Sessions of fixed-α-count graphs kept open at once (each holds its own memory arena). */
 export const FIXED_ALPHA_SESSIONS_KEPT = 3;
 
 export async function openInterpolationSessions(opts: InterpolationSessionOptions, kept = FIXED_ALPHA_SESSIONS_KEPT): Promise<InterpolationSessions> {
-  const { model, layout, bnMode, log } = opts;
+  const { model, layout, bnMode, log, spinning } = opts;
   if (!hasImageLayers(model)) {
-    const { session, provider } = await openSession(lowerInterpolationModel(model, layout, bnMode), { provider: opts.provider, log });
+    const { session, provider } = await openSession(lowerInterpolationModel(model, layout, bnMode), { provider: opts.provider, log, spinning });
     return { provider, inputNames: session.inputNames, forAlphas: async () => session, release: () => session.release() };
   }
   // The provider is chosen with the one-network graph; later α counts open on the same provider.
-  const first = await openSession(lowerInterpolationModel(model, layout, bnMode, 1), { provider: opts.provider, log });
+  const first = await openSession(lowerInterpolationModel(model, layout, bnMode, 1), { provider: opts.provider, log, spinning });
   /** Open sessions by α count, least recently used first (Map keeps insertion order). */
   const open = new Map<number, ort.InferenceSession>([[1, first.session]]);
   return {
@@ -50,7 +52,7 @@ export async function openInterpolationSessions(opts: InterpolationSessionOption
       if (session) {
         open.delete(alphaCount);
       } else {
-        session = (await openSession(lowerInterpolationModel(model, layout, bnMode, alphaCount), { candidates: [first.provider], log })).session;
+        session = (await openSession(lowerInterpolationModel(model, layout, bnMode, alphaCount), { candidates: [first.provider], log, spinning })).session;
         while (open.size >= kept) {
           const [oldest, stale] = open.entries().next().value!;
           open.delete(oldest);

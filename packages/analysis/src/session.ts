@@ -18,6 +18,12 @@ export interface OpenSessionOptions {
   /** Providers to try in order, overriding the choice (a second session on the provider already chosen). */
   candidates?: readonly string[];
   log?: Logger;
+  /**
+   * Whether ONNX Runtime's intra-op threads spin while waiting for work (its default, true). Spinning saves
+   * the wake-up of a sleeping thread on each parallel op, and costs the CPU time it burns: on cores shared
+   * with other processes, spinning threads take time slices from the thread that has the work.
+   */
+  spinning?: boolean;
 }
 
 let runtimeLoggingQuieted = false;
@@ -54,6 +60,7 @@ export async function openSession(model: Uint8Array, opts: OpenSessionOptions = 
         executionProviders: [provider],
         graphOptimizationLevel: 'all',
         intraOpNumThreads: availableParallelism(),
+        ...(opts.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
       });
       return { session, provider };
     } catch (error) {
