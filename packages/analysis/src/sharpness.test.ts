@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Rng, initialState, parameterLayout, resolveLayers, silentLogger, type LayerSpec, type ModelSpec } from '@sgdwalk/core';
+import { Rng, initialState, parameterLayout, resolveLayers, silentLogger, type LayerSpec, type ModelSpec, distance, norm } from '@sgdwalk/core';
 import { DeviceState, forwardLogits, selectBackend, tf } from '@sgdwalk/model';
 import { FD_RELATIVE_STEP, computeSharpness, hessianOperator, lanczosTopEigenvalue, tridiagonalTopEigenvalue } from './sharpness.js';
 
@@ -42,15 +42,8 @@ function symmetricEigenvalues(matrix: number[][]): number[] {
   return a.map((row, i) => row[i]).sort((x, y) => y - x);
 }
 
-function relativeNorm(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i] - b[i]) ** 2;
-    s += b[i] ** 2;
-  }
-  return Math.sqrt(d / s);
-}
+/** ‖a − b‖ / ‖b‖. */
+const relativeNorm = (a: ArrayLike<number>, b: ArrayLike<number>): number => distance(a, b) / norm(b);
 
 function randomSubset(count: number, features: number, classes: number, seed: number) {
   const rng = new Rng(seed);

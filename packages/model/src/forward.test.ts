@@ -1,19 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { Rng, initialState, inputFeatures, parameterLayout, resolveLayers, silentLogger, type ModelSpec } from '@sgdwalk/core';
+import { Rng, initialState, inputFeatures, parameterLayout, resolveLayers, silentLogger, type ModelSpec, distance, norm } from '@sgdwalk/core';
 import { selectBackend, tf } from './backend.js';
 import { crossEntropy, forwardLogits, type BatchStats } from './forward.js';
 import { DeviceState } from './state.js';
 import { matMulTwiceDifferentiable } from './twice-differentiable.js';
 
-function relativeNorm(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i] - b[i]) ** 2;
-    s += b[i] ** 2;
-  }
-  return Math.sqrt(d / s);
-}
+/** ‖a − b‖ / ‖b‖. */
+const relativeNorm = (a: ArrayLike<number>, b: ArrayLike<number>): number => distance(a, b) / norm(b);
 
 /** Every layer type of the conv family: conv-BN-relu-maxpool, a projection and an identity residual block, GAP, dense. */
 const tinyConvNet: ModelSpec = {

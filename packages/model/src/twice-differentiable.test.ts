@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Rng, initialState, inputFeatures, parameterLayout, resolveLayers, silentLogger, type LayerSpec, type ModelSpec } from '@sgdwalk/core';
+import { Rng, initialState, inputFeatures, parameterLayout, resolveLayers, silentLogger, type LayerSpec, type ModelSpec, distance, norm } from '@sgdwalk/core';
 import { selectBackend, tf } from './backend.js';
 import { crossEntropy, forwardLogits } from './forward.js';
 import { DeviceState } from './state.js';
@@ -8,15 +8,8 @@ import { crossEntropyTwiceDifferentiable, matMulTwiceDifferentiable, supportsDou
 const rng = new Rng(17);
 const normal = (shape: number[], scale = 1) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => scale * rng.normal()), shape);
 
-function relativeNorm(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i] - b[i]) ** 2;
-    s += b[i] ** 2;
-  }
-  return Math.sqrt(d / s);
-}
+/** ‖a − b‖ / ‖b‖. */
+const relativeNorm = (a: ArrayLike<number>, b: ArrayLike<number>): number => distance(a, b) / norm(b);
 
 /** H·v of f at θ by double backprop, and by central differences of the gradient (step 1e-2 along v). */
 function hvpBothWays(f: (theta: tf.Tensor1D) => tf.Scalar, theta: tf.Tensor1D, v: tf.Tensor1D): { exact: Float32Array; fd: Float32Array } {
