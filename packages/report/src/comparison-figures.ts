@@ -1,6 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { consecutivePairs, type ComparedPoint, type RunComparison } from './comparison.js';
-import { envelope, FONT_FAMILY } from './figures.js';
+import { envelope, FIGURE_CONFIG } from './figures.js';
 
 /**
  * The comparison's figures as Vega-Lite specs (rendered to SVG and PNG by render.ts, as a single run's
@@ -16,17 +16,12 @@ export interface ComparisonFigure {
   spec: TopLevelSpec;
 }
 
-/** The single-run report's look (figures.ts), so a comparison reads like the reports it compares. */
-const CONFIG = {
-  font: FONT_FAMILY,
-  background: 'white',
-  padding: 8,
-  title: { fontSize: 16, subtitleFontSize: 12, subtitleColor: '#555555', anchor: 'start' as const, offset: 10 },
-  axis: { labelFontSize: 12, titleFontSize: 13, titleFontWeight: 'normal' as const, grid: true, gridColor: '#eeeeee' },
-  legend: { labelFontSize: 12, titleFontSize: 12, labelLimit: 400 },
-  view: { stroke: '#cccccc' },
-  mark: { aria: false },
-};
+/**
+ * The single-run report's look, so a comparison reads like the reports it compares; legends keep Vega's
+ * default place (right), beside the panels and lines they key.
+ */
+const { orient: _topLegend, ...legend } = FIGURE_CONFIG.legend;
+const CONFIG = { ...FIGURE_CONFIG, legend };
 const WIDTH = 620;
 /** Points per run of the distance figure: enough for 700 px, small enough to inline nine runs. */
 const POINTS_PER_RUN = 600;

@@ -57,7 +57,8 @@ const COLORS = {
   average: '#1f3b63',
 };
 
-const CONFIG = {
+/** The look of every figure (the sweep comparison uses it too). */
+export const FIGURE_CONFIG = {
   font: FONT_FAMILY,
   // A white background so the PNG is not transparent (unreadable on dark viewers).
   background: 'white',
@@ -325,7 +326,7 @@ function interpolationCurves(inputs: ReportInputs, count: number): Figure {
       title: { text: 'Loss along the line between consecutive SGD iterates', subtitle },
       width: WIDTH,
       height: 340,
-      config: CONFIG,
+      config: FIGURE_CONFIG,
       layer: layers,
     },
   };
@@ -348,7 +349,7 @@ function floorHeight(inputs: ReportInputs): Figure {
       'Top: the loss where SGD stands (grey) and the lowest loss on its next step’s line (red); bottom: their difference, the height of SGD above the valley floor. A floor that keeps falling while the height stays positive is SGD moving down the valley while bouncing between its walls.',
     spec: {
       title: { text: 'Valley floor and SGD’s height above it, per step', subtitle: `${rows.length} pairs · ${runLabel(inputs.run)}` },
-      config: CONFIG,
+      config: FIGURE_CONFIG,
       resolve: { scale: { x: 'shared' } },
       vconcat: [
         {
@@ -463,7 +464,7 @@ function barriers(inputs: ReportInputs): Figure {
       .replace(/^B\(t, k\), how/, 'B(t, k): how'),
     spec: {
       title: { text: 'Barriers along the SGD trajectory', subtitle: `${counts.join(' · ')} · ${runLabel(inputs.run)}` },
-      config: CONFIG,
+      config: FIGURE_CONFIG,
       resolve: { scale: { x: 'shared', color: 'independent' }, legend: { color: 'independent' } },
       vconcat: panels,
     },
@@ -553,7 +554,7 @@ function sharpness(inputs: ReportInputs): Figure {
       },
       width: WIDTH,
       height: 300,
-      config: CONFIG,
+      config: FIGURE_CONFIG,
       layer: layers,
     },
   };
@@ -595,7 +596,7 @@ function distanceFromInit(inputs: ReportInputs): Figure {
       title: { text: 'Distance travelled from initialization', subtitle: `${inputs.steps.length} steps · ${runLabel(inputs.run)}` },
       width: WIDTH,
       height: 300,
-      config: CONFIG,
+      config: FIGURE_CONFIG,
       layer: layers,
     },
   };
@@ -636,7 +637,7 @@ function gradientCosine(inputs: ReportInputs): Figure {
       title: { text: 'Cosine between consecutive minibatch gradients', subtitle: `${finite.length} steps · ${runLabel(inputs.run)}` },
       width: WIDTH,
       height: 280,
-      config: CONFIG,
+      config: FIGURE_CONFIG,
       layer: [
         // Same field and title as the data layers, so the shared y axis keeps one title.
         { data: { values: [{ cosine: 0 }] }, mark: { type: 'rule', color: '#000000', strokeWidth: 1 }, encoding: { y } },
@@ -675,7 +676,7 @@ function trainingLoss(inputs: ReportInputs): Figure {
       title: { text: 'Training loss per step', subtitle: `${inputs.steps.length} steps, ${inputs.evaluations.length} evaluations · ${runLabel(inputs.run)}` },
       width: WIDTH,
       height: 300,
-      config: CONFIG,
+      config: FIGURE_CONFIG,
       layer: layers,
     },
   };
