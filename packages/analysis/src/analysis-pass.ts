@@ -4,6 +4,7 @@ import { floorBarrier, lagBarrier, type BarrierMeasure } from './barriers.js';
 import { CheckpointCache, type TaskNeeds } from './checkpoint-cache.js';
 import type { InterpolationCurve, InterpolationEngine, PreparedState } from './engine.js';
 import { knownCurve, missingAlphas, remember, type KnownLines } from './known-lines.js';
+import { endResolver, evaluateLineJob, type LineEnd, type LineKeys } from './line-jobs.js';
 import type { BarrierLine } from './outputs.js';
 import { curveMetrics } from './pair-metrics.js';
 import type { StepPair } from './pairs.js';
@@ -34,15 +35,15 @@ export interface AnalysisPassInputs {
   layout: ParameterLayout;
   /** ‖θ_t − θ_0‖ as training logged it, by step: used when θ_0 is not stored. */
   loggedDistanceFromInit: ReadonlyMap<number, number>;
-  keys: {
-    /** The line between two stored checkpoints (a pair, or a lag line). */
-    line: (stepA: number, stepB: number) => string;
-    /** The floor segment P_t → P_{t+1}. */
-    floor: (step: number) => string;
-  };
+  keys: LineKeys;
   /** Values known before the pass; the pass adds what it evaluates. */
   known: KnownLines;
   convexityTolerance: number;
+  /**
+   * α values, by line key, evaluated elsewhere in this analysis (by queue workers) and already in `known`:
+   * counted as computed, not reused, so the counts do not depend on where the lines were evaluated.
+   */
+  evaluatedElsewhere?: ReadonlyMap<string, ReadonlySet<number>>;
   log: Logger;
 }
 
@@ -146,18 +147,45 @@ export async function runAnalysisPass(inputs: AnalysisPassInputs): Promise<Analy
   const fromInit = (step: number, state: Float32Array): number =>
     initial ? distanceFromInit(layout, initial, state) : (inputs.loggedDistanceFromInit.get(step) ?? NaN);
 
-  /** The line `key` on `grid`, evaluating between the two ends only the α values not known yet. */
-  const line = async (key: string, grid: readonly number[], ends: () => Promise<[PreparedState, PreparedState]>, count: ReuseCount): Promise<InterpolationCurve> => {
+  /**
+   * The line `key` between `ends` on `grid`, evaluating only the α values not known yet (the same job a
+   * queue worker would run). A floor point the previous floor segment ended at is taken as it was prepared.
+   */
+  const line = async (key: string, ends: readonly [LineEnd, LineEnd], grid: readonly number[], count: ReuseCount): Promise<InterpolationCurve> => {
     const missing = missingAlphas(known, key, grid);
-    if (missing.length === 0) {
+    const elsewhere = claimEvaluatedElsewhere(key, grid);
+    if (elsewhere > 0 && missing.length === 0) {
+      count.computed++;
+      count.alphasEvaluated += elsewhere;
+    } else if (missing.length === 0) {
       count.reused++;
     } else {
-      const [a, b] = await ends();
-      remember(known, key, missing, await engine.interpolate(a, b, missing));
+      remember(known, key, missing, await evaluateLineJob(engine, { key, ends, alphas: missing }, resolveEnd));
       count.computed++;
       count.alphasEvaluated += missing.length;
     }
     return knownCurve(known, key, grid);
+  };
+  /** α values evaluated elsewhere that a line of this pass has counted already, by key. */
+  const claimed = new Map<string, Set<number>>();
+  const claimEvaluatedElsewhere = (key: string, grid: readonly number[]): number => {
+    const evaluated = inputs.evaluatedElsewhere?.get(key);
+    if (!evaluated) return 0;
+    const counted = claimed.get(key) ?? new Set<number>();
+    claimed.set(key, counted);
+    const fresh = grid.filter((alpha) => evaluated.has(alpha) && !counted.has(alpha));
+    fresh.forEach((alpha) => counted.add(alpha));
+    return fresh.length;
+  };
+  /** The floor point last prepared as a segment's end: the next segment starts there. */
+  let lastFloorPoint: { end: LineEnd; prepared: PreparedState } | undefined;
+  const resolveStored = endResolver(engine, (step) => cache.prepared(step));
+  const resolveEnd = async (end: LineEnd): Promise<PreparedState> => {
+    if ('step' in end) return resolveStored(end);
+    if (lastFloorPoint && sameEnd(lastFloorPoint.end, end)) return lastFloorPoint.prepared;
+    const prepared = await resolveStored(end);
+    lastFloorPoint = { end, prepared };
+    return prepared;
   };
 
   const result: AnalysisPassResult = {
@@ -180,8 +208,6 @@ export async function runAnalysisPass(inputs: AnalysisPassInputs): Promise<Analy
   };
   /** α* of each analysed pair, by t. */
   const alphaStar = new Map<number, number>();
-  /** The floor point P_{t+1} the last evaluated segment ended at, prepared: the next segment starts there. */
-  let lastFloorPoint: { step: number; prepared: PreparedState } | undefined;
   const total = tasks.length - 1;
   let done = 0;
 
@@ -193,7 +219,7 @@ export async function runAnalysisPass(inputs: AnalysisPassInputs): Promise<Analy
         const b = await cache.state(stepB);
         const next = stored.has(stepB + 1) ? await cache.state(stepB + 1) : undefined;
         const key = keys.line(stepA, stepB);
-        const curve = await line(key, alphas, async () => [await cache.prepared(stepA), await cache.prepared(stepB)], result.pairs);
+        const curve = await line(key, [{ step: stepA }, { step: stepB }], alphas, result.pairs);
         const metrics = curveMetrics(alphas, Array.from(curve.lossPerAlpha), inputs.convexityTolerance);
         alphaStar.set(stepB, metrics.alphaStar);
         result.curves[task.index] = curve;
@@ -216,31 +242,21 @@ export async function runAnalysisPass(inputs: AnalysisPassInputs): Promise<Analy
         if (!Number.isFinite(alphaStarStart) || !Number.isFinite(alphaStarEnd)) {
           // A pair whose curve is not finite has no floor point: the segment is recorded, not evaluated.
           result.barriers.push({ kind: 'floor', step: t, k: 1, barrier: NaN, alphaAtMax: NaN, lossStart: NaN, lossEnd: NaN });
-          lastFloorPoint = undefined;
           break;
         }
-        let floorPointEnd: PreparedState | undefined;
         const curve = await line(
           keys.floor(t),
+          [{ from: t - 1, to: t, alpha: alphaStarStart }, { from: t, to: t + 1, alpha: alphaStarEnd }],
           lineAlphas,
-          async () => {
-            const start =
-              lastFloorPoint?.step === t
-                ? lastFloorPoint.prepared
-                : await engine.prepareBetween(await cache.prepared(t - 1), await cache.prepared(t), alphaStarStart);
-            floorPointEnd = await engine.prepareBetween(await cache.prepared(t), await cache.prepared(t + 1), alphaStarEnd);
-            return [start, floorPointEnd];
-          },
           result.floorLines,
         );
-        lastFloorPoint = floorPointEnd && { step: t + 1, prepared: floorPointEnd };
         addBarrier('floor', t, 1, keys.floor(t), curve);
         break;
       }
       case 'lag': {
         const { start, k } = task.line;
         const key = keys.line(start, start + k);
-        const curve = await line(key, lineAlphas, async () => [await cache.prepared(start), await cache.prepared(start + k)], result.lagLines);
+        const curve = await line(key, [{ step: start }, { step: start + k }], lineAlphas, result.lagLines);
         addBarrier('lag', start, k, key, curve);
         break;
       }
@@ -257,6 +273,10 @@ export async function runAnalysisPass(inputs: AnalysisPassInputs): Promise<Analy
   result.reads = cache.reads;
   result.prepares = cache.prepares;
   return result;
+}
+
+function sameEnd(a: LineEnd, b: LineEnd): boolean {
+  return 'step' in a ? 'step' in b && a.step === b.step : !('step' in b) && a.from === b.from && a.to === b.to && a.alpha === b.alpha;
 }
 
 /** Floor rows by step, then lag rows by k and step. */

@@ -319,7 +319,9 @@ describe('analyzeRun', () => {
     expect(again.infos).toContain(`lag lines: 8 reused, 0 computed (earlier results: ${again.from})`);
     expect(again.infos.some((m) => m.startsWith('0 lines evaluated at 0 α values'))).toBe(true);
     expect(again.tables).toEqual(scratch.tables);
-    expect({ ...again.summary, seconds: 0, pairsReused: 0, pairsComputed: 0 }).toEqual({ ...scratch.summary, seconds: 0, pairsReused: 0, pairsComputed: 0 });
+    // Timing, reuse counts and who computed the lines are what may differ between a re-run and a fresh run.
+    const comparable = (s: typeof scratch.summary) => ({ ...s, seconds: 0, pairsReused: 0, pairsComputed: 0, computedBy: [] });
+    expect(comparable(again.summary)).toEqual(comparable(scratch.summary));
 
     // one more lag: only its lines, (0, 4), (3, 7), (4, 8)
     const moreLags = await run('inc-lags', analyzeConfig({ barriers: { ...barriers, lags: [2, 3, 4] } }), 'inc-wide');

@@ -1,26 +1,25 @@
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
-  ConfigError, FILES, checkAlphaGrid, inputFeatures, SgdwalkError, hashJson, sha256, writeFileAtomic, writeManifest,
+  FILES, checkAlphaGrid, inputFeatures, SgdwalkError, writeFileAtomic, writeManifest,
   type AnalysisSummary, type AnalyzeConfig, type Logger,
 } from '@sgdwalk/core';
 import { CheckpointReader } from '@sgdwalk/checkpoints';
-import { evaluationSubset, labelsOf, readPreparedDataset, toFloat32, type PreparedDataset } from '@sgdwalk/data';
+import { readPreparedDataset } from '@sgdwalk/data';
 import { runAnalysisPass, type AnalysisPassResult, type ReuseCount } from './analysis-pass.js';
 import { floorSegments, lagLines } from './barrier-lines.js';
 import { segmentAlphas } from './barriers.js';
-import { createNaiveEngine, type InterpolationEngineOptions } from './engine.js';
-import type { EvaluationSet } from './evaluation-set.js';
-import { createFastEngine } from './fast-engine.js';
+import type { InterpolationEngineOptions } from './engine.js';
+import { createEngine, lineKeys, loadEvaluationSet, type EngineKind, type LineContextSpec } from './line-context.js';
 import { BARRIER_LINES_FILE, readKnownLines, writeBarrierLinesTable, writeBarriersTable, writeInterpolationTable, writePairsTable } from './outputs.js';
 import { consecutivePairs } from './pairs.js';
 import { readRunFolder, type RunMetrics } from './run-folder.js';
+import { evaluateRemotely, lazyEngine, type RemoteLines, type RemoteOutcome } from './remote-lines.js';
 import { ONNXRUNTIME_VERSION } from './session.js';
 import { measureSharpness } from './sharpness-stage.js';
 import { summarize } from './summary.js';
-
-export type EngineKind = 'fast' | 'naive';
 
 export interface AnalyzeRunOptions {
   /** The train stage's output folder: run.json, metrics.arrow, checkpoints/. */
@@ -37,6 +36,11 @@ export interface AnalyzeRunOptions {
    * folder, when outDir is a fresh staging folder); default outDir. A missing folder reuses nothing.
    */
   reuseFrom?: string;
+  /**
+   * Where lines are evaluated instead of in this process (a job queue's workers); the files are the same.
+   * Without it, everything runs here.
+   */
+  remote?: RemoteLines;
 }
 
 /** The metrics.arrow distance from init by step (the fallback when θ_0 is not stored). */
@@ -44,18 +48,18 @@ function distanceFromInitByStep(metrics: RunMetrics): Map<number, number> {
   return new Map(Array.from(metrics.step, (step, i) => [step, metrics.distanceFromInit[i]]));
 }
 
-function loadEvaluationSet(dataset: PreparedDataset, dataDir: string, config: AnalyzeConfig, features: number): { evalSet: EvaluationSet; hash: string } {
-  const split = dataset.splits[config.evalSet.split];
-  const indices = evaluationSubset(split.count, config.evalSet.size, config.evalSet.seed);
-  if (indices.length === 0) throw new ConfigError(`the ${config.evalSet.split} split of ${dataDir} is empty`, undefined, 'analyze.evalSet.split');
-  const x = toFloat32(split, indices, dataset.meta);
-  if (x.length !== indices.length * features) {
-    throw new SgdwalkError(`${dataDir}: examples have ${x.length / indices.length} values, the model takes ${features}`, 'data', { file: dataDir });
-  }
-  return {
-    evalSet: { x, labels: labelsOf(split, indices), count: indices.length, features },
-    hash: hashJson({ dataset: dataset.hash, split: config.evalSet.split, indices: sha256(indices) }),
-  };
+/** The execution provider(s) the lines were evaluated on: this process's, or the workers'. */
+function analysisProvider(local: string, remote: RemoteOutcome | undefined): string {
+  if (!remote || remote.workers.size === 0) return local;
+  const providers = new Set([...remote.workers.values()].map((w) => w.provider));
+  if (local !== 'none') providers.add(local);
+  return [...providers].sort().join(', ');
+}
+
+/** The machines that evaluated this analysis' lines, with how many each (none when all were reused). */
+function linesComputedBy(remote: RemoteOutcome | undefined, localProvider: string, evaluated: number): AnalysisSummary['computedBy'] {
+  if (remote) return [...remote.workers.values()].sort((a, b) => a.host.localeCompare(b.host) || a.provider.localeCompare(b.provider));
+  return evaluated > 0 ? [{ host: hostname(), provider: localProvider, lines: evaluated }] : [];
 }
 
 /** Log lines for a count of reused and computed lines. */
@@ -101,23 +105,31 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
     if (datasetHash !== run.info.datasetHash) {
       log.warn(`the prepared dataset in ${opts.dataDir} (${datasetHash.slice(0, 12)}) is not the one run ${run.info.runId} was trained on (${run.info.datasetHash.slice(0, 12)})`);
     }
-    // The α grid is not part of a line's key: values are kept per α, so another grid reuses the α values
-    // it shares. A floor segment's ends depend on the pairs' α* and so on their whole grid, which is.
-    const settings = { bnMode: config.bnMode, evalBatchSize: config.evalBatchSize };
-    const keys = {
-      line: (stepA: number, stepB: number) => hashJson({ a: reader.hashOf(stepA), b: reader.hashOf(stepB), evalSet: evalSetHash, settings }),
-      floor: (step: number) =>
-        hashJson({ floor: [reader.hashOf(step - 1), reader.hashOf(step), reader.hashOf(step + 1)], pairAlphas: alphas, evalSet: evalSetHash, settings }),
-    };
+    const keys = lineKeys((step) => reader.hashOf(step), evalSetHash, config, alphas);
     const reuseDir = opts.reuseFrom ?? outDir;
     const known = await readKnownLines(reuseDir, (file, reason) => log.warn(`earlier results in ${file} are unreadable (${reason}); recomputing what they held`));
 
+    const barrierWork = barriersConfigured ? `, ${floorSteps.length} floor segments and ${lags.length} lag lines (k in [${config.barriers.lags.join(', ')}], every ${config.barriers.every} steps)` : '';
+    const where = opts.remote ? `on ${opts.remote.describe}` : 'here';
+    log.info(`analyzing ${pairs.length} pairs${barrierWork} on ${evalSet.count} ${config.evalSet.split} examples, ${alphas.length} α values, BN ${config.bnMode}, ${where}`);
+    let remote: RemoteOutcome | undefined;
+    if (opts.remote) {
+      const spec: LineContextSpec = {
+        runDir: resolve(opts.runDir), dataDir: resolve(opts.dataDir), evalSet: config.evalSet, bnMode: config.bnMode,
+        evalBatchSize: config.evalBatchSize, provider: config.provider, engine: opts.engine ?? 'fast',
+      };
+      const checkpoints = Object.fromEntries(reader.steps.map((step) => [step, reader.hashOf(step)]));
+      remote = await evaluateRemotely(opts.remote, { spec, checkpoints }, {
+        pairs, lagLines: lags, floorSteps, alphas, lineAlphas, keys, known, convexityTolerance: config.convexityTolerance,
+      });
+    }
     const engineOptions: InterpolationEngineOptions = { model, layout, bnMode: config.bnMode, evalSet, evalBatchSize: config.evalBatchSize, provider: config.provider, log };
-    const engine = await (opts.engine === 'naive' ? createNaiveEngine(engineOptions) : createFastEngine(engineOptions));
+    // With the lines evaluated elsewhere, the pass needs no engine here and none is opened.
+    const lazy = lazyEngine(() => createEngine(opts.engine, engineOptions));
+    const engine = remote ? lazy.engine : await createEngine(opts.engine, engineOptions);
+    if (!remote) log.info(`execution provider: ${engine.provider}`);
     let result: AnalysisPassResult;
     try {
-      const barrierWork = barriersConfigured ? `, ${floorSteps.length} floor segments and ${lags.length} lag lines (k in [${config.barriers.lags.join(', ')}], every ${config.barriers.every} steps)` : '';
-      log.info(`analyzing ${pairs.length} pairs${barrierWork} on ${evalSet.count} ${config.evalSet.split} examples, ${alphas.length} α values, BN ${config.bnMode}, ${engine.provider}`);
       result = await runAnalysisPass({
         pairs,
         floorSteps,
@@ -132,6 +144,7 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
         keys,
         known,
         convexityTolerance: config.convexityTolerance,
+        evaluatedElsewhere: remote?.evaluatedElsewhere,
         log,
       });
     } finally {
@@ -155,6 +168,8 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
       log.warn(`${nonFiniteBarriers.length} barriers are not finite (first: ${first.kind} at step ${first.step}, k = ${first.k}); recorded as NaN`);
     }
 
+    const provider = analysisProvider(engine.provider, remote);
+    const computedBy = linesComputedBy(remote, engine.provider, evaluated);
     const sharpness = await measureSharpness({ config, run, reader, dataset, outDir, reuseDir, log });
 
     const inRange = (step: number) => !config.steps || (step >= config.steps[0] && step <= config.steps[1]);
@@ -169,7 +184,8 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
       evalSetSize: evalSet.count,
       alphas,
       bnMode: config.bnMode,
-      provider: engine.provider,
+      provider,
+      computedBy,
       runId: run.info.runId,
       runStatus: run.info.status,
       seconds: (performance.now() - started) / 1000,
@@ -192,7 +208,7 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
       status: run.info.status,
       config,
       inputs: { run: run.runHash, dataset: datasetHash },
-      versions: { node: process.version, onnxruntime: ONNXRUNTIME_VERSION, provider: engine.provider, engine: opts.engine ?? 'fast' },
+      versions: { node: process.version, onnxruntime: ONNXRUNTIME_VERSION, provider, engine: opts.engine ?? 'fast' },
     });
     return summary;
   } finally {

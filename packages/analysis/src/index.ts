@@ -1,5 +1,8 @@
 /** @sgdwalk/analysis: the analyze stage, and the ONNX evaluator other packages check training against. */
-export { analyzeRun, type AnalyzeRunOptions, type EngineKind } from './analyze.js';
+export { analyzeRun, type AnalyzeRunOptions } from './analyze.js';
+export { openLineContext, type EngineKind, type LineContext, type LineContextSpec } from './line-context.js';
+export { lineJobId, lineJobSteps, type LineEnd, type LineJob } from './line-jobs.js';
+export type { EvaluatedLine, LineWorker, RemoteLineContext, RemoteLines } from './remote-lines.js';
 export { createEvaluator, type Evaluator, type EvaluatorOptions, type BatchSums } from './evaluator.js';
 export {
   createNaiveEngine, type InterpolationEngine, type InterpolationEngineOptions, type InterpolationCurve, type PreparedState,

@@ -3,7 +3,7 @@ import { fraction, mean, median, type AnalysisSummary, type BarrierRow, type Pai
 /** What the summary needs beyond the pairs' own metrics. */
 export type SummaryContext = Pick<
   AnalysisSummary,
-  'distanceFromInitAtEnd' | 'evalSetSize' | 'alphas' | 'bnMode' | 'provider' | 'runId' | 'runStatus' | 'seconds' | 'pairsReused' | 'pairsComputed' | 'sharpness'
+  'distanceFromInitAtEnd' | 'evalSetSize' | 'alphas' | 'bnMode' | 'provider' | 'computedBy' | 'runId' | 'runStatus' | 'seconds' | 'pairsReused' | 'pairsComputed' | 'sharpness'
 > & {
   /** cos(g_{t−1}, g_t) of the training steps summarised (NaN at step 1 and where undefined: ignored). */
   gradCosines: ArrayLike<number>;

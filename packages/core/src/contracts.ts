@@ -158,7 +158,10 @@ export interface AnalysisSummary {
   evalSetSize: number;
   alphas: number[];
   bnMode: AnalyzeConfig['bnMode'];
+  /** The execution provider(s) the lines were evaluated on (several when queue workers differed). */
   provider: string;
+  /** The machines that evaluated this analysis' lines (here, or queue workers), with how many lines each. */
+  computedBy: Array<{ host: string; provider: string; lines: number }>;
   runId: string;
   runStatus: RunInfo['status'];
   seconds: number;

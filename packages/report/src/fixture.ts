@@ -138,6 +138,7 @@ export function syntheticInputs(
     alphas,
     bnMode: 'batch',
     provider: 'cpu',
+    computedBy: [{ host: 'fixture', provider: 'cpu', lines: 4 }],
     runId: run.runId,
     runStatus: run.status,
     seconds: 3.25,

@@ -1,0 +1,103 @@
+import type { InterpolationCurve, InterpolationEngine } from './engine.js';
+import type { KnownLines } from './known-lines.js';
+import type { LineContextSpec } from './line-context.js';
+import { planFloorJobs, planTrajectoryJobs, rememberJobs, type LineJob, type LineKeys } from './line-jobs.js';
+import type { LagLine } from './barrier-lines.js';
+import type { StepPair } from './pairs.js';
+
+/**
+ * Lines evaluated somewhere else (a job queue's workers) before the analysis pass: the pass then finds
+ * every value known and derives the metrics and files exactly as after evaluating them itself.
+ */
+
+/** Who evaluated a line: the machine and the execution provider. */
+export interface LineWorker {
+  host: string;
+  provider: string;
+}
+
+export interface EvaluatedLine {
+  job: LineJob;
+  curve: InterpolationCurve;
+  worker: LineWorker;
+}
+
+/** What a remote evaluator is told besides the jobs: where the run is, and each checkpoint's sha256. */
+export interface RemoteLineContext {
+  spec: LineContextSpec;
+  /** sha256 of every stored checkpoint, by step: a worker checks each one it reads against this. */
+  checkpoints: Record<number, string>;
+}
+
+export interface RemoteLines {
+  /** Where the lines go, for the log (never a password). */
+  readonly describe: string;
+  /** Evaluate every job; resolves when all are done, rejects (with the cause) when one fails for good. */
+  evaluate(jobs: readonly LineJob[], context: RemoteLineContext): Promise<EvaluatedLine[]>;
+}
+
+/** Lines (by key) whose α values were evaluated elsewhere in this analysis, with the machines that did it. */
+export interface RemoteOutcome {
+  evaluatedElsewhere: Map<string, Set<number>>;
+  workers: Map<string, { host: string; provider: string; lines: number }>;
+}
+
+/**
+ * Evaluate remotely, in two rounds, everything the pass would evaluate: the pairs and lag lines first, then
+ * the floor segments (their ends are the pairs' valley-floor points). Adds the values to `known`.
+ */
+export async function evaluateRemotely(
+  remote: RemoteLines,
+  context: RemoteLineContext,
+  plan: {
+    pairs: readonly StepPair[];
+    lagLines: readonly LagLine[];
+    floorSteps: readonly number[];
+    alphas: readonly number[];
+    lineAlphas: readonly number[];
+    keys: LineKeys;
+    known: KnownLines;
+    convexityTolerance: number;
+  },
+): Promise<RemoteOutcome> {
+  const outcome: RemoteOutcome = { evaluatedElsewhere: new Map(), workers: new Map() };
+  const take = (results: readonly EvaluatedLine[]) => {
+    rememberJobs(plan.known, results);
+    for (const { job, worker } of results) {
+      const alphas = outcome.evaluatedElsewhere.get(job.key) ?? new Set<number>();
+      job.alphas.forEach((alpha) => alphas.add(alpha));
+      outcome.evaluatedElsewhere.set(job.key, alphas);
+      const id = `${worker.host}\u0000${worker.provider}`;
+      const entry = outcome.workers.get(id) ?? { ...worker, lines: 0 };
+      entry.lines++;
+      outcome.workers.set(id, entry);
+    }
+  };
+  const trajectory = planTrajectoryJobs(plan);
+  if (trajectory.length > 0) take(await remote.evaluate(trajectory, context));
+  const floors = planFloorJobs(plan);
+  if (floors.length > 0) take(await remote.evaluate(floors, context));
+  return outcome;
+}
+
+/**
+ * An engine created on first use: after a remote evaluation the pass usually needs none, and the
+ * coordinator then opens no sessions.
+ */
+export function lazyEngine(create: () => Promise<InterpolationEngine>): { engine: InterpolationEngine; created: () => InterpolationEngine | undefined } {
+  let made: Promise<InterpolationEngine> | undefined;
+  let ready: InterpolationEngine | undefined;
+  const get = () => (made ??= create().then((engine) => (ready = engine)));
+  const engine: InterpolationEngine = {
+    get provider() {
+      return ready?.provider ?? 'none';
+    },
+    prepare: async (state) => (await get()).prepare(state),
+    prepareBetween: async (a, b, alpha) => (await get()).prepareBetween(a, b, alpha),
+    interpolate: async (a, b, alphas) => (await get()).interpolate(a, b, alphas),
+    release: async () => {
+      if (made) await (await made).release();
+    },
+  };
+  return { engine, created: () => ready };
+}
