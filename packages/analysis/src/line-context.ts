@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import {
-  ConfigError, FILES, SgdwalkError, hashJson, inputFeatures, sha256, silentLogger, type AnalyzeConfig, type Logger,
+  CheckpointError, ConfigError, FILES, SgdwalkError, hashJson, inputFeatures, sha256, silentLogger, type AnalyzeConfig, type Logger,
 } from '@sgdwalk/core';
 import { CheckpointReader } from '@sgdwalk/checkpoints';
 import { evaluationSubset, labelsOf, readPreparedDataset, toFloat32, type PreparedDataset } from '@sgdwalk/data';
@@ -95,11 +95,7 @@ export async function openLineContext(spec: LineContextSpec, log: Logger = silen
       }
       const stored = reader.hashOf(step);
       if (stored !== expected) {
-        throw new SgdwalkError(
-          `${checkpointsDir} (step ${step}): the checkpoint here has sha256 ${stored.slice(0, 12)}…, the analysis planned with ${expected.slice(0, 12)}… (another run, or a changed file)`,
-          'read',
-          { file: checkpointsDir },
-        );
+        throw new CheckpointError(`the checkpoint here has sha256 ${stored.slice(0, 12)}…, the analysis planned with ${expected.slice(0, 12)}… (another run, or a changed file)`, checkpointsDir, step);
       }
       const state = await engine.prepare((await reader.read(step)).state);
       kept.set(expected, state);

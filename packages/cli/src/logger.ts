@@ -1,10 +1,4 @@
-import type { Logger } from '@sgdwalk/core';
-
-function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  const s = Math.round(seconds);
-  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
-}
+import { formatDuration, type Logger } from '@sgdwalk/core';
 
 /**
  * Messages go to stderr (stdout stays clean for machine-readable output). Progress is one redrawn line on a

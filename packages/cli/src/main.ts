@@ -3,6 +3,7 @@ import { ConfigError, findPoint, loadSweepPipeline, SgdwalkError, type Logger, t
 import { consoleLogger } from './logger.js';
 import { compareDir, dataDirForRun, defaultStageDirs, pointStageDirs, runCompare, runStage, type StageDirs } from './stages.js';
 import { formatProblem, verifyFolder } from './verify.js';
+import { remoteLines, runWorkerCommand, withQueue, workerOptions } from './queue-commands.js';
 
 export const DEFAULT_PIPELINE = 'pipelines/pipeline/pipeline.json';
 
@@ -85,7 +86,7 @@ export async function main(argv: string[]): Promise<number> {
         log.info(`run → ${dirs.train}`);
       })
     .command('analyze', 'interpolate between consecutive checkpoints of a run and derive the trajectory metrics', (y) =>
-      withPoint(common(y))
+      withQueue(withPoint(common(y)))
         .option('run', { type: 'string', describe: 'any run folder (default OUT/train): re-analyse stored checkpoints with this pipeline\'s analysis settings' })
         .option('data', { type: 'string', describe: 'prepared data folder (default: the data folder beside the run)' })
         .option('output', { alias: 'o', type: 'string', describe: 'analysis folder to write (default OUT/analyze)' }),
@@ -96,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
           dirs.data = await dataDirForRun(args.run, args.data);
         } else if (args.data) dirs.data = args.data;
         if (args.output) dirs.analyze = args.output;
-        const summary = await runStage.analyze(config, dirs, log);
+        const summary = await runStage.analyze(config, dirs, log, remoteLines(args, log));
         log.info(`analysis → ${dirs.analyze}: ${summary.pairs} pairs, ${(100 * summary.fractionInteriorMinimum).toFixed(1)}% with an interior minimum, median height ${summary.medianHeight.toPrecision(4)}`);
       })
     .command('report', 'draw the figures and write index.html and summary.md', (y) =>
@@ -112,7 +113,7 @@ export async function main(argv: string[]): Promise<number> {
         await runStage.report(config, dirs, log);
         log.info(`report → ${dirs.report}/index.html`);
       })
-    .command('run', 'all stages of a pipeline: data → train → analyze → report (a sweep: every point, then compare)', (y) => withDataDir(withPoint(common(y))), async (args) => {
+    .command('run', 'all stages of a pipeline: data → train → analyze → report (a sweep: every point, then compare)', (y) => withQueue(withDataDir(withPoint(common(y)))), async (args) => {
       const { config, dirs, log, base, points } = await setup(args);
       if (args.dataDir) config.data.dir = base.data.dir = args.dataDir;
       if (points.length > 0 && args.point === undefined) {
@@ -123,7 +124,7 @@ export async function main(argv: string[]): Promise<number> {
           const pointDirs = pointStageDirs(point.config, point.id, args.out);
           for (const stage of ['train', 'analyze', 'report'] as const) {
             log.info(`== ${point.id}: ${stage}`);
-            await runStage[stage](point.config, pointDirs, log);
+            await runStage[stage](point.config, pointDirs, log, remoteLines(args, log));
           }
         }
         log.info('== compare');
@@ -135,7 +136,7 @@ export async function main(argv: string[]): Promise<number> {
       const stages = config.analyze.run ? (['data', 'analyze', 'report'] as const) : (['data', 'train', 'analyze', 'report'] as const);
       for (const stage of stages) {
         log.info(`== ${stage}`);
-        await runStage[stage](config, dirs, log);
+        await runStage[stage](config, dirs, log, remoteLines(args, log));
       }
       log.info(`report → ${dirs.report}/index.html`);
     })
@@ -146,6 +147,10 @@ export async function main(argv: string[]): Promise<number> {
         const outDir = args.output ?? compareDir(base, args.out);
         await runCompare(base, points, outDir, log, args.out);
         log.info(`comparison → ${outDir}/index.html`);
+      })
+    .command('worker', 'evaluate analysis lines from a job queue (Redis) until stopped; run on any number of machines', (y) => workerOptions(y),
+      async (args) => {
+        await runWorkerCommand(args, consoleLogger({ quiet: args.quiet }));
       })
     .command('verify <dir>', 'check a stage folder, or an output root of them: manifest hashes, every checkpoint, every Arrow table', (y) =>
       y.positional('dir', { type: 'string', demandOption: true, describe: 'a data, train, analyze or report folder, or an output root such as out/pipeline' }),

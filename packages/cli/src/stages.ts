@@ -2,7 +2,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { ConfigError, pathExists, pointStageRoot, type Logger, type PipelineConfig, type ResolvedPoint } from '@sgdwalk/core';
 import { prepareDataset } from '@sgdwalk/data';
 import { trainRun } from '@sgdwalk/train';
-import { analyzeRun } from '@sgdwalk/analysis';
+import { analyzeRun, type RemoteLines } from '@sgdwalk/analysis';
 import { writeComparison, writeReport } from '@sgdwalk/report';
 import { writeStageDir } from './stage-dir.js';
 
@@ -66,15 +66,16 @@ export async function dataDirForRun(runDir: string, explicit?: string): Promise<
   throw new ConfigError(`no prepared dataset next to ${runDir}; pass --data DIR (a data stage folder, e.g. from \`sgdwalk data\`)`, undefined, '--data');
 }
 
+/** Every stage takes the same arguments; only analyze uses `remote` (where its lines are evaluated). */
 export const runStage = {
-  data: (config: PipelineConfig, dirs: StageDirs, log: Logger) =>
+  data: (config: PipelineConfig, dirs: StageDirs, log: Logger, _remote?: RemoteLines) =>
     writeStageDir(dirs.data, (outDir) => prepareDataset({ config: config.data, outDir, log })),
-  train: (config: PipelineConfig, dirs: StageDirs, log: Logger) =>
+  train: (config: PipelineConfig, dirs: StageDirs, log: Logger, _remote?: RemoteLines) =>
     // Resumable: a run killed mid-way continues from its last complete checkpoint (see ResumeJournal).
     writeStageDir(dirs.train, (outDir) => trainRun({ config: config.train, dataDir: dirs.data, outDir, log }), { resumable: true }),
-  analyze: (config: PipelineConfig, dirs: StageDirs, log: Logger) =>
+  analyze: (config: PipelineConfig, dirs: StageDirs, log: Logger, remote?: RemoteLines) =>
     // Curves already computed in the previous analysis folder are reused by content key, not recomputed.
-    writeStageDir(dirs.analyze, (outDir) => analyzeRun({ runDir: dirs.run, dataDir: dirs.data, outDir, config: config.analyze, log, reuseFrom: dirs.analyze })),
-  report: (config: PipelineConfig, dirs: StageDirs, log: Logger) =>
+    writeStageDir(dirs.analyze, (outDir) => analyzeRun({ runDir: dirs.run, dataDir: dirs.data, outDir, config: config.analyze, log, reuseFrom: dirs.analyze, remote })),
+  report: (config: PipelineConfig, dirs: StageDirs, log: Logger, _remote?: RemoteLines) =>
     writeStageDir(dirs.report, (outDir) => writeReport({ runDir: dirs.run, analysisDir: dirs.analyze, outDir, config: config.report, log })),
 };

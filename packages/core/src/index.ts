@@ -21,7 +21,7 @@ export {
 } from './sweep.js';
 export * from './contracts.js';
 export { type Manifest, writeManifest, readManifest, readJsonFile, checkAgainstManifest, SGDWALK_VERSION } from './manifest.js';
-export { type Logger, silentLogger } from './log.js';
+export { type Logger, formatDuration, silentLogger } from './log.js';
 export { quantile, median, mean, fraction } from './stats.js';
 export { dot, norm, distance, cosine, updateCosine, interpolate } from './vector.js';
 export { pathExists } from './path-exists.js';

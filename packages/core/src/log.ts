@@ -10,3 +10,10 @@ export interface Logger {
 }
 
 export const silentLogger: Logger = { info() {}, warn() {}, progress() {} };
+
+/** A duration for progress lines: "42s", "3m07s", "?" when unknown. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}

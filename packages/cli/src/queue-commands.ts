@@ -1,0 +1,45 @@
+import type { Argv } from 'yargs';
+import { ConfigError, type Logger } from '@sgdwalk/core';
+import type { RemoteLines } from '@sgdwalk/analysis';
+import { QUEUE_ENV, lineQueue, parsePathMap, parseQueueUrl, runWorker } from '@sgdwalk/queue';
+
+/**
+ * The deployment side of the analysis: where lines are evaluated. A queue URL comes from --queue or the
+ * SGDWALK_QUEUE variable; it is never part of a pipeline file, a manifest or a cache key (results do not
+ * depend on where they were computed), and its password is never printed.
+ */
+
+const QUEUE_HELP = `Redis URL of a job queue, redis://[:password@]host:port[/db] or rediss://… (default $${QUEUE_ENV}; none: evaluate here)`;
+
+export function withQueue<T>(y: Argv<T>) {
+  return y.option('queue', { type: 'string', describe: QUEUE_HELP });
+}
+
+/** The queue the lines go to, if one is named; undefined means the embedded analysis. */
+export function remoteLines(args: { queue?: string }, log: Logger): RemoteLines | undefined {
+  const url = args.queue ?? process.env[QUEUE_ENV];
+  if (url === undefined || url === '') return undefined;
+  return lineQueue({ target: parseQueueUrl(url, args.queue !== undefined ? '--queue' : QUEUE_ENV), log });
+}
+
+export function workerOptions<T>(y: Argv<T>) {
+  return withQueue(y)
+    .option('path-map', { type: 'string', array: true, default: [] as string[], describe: 'FROM=TO: the folder FROM on the coordinator is TO here (repeatable; shared filesystem mounted elsewhere)' })
+    .option('concurrency', { type: 'number', default: 1, describe: 'jobs run at once, each in its own child process' })
+    .option('lock-seconds', { type: 'number', default: 30, describe: 'a job held by a worker that stops answering moves to another worker after this long' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'only warnings and errors' });
+}
+
+export async function runWorkerCommand(args: { queue?: string; pathMap: string[]; concurrency: number; lockSeconds: number }, log: Logger): Promise<void> {
+  const url = args.queue ?? process.env[QUEUE_ENV];
+  if (!url) throw new ConfigError(`name the queue: --queue redis://host:port or $${QUEUE_ENV}`, undefined, '--queue');
+  if (!(Number.isInteger(args.concurrency) && args.concurrency >= 1)) throw new ConfigError(`must be a whole number ≥ 1, got ${args.concurrency}`, undefined, '--concurrency');
+  if (!(args.lockSeconds > 0)) throw new ConfigError(`must be positive, got ${args.lockSeconds}`, undefined, '--lock-seconds');
+  await runWorker({
+    target: parseQueueUrl(url, args.queue !== undefined ? '--queue' : QUEUE_ENV),
+    pathMaps: args.pathMap.map(parsePathMap),
+    concurrency: args.concurrency,
+    lockSeconds: args.lockSeconds,
+    log,
+  });
+}

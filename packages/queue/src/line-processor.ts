@@ -1,0 +1,55 @@
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import type { SandboxedJob } from 'bullmq';
+import { hashJson } from '@sgdwalk/core';
+import { openLineContext, type LineContext, type LineContextSpec } from '@sgdwalk/analysis';
+import { toWire, type LineJobData, type LineJobResult } from './line-job-data.js';
+import { PATH_MAP_ENV, mapPath, type PathMap } from './path-map.js';
+
+/**
+ * The BullMQ sandboxed processor: it runs in a child process of `sgdwalk worker`, so a long evaluation never
+ * stalls the parent's lock renewal. The child lives across jobs and keeps, per run it is sent, the ONNX
+ * sessions, the evaluation set and the most recent prepared checkpoints (neighbouring pairs share ends).
+ */
+
+/** Runs kept open at once; a further one closes the least recently used. */
+const CONTEXTS_KEPT = 2;
+
+const pathMaps: PathMap[] = JSON.parse(process.env[PATH_MAP_ENV] ?? '[]');
+const contexts = new Map<string, Promise<LineContext>>();
+
+function contextFor(spec: LineContextSpec): Promise<LineContext> {
+  const local: LineContextSpec = { ...spec, runDir: mapPath(spec.runDir, pathMaps), dataDir: mapPath(spec.dataDir, pathMaps) };
+  const id = hashJson(local);
+  let context = contexts.get(id);
+  if (context) {
+    contexts.delete(id);
+  } else {
+    context = openLineContext(local);
+    // A run that failed to open is not kept: the next attempt opens it again (the file may be back).
+    context.catch(() => contexts.delete(id));
+  }
+  contexts.set(id, context);
+  while (contexts.size > CONTEXTS_KEPT) {
+    const [oldest, opened] = contexts.entries().next().value!;
+    contexts.delete(oldest);
+    void opened.then((c) => c.close()).catch(() => {});
+  }
+  return context;
+}
+
+export default async function processLine(job: SandboxedJob<LineJobData, LineJobResult>): Promise<LineJobResult> {
+  const started = performance.now();
+  const { spec, line, checkpoints } = job.data;
+  const context = await contextFor(spec);
+  const expected = Object.fromEntries(Object.entries(checkpoints).map(([step, sha]) => [Number(step), sha]));
+  const curve = await context.evaluate(line, expected);
+  return {
+    host: hostname(),
+    pid: process.pid,
+    provider: context.provider,
+    loss: toWire(curve.lossPerAlpha),
+    accuracy: toWire(curve.accuracyPerAlpha),
+    ms: performance.now() - started,
+  };
+}
