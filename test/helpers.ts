@@ -56,9 +56,14 @@ export function tinyPipeline(overrides: { analyze?: Record<string, unknown>; tra
 
 /** Nx in a scratch workspace, never prompting (no cloud, daemon or TUI); throws with its output on failure. */
 export function runNx(workspace: string, ...args: string[]): string {
+  return runNxWith(workspace, {}, ...args);
+}
+
+/** runNx with extra environment variables (a deployment setting such as SGDWALK_QUEUE). */
+export function runNxWith(workspace: string, env: Record<string, string>, ...args: string[]): string {
   const r = spawnSync(process.execPath, [join(workspace, 'node_modules/nx/dist/bin/nx.js'), ...args, '--outputStyle=static'], {
     cwd: workspace,
-    env: { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false', NX_TUI: 'false', CI: 'true' },
+    env: { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false', NX_TUI: 'false', CI: 'true', ...env },
     encoding: 'utf8',
     timeout: 300_000,
   });

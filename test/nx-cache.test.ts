@@ -1,8 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cliBin, repoRoot, requireBuiltCli, runNx, tempDir, tinyPipeline } from './helpers.js';
+import { cliBin, repoRoot, requireBuiltCli, runNx, runNxWith, tempDir, tinyPipeline } from './helpers.js';
+import { freePort, redisServerAvailable, startRedis } from '../tools/redis/server.mjs';
 
 /**
  * The Nx wiring on a tiny pipeline in a scratch workspace (its own Nx cache, the repo's node_modules and
@@ -72,6 +73,29 @@ describe('nx pipeline targets', () => {
     await writePipeline({ analyze: { evalSet: { split: 'train', size: 150, seed: 0 } }, train: { lr: 0.05 } });
     const fifth = nx('run', 'tiny:full');
     expect(replayed(fifth)).toEqual(['data']);
+  });
+
+  it.skipIf(!redisServerAvailable() && !process.env.CI)('SGDWALK_QUEUE is a deployment setting: outside the cache key, and the analysis on a queue writes the same files', async () => {
+    // A cached analysis replays with a queue named: the URL (nothing listens there) is never contacted.
+    const nowhere = `redis://127.0.0.1:${await freePort()}`;
+    expect(replayed(runNxWith(workspace, { SGDWALK_QUEUE: nowhere }, 'run', 'tiny:analyze'))).toContain('analyze');
+    const analysisDir = join(workspace, 'out/tiny/analyze');
+    const tables = (await readdir(analysisDir)).filter((f) => f.endsWith('.arrow'));
+    const embedded = await Promise.all(tables.map((f) => readFile(join(analysisDir, f))));
+    // Computed afresh on a queue with one worker: the same tables, byte for byte.
+    const redis = await startRedis();
+    const worker = spawn(process.execPath, [cliBin, 'worker', '--queue', redis.url], { stdio: 'ignore', detached: true });
+    try {
+      await rm(analysisDir, { recursive: true, force: true });
+      const log = runNxWith(workspace, { SGDWALK_QUEUE: redis.url }, 'run', 'tiny:analyze', '--skip-nx-cache');
+      expect(log).toContain(`on the queue at ${redis.url}`);
+      const onQueue = await Promise.all(tables.map((f) => readFile(join(analysisDir, f))));
+      onQueue.forEach((bytes, i) => expect(bytes.equals(embedded[i]), tables[i]).toBe(true));
+      expect(JSON.parse(await readFile(join(analysisDir, 'summary.json'), 'utf8')).computedBy[0].lines).toBeGreaterThan(0);
+    } finally {
+      process.kill(-worker.pid!, 'SIGKILL');
+      await redis.stop();
+    }
   });
 
   it('points a pipeline\'s analysis at an existing run instead of training', async () => {

@@ -4,6 +4,7 @@
 const benches = {
   analysis: () => import('./analysis.mjs'),
   train: () => import('./train.mjs'),
+  queue: () => import('./queue.mjs'),
 };
 const name = process.argv[2];
 if (!benches[name]) {

@@ -3,7 +3,7 @@ import { ConfigError, findPoint, loadSweepPipeline, SgdwalkError, type Logger, t
 import { consoleLogger } from './logger.js';
 import { compareDir, dataDirForRun, defaultStageDirs, pointStageDirs, runCompare, runStage, type StageDirs } from './stages.js';
 import { formatProblem, verifyFolder } from './verify.js';
-import { remoteLines, runWorkerCommand, withQueue, workerOptions } from './queue-commands.js';
+import { remoteLines, runQueueStatusCommand, runWorkerCommand, withQueue, workerOptions } from './queue-commands.js';
 
 export const DEFAULT_PIPELINE = 'pipelines/pipeline/pipeline.json';
 
@@ -151,6 +151,10 @@ export async function main(argv: string[]): Promise<number> {
     .command('worker', 'evaluate analysis lines from a job queue (Redis) until stopped; run on any number of machines', (y) => workerOptions(y),
       async (args) => {
         await runWorkerCommand(args, consoleLogger({ quiet: args.quiet }));
+      })
+    .command('queue', 'show what the job queue holds: jobs by state, connected workers, failed jobs\' reasons', (y) => withQueue(y),
+      async (args) => {
+        await runQueueStatusCommand(args);
       })
     .command('verify <dir>', 'check a stage folder, or an output root of them: manifest hashes, every checkpoint, every Arrow table', (y) =>
       y.positional('dir', { type: 'string', demandOption: true, describe: 'a data, train, analyze or report folder, or an output root such as out/pipeline' }),

@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { ConfigError, type Logger } from '@sgdwalk/core';
 import type { RemoteLines } from '@sgdwalk/analysis';
-import { QUEUE_ENV, lineQueue, parsePathMap, parseQueueUrl, runWorker } from '@sgdwalk/queue';
+import { QUEUE_ENV, lineQueue, lineQueueStatus, parsePathMap, parseQueueUrl, runWorker } from '@sgdwalk/queue';
 
 /**
  * The deployment side of the analysis: where lines are evaluated. A queue URL comes from --queue or the
@@ -42,4 +42,15 @@ export async function runWorkerCommand(args: { queue?: string; pathMap: string[]
     lockSeconds: args.lockSeconds,
     log,
   });
+}
+
+/** `sgdwalk queue`: what the queue holds now, one line, plus the failed jobs' reasons. */
+export async function runQueueStatusCommand(args: { queue?: string }): Promise<void> {
+  const url = args.queue ?? process.env[QUEUE_ENV];
+  if (!url) throw new ConfigError(`name the queue: --queue redis://host:port or $${QUEUE_ENV}`, undefined, '--queue');
+  const target = parseQueueUrl(url, args.queue !== undefined ? '--queue' : QUEUE_ENV);
+  const { counts, workers, jobs } = await lineQueueStatus(target);
+  const states = Object.entries(counts).filter(([, n]) => n > 0).map(([state, n]) => `${n} ${state}`).join(', ') || 'no jobs';
+  process.stdout.write(`${target.redacted}: ${states}; ${workers} worker${workers === 1 ? '' : 's'} connected\n`);
+  for (const job of jobs.filter((j) => j.state === 'failed')) process.stdout.write(`failed ${job.id.slice(0, 12)}: ${job.failedReason}\n`);
 }

@@ -4,3 +4,4 @@ export { runWorker, type WorkerOptions, type WorkerSummary } from './worker.js';
 export { parseQueueUrl, redactUrl, QUEUE_ENV, type RedisTarget } from './queue-url.js';
 export { parsePathMap, type PathMap } from './path-map.js';
 export { QueueError } from './redis-target.js';
+export { lineQueueStatus, type LineQueueStatus, type LineJobRecord } from './queue-status.js';

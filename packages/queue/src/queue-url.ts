@@ -46,12 +46,18 @@ export function parseQueueUrl(url: string, field = '--queue'): RedisTarget {
   };
 }
 
-/** The URL with its password (if any) replaced by ***, also for strings that are not valid URLs. */
+/**
+ * The URL with its password (if any) replaced by ***, also for strings that are not valid URLs: whatever
+ * stands between the user part's first ':' and the last '@' is hidden.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i, (_, scheme: string, auth: string) => {
-    const colon = auth.indexOf(':');
-    return colon < 0 ? `${scheme}${auth}@` : `${scheme}${auth.slice(0, colon)}:***@`;
-  });
+  const at = url.lastIndexOf('@');
+  if (at < 0) return url;
+  const schemeEnd = url.indexOf('://');
+  const authStart = schemeEnd >= 0 && schemeEnd < at ? schemeEnd + 3 : 0;
+  const colon = url.indexOf(':', authStart);
+  if (colon < 0 || colon > at) return url;
+  return `${url.slice(0, colon)}:***${url.slice(at)}`;
 }
 
 /** Remove every occurrence of the password from a message (an error from the Redis client, say). */

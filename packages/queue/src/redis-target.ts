@@ -49,7 +49,12 @@ export async function probeRedis(target: RedisTarget, timeoutMs = 5000): Promise
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  client.on('error', () => {}); // reported through the rejected promise below
+  // The connection's own error (ECONNREFUSED, WRONGPASS…) says more than the rejected command's
+  // "Connection is closed", so it is the one explained.
+  let cause: Error | undefined;
+  client.on('error', (error: Error) => {
+    cause ??= error;
+  });
   let timer: NodeJS.Timeout | undefined;
   try {
     const timeout = new Promise<never>((_, reject) => {
@@ -57,7 +62,7 @@ export async function probeRedis(target: RedisTarget, timeoutMs = 5000): Promise
     });
     await Promise.race([client.connect().then(() => client.ping()), timeout]);
   } catch (error) {
-    throw new QueueError(explain(error as Error, target));
+    throw new QueueError(explain(cause ?? (error as Error), target));
   } finally {
     clearTimeout(timer);
     client.disconnect();

@@ -1,0 +1,297 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lineQueueStatus, parseQueueUrl } from '@sgdwalk/queue';
+import { cliBin, repoRoot, requireBuiltCli, runCli, tempDir, tinyPipeline } from './helpers.js';
+import { freePort, redisServerAvailable, startRedis } from '../tools/redis/server.mjs';
+
+/**
+ * The analysis over BullMQ workers, against a real redis-server: the same files as the embedded run, and
+ * every fault the issue names — a worker killed mid-job, the coordinator killed, two coordinators at once,
+ * a job that fails for good, Redis unreachable or refusing the password, Redis restarted empty mid-run.
+ */
+
+const available = redisServerAvailable();
+if (!available && process.env.CI) throw new Error('redis-server is missing: .ci/run installs it (apt-get install redis-server)');
+
+/** Arrow outputs compared byte for byte; summary.json value for value but for timing and who computed it. */
+const TABLES = ['interpolation.arrow', 'pairs.arrow', 'barriers.arrow', 'barrier-lines.arrow', 'sharpness.arrow'];
+
+function comparableSummary(dir: string): unknown {
+  const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
+  delete summary.seconds;
+  delete summary.computedBy;
+  return summary;
+}
+
+/** Lines the embedded reference run evaluated (every pair, floor segment and lag line, once). */
+function linesOf(reference: string): number {
+  return JSON.parse(readFileSync(join(reference, 'summary.json'), 'utf8')).computedBy[0].lines;
+}
+
+async function expectSameAnalysis(dir: string, reference: string, { rerun = false } = {}): Promise<void> {
+  const tables = (await readdir(reference)).filter((f) => TABLES.includes(f)).sort();
+  expect(tables.length).toBeGreaterThan(0);
+  expect((await readdir(dir)).filter((f) => TABLES.includes(f)).sort()).toEqual(tables);
+  for (const table of tables) expect(readFileSync(join(dir, table)).equals(readFileSync(join(reference, table))), table).toBe(true);
+  // A re-run reuses what it finds instead of computing it: only its counts and provider differ.
+  const comparable = (d: string) => (rerun ? { ...(comparableSummary(d) as object), pairsReused: 0, pairsComputed: 0, provider: '' } : comparableSummary(d));
+  expect(comparable(dir)).toEqual(comparable(reference));
+}
+
+interface Proc {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** A CLI process in its own process group (so kill -9 takes its sandboxed children too). */
+function start(args: string[], env: Record<string, string> = {}): Proc {
+  const child = spawn(process.execPath, [cliBin, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+function killGroup(proc: Proc, signal: NodeJS.Signals = 'SIGKILL'): void {
+  try {
+    process.kill(-proc.child.pid!, signal);
+  } catch {
+    // already gone
+  }
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe.skipIf(!available)('analysis on a queue of workers (real redis-server)', () => {
+  let work: string;
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let db = 0;
+  const workers: Proc[] = [];
+  /** A fresh Redis database per test: its queue starts empty. */
+  const nextQueue = () => `${redis.url}/${++db}`;
+  const worker = (queue: string, ...extra: string[]) => {
+    const proc = start(['worker', '--queue', queue, '--lock-seconds', '2', ...extra]);
+    workers.push(proc);
+    return proc;
+  };
+  const pipelines: Record<'fast' | 'slow', string> = { fast: '', slow: '' };
+  const reference: Record<'fast' | 'slow', string> = { fast: '', slow: '' };
+  const analyzeArgs = (kind: 'fast' | 'slow', out: string) => ['analyze', '--pipeline', pipelines[kind], '--run', join(work, 'out/train'), '-o', out];
+
+  beforeAll(async () => {
+    requireBuiltCli();
+    work = await tempDir('queue');
+    // One trained run; two analyses of it: "fast" (every kind of line, sharpness) and "slow" (a dense α
+    // grid, so a job lasts long enough to be caught mid-way).
+    const base = tinyPipeline({
+      analyze: {
+        barriers: { floor: true, lags: [2, 4], every: 1 },
+        sharpness: { steps: [8], subsetSize: 50, iterations: 5 },
+      },
+    });
+    pipelines.fast = join(work, 'fast.json');
+    writeFileSync(pipelines.fast, JSON.stringify({ ...base, name: 'q', outDir: join(work, 'out') }));
+    const slow = tinyPipeline({
+      analyze: { alphas: { from: -2, to: 3, step: 0.01 }, evalSet: { split: 'train', size: 600, seed: 0 }, barriers: { floor: false, lags: [] } },
+    });
+    pipelines.slow = join(work, 'slow.json');
+    writeFileSync(pipelines.slow, JSON.stringify({ ...slow, name: 'q', outDir: join(work, 'out') }));
+    const trained = runCli(['run', '--pipeline', pipelines.fast]);
+    expect(trained.code, trained.stderr).toBe(0);
+    reference.fast = join(work, 'out/analyze');
+    reference.slow = join(work, 'slow-embedded');
+    const slowRun = runCli(analyzeArgs('slow', reference.slow));
+    expect(slowRun.code, slowRun.stderr).toBe(0);
+    redis = await startRedis();
+  }, 600_000);
+
+  afterAll(async () => {
+    for (const proc of workers) killGroup(proc);
+    await redis?.stop();
+  });
+
+  it('writes the same files as the embedded run, with two workers, from SGDWALK_QUEUE; a re-run enqueues nothing', async () => {
+    const queue = nextQueue();
+    worker(queue, '--concurrency', '2');
+    worker(queue);
+    const out = join(work, 'q-fast');
+    const run = runCli(analyzeArgs('fast', out), { env: { SGDWALK_QUEUE: queue } });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain(`on the queue at ${queue}`);
+    await expectSameAnalysis(out, reference.fast);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    // 8 pairs, 7 floor segments, 12 lag lines: each computed once, by workers that say who they are.
+    expect(linesOf(reference.fast)).toBe(27);
+    expect(summary.computedBy.reduce((n: number, w: { lines: number }) => n + w.lines, 0)).toBe(27);
+    for (const w of summary.computedBy) expect(w.host).toBeTruthy();
+    const status = await lineQueueStatus(parseQueueUrl(queue));
+    expect(status.counts.completed).toBe(27);
+    expect(status.jobs.every((j) => j.attemptsStarted === 1)).toBe(true);
+
+    const again = runCli(analyzeArgs('fast', out), { env: { SGDWALK_QUEUE: queue } });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('pairs: 8 reused, 0 computed');
+    expect(again.stderr).not.toContain('lines on redis://');
+    await expectSameAnalysis(out, reference.fast, { rerun: true });
+  });
+
+  it('a worker killed (kill -9) mid-job: another takes the job over and the numbers are the same', async () => {
+    const queue = nextQueue();
+    const target = parseQueueUrl(queue);
+    const doomed = worker(queue);
+    const out = join(work, 'q-killed-worker');
+    const coordinator = start(analyzeArgs('slow', out).concat('--queue', queue));
+    await until('a job to start', async () => ((await lineQueueStatus(target)).counts.active > 0 ? true : undefined));
+    killGroup(doomed);
+    const rescuer = worker(queue);
+    expect(await coordinator.exited, coordinator.output()).toBe(0);
+    await expectSameAnalysis(out, reference.slow);
+    const status = await lineQueueStatus(target);
+    expect(status.jobs.some((j) => j.stalledCounter >= 1 && j.attemptsStarted >= 2), JSON.stringify(status.jobs)).toBe(true);
+    expect(rescuer.output()).toMatch(/line \w+ done/);
+  });
+
+  it('SIGTERM: a worker finishes the job it holds, then exits; the rest goes to another worker', async () => {
+    const queue = nextQueue();
+    const target = parseQueueUrl(queue);
+    const leaving = worker(queue);
+    const out = join(work, 'q-sigterm');
+    const coordinator = start(analyzeArgs('slow', out).concat('--queue', queue));
+    await until('a job to start', async () => ((await lineQueueStatus(target)).counts.active > 0 ? true : undefined));
+    leaving.child.kill('SIGTERM');
+    expect(await leaving.exited, leaving.output()).toBe(0);
+    expect(leaving.output()).toMatch(/stopping after the running jobs/);
+    const afterStop = await lineQueueStatus(target);
+    expect(afterStop.counts.active).toBe(0);
+    expect(afterStop.counts.completed).toBeGreaterThanOrEqual(1);
+    worker(queue);
+    expect(await coordinator.exited, coordinator.output()).toBe(0);
+    await expectSameAnalysis(out, reference.slow);
+    expect((await lineQueueStatus(target)).jobs.every((j) => j.stalledCounter === 0 && j.attemptsStarted === 1)).toBe(true);
+  });
+
+  it('the coordinator killed mid-run: the same command again computes only what is missing', async () => {
+    const queue = nextQueue();
+    const target = parseQueueUrl(queue);
+    const w = worker(queue);
+    const out = join(work, 'q-killed-coordinator');
+    const first = start(analyzeArgs('slow', out).concat('--queue', queue));
+    await until('two lines done', async () => ((await lineQueueStatus(target)).counts.completed >= 2 ? true : undefined));
+    killGroup(first);
+    await first.exited;
+    const second = runCli(analyzeArgs('slow', out).concat('--queue', queue));
+    expect(second.code, second.stderr).toBe(0);
+    await expectSameAnalysis(out, reference.slow);
+    const status = await lineQueueStatus(target);
+    const lines = linesOf(reference.slow);
+    expect(status.counts.completed).toBe(lines);
+    expect(status.jobs.every((j) => j.attemptsStarted === 1), JSON.stringify(status.jobs)).toBe(true);
+    expect(w.output().match(/line \w+ done/g)?.length).toBe(lines);
+  });
+
+  it('two coordinators on the same run at once: each line computed once, the same files from both', async () => {
+    const queue = nextQueue();
+    const w = worker(queue);
+    const [a, b] = ['q-two-a', 'q-two-b'].map((dir) => start(analyzeArgs('fast', join(work, dir)).concat('--queue', queue)));
+    expect(await a.exited, a.output()).toBe(0);
+    expect(await b.exited, b.output()).toBe(0);
+    await expectSameAnalysis(join(work, 'q-two-a'), reference.fast);
+    await expectSameAnalysis(join(work, 'q-two-b'), reference.fast);
+    const status = await lineQueueStatus(parseQueueUrl(queue));
+    expect(status.counts.completed).toBe(27);
+    expect(status.jobs.every((j) => j.attemptsStarted === 1)).toBe(true);
+    expect(w.output().match(/line \w+ done/g)?.length).toBe(27);
+  });
+
+  it('a checkpoint corrupt on the workers\' filesystem: after the attempts, one message naming file and step, exit 1', async () => {
+    const queue = nextQueue();
+    // The workers see the run through a path map, at a copy whose checkpoint shard has a flipped byte.
+    const copy = join(work, 'worker-view/train');
+    cpSync(join(work, 'out/train'), copy, { recursive: true });
+    const shards = (await readdir(join(copy, 'checkpoints'))).filter((f) => f.endsWith('.arrow'));
+    const shard = join(copy, 'checkpoints', shards[0]);
+    const bytes = readFileSync(shard);
+    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    writeFileSync(shard, bytes);
+    worker(queue, '--path-map', `${join(work, 'out/train')}=${copy}`);
+    const started = Date.now();
+    const run = runCli(analyzeArgs('fast', join(work, 'q-corrupt')).concat('--queue', queue));
+    expect(run.code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(120_000);
+    const message = run.stderr.trim().split('\n').filter((line) => line.startsWith('sgdwalk: error:'));
+    expect(message).toHaveLength(1);
+    expect(message[0]).toMatch(/after 3 attempts/);
+    expect(message[0]).toContain(join(copy, 'checkpoints'));
+    expect(message[0]).toMatch(/\(step \d+\)/);
+  });
+
+  it('Redis unreachable or refusing the password: a clear message within seconds, never the password', async () => {
+    const nowhere = `redis://127.0.0.1:${await freePort()}`;
+    let started = Date.now();
+    const unreachable = runCli(analyzeArgs('fast', join(work, 'q-nowhere')).concat('--queue', nowhere));
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toContain(`cannot reach Redis at ${nowhere}: connection refused`);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const lonely = runCli(['worker', '--queue', nowhere]);
+    expect(lonely.code).toBe(1);
+    expect(lonely.stderr).toContain(`cannot reach Redis at ${nowhere}`);
+
+    const guarded = await startRedis({ password: 'the-right-one' });
+    try {
+      const wrong = `redis://:not-the-password-9f3@127.0.0.1:${guarded.port}`;
+      started = Date.now();
+      const refused = runCli(analyzeArgs('fast', join(work, 'q-wrongpass')).concat('--queue', wrong));
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`Redis at redis://:***@127.0.0.1:${guarded.port} refused the password`);
+      expect(refused.stderr + refused.stdout).not.toContain('not-the-password-9f3');
+      expect(Date.now() - started).toBeLessThan(30_000);
+      const refusedWorker = runCli(['worker', '--queue', wrong]);
+      expect(refusedWorker.code).toBe(1);
+      expect(refusedWorker.stderr + refusedWorker.stdout).not.toContain('not-the-password-9f3');
+      const none = runCli(analyzeArgs('fast', join(work, 'q-nopass')).concat('--queue', `redis://127.0.0.1:${guarded.port}`));
+      expect(none.code).toBe(1);
+      expect(none.stderr).toContain('needs a password');
+      // And with the right password, the run goes through without the password in its files or log.
+      const right = `redis://:the-right-one@127.0.0.1:${guarded.port}`;
+      workers.push(start(['worker', '--queue', right, '--lock-seconds', '2']));
+      const ok = runCli(analyzeArgs('fast', join(work, 'q-rightpass')).concat('--queue', right));
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.stderr).not.toContain('the-right-one');
+      for (const file of await readdir(join(work, 'q-rightpass'))) {
+        expect(readFileSync(join(work, 'q-rightpass', file)).includes('the-right-one'), file).toBe(false);
+      }
+    } finally {
+      await guarded.stop();
+    }
+  });
+
+  it('Redis restarted mid-run without persistence: the lost jobs are enqueued again and the run completes', async () => {
+    const own = await startRedis();
+    try {
+      const target = parseQueueUrl(own.url);
+      workers.push(start(['worker', '--queue', own.url, '--lock-seconds', '2']));
+      const out = join(work, 'q-restart');
+      const coordinator = start(analyzeArgs('slow', out).concat('--queue', own.url));
+      await until('two lines done', async () => ((await lineQueueStatus(target)).counts.completed >= 2 ? true : undefined));
+      await own.restart();
+      expect(await coordinator.exited, coordinator.output()).toBe(0);
+      expect(coordinator.output()).toMatch(/line jobs are gone from .* enqueued again/);
+      await expectSameAnalysis(out, reference.slow);
+    } finally {
+      await own.stop();
+    }
+  });
+});
