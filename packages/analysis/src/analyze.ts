@@ -15,6 +15,7 @@ import type { EvaluationSet } from './evaluation-set.js';
 import { createFastEngine } from './fast-engine.js';
 import { BARRIER_LINES_FILE, readKnownLines, writeBarrierLinesTable, writeBarriersTable, writeInterpolationTable, writePairsTable } from './outputs.js';
 import { consecutivePairs } from './pairs.js';
+import { engineFor, importedEvaluationGraph, sharpnessUnavailable } from './graph-source.js';
 import { readRunFolder, type RunMetrics } from './run-folder.js';
 import { ONNXRUNTIME_VERSION } from './session.js';
 import { measureSharpness } from './sharpness-stage.js';
@@ -112,8 +113,10 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
     const reuseDir = opts.reuseFrom ?? outDir;
     const known = await readKnownLines(reuseDir, (file, reason) => log.warn(`earlier results in ${file} are unreadable (${reason}); recomputing what they held`));
 
-    const engineOptions: InterpolationEngineOptions = { model, layout, bnMode: config.bnMode, evalSet, evalBatchSize: config.evalBatchSize, provider: config.provider, log };
-    const engine = await (opts.engine === 'naive' ? createNaiveEngine(engineOptions) : createFastEngine(engineOptions));
+    const graph = await importedEvaluationGraph(opts.runDir, run.info, config.bnMode);
+    const engineKind = engineFor(opts.engine, graph, log);
+    const engineOptions: InterpolationEngineOptions = { model, layout, bnMode: config.bnMode, evalSet, evalBatchSize: config.evalBatchSize, provider: config.provider, log, graph };
+    const engine = await (engineKind === 'naive' ? createNaiveEngine(engineOptions) : createFastEngine(engineOptions));
     let result: AnalysisPassResult;
     try {
       const barrierWork = barriersConfigured ? `, ${floorSteps.length} floor segments and ${lags.length} lag lines (k in [${config.barriers.lags.join(', ')}], every ${config.barriers.every} steps)` : '';
@@ -155,7 +158,9 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
       log.warn(`${nonFiniteBarriers.length} barriers are not finite (first: ${first.kind} at step ${first.step}, k = ${first.k}); recorded as NaN`);
     }
 
-    const sharpness = await measureSharpness({ config, run, reader, dataset, outDir, reuseDir, log });
+    const noSharpness = sharpnessUnavailable(run.info, config);
+    if (noSharpness) log.warn(`sharpness: ${noSharpness}`);
+    const sharpness = noSharpness ? [] : await measureSharpness({ config, run, reader, dataset, outDir, reuseDir, log });
 
     const inRange = (step: number) => !config.steps || (step >= config.steps[0] && step <= config.steps[1]);
     const summary = summarize(pairMetrics, {
@@ -174,6 +179,7 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
       runStatus: run.info.status,
       seconds: (performance.now() - started) / 1000,
     });
+    if (noSharpness) summary.sharpnessUnavailable = noSharpness;
 
     // The old manifest goes first: until the new one is written, the folder does not claim to be complete.
     await rm(join(outDir, FILES.manifest), { force: true });
@@ -192,7 +198,7 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
       status: run.info.status,
       config,
       inputs: { run: run.runHash, dataset: datasetHash },
-      versions: { node: process.version, onnxruntime: ONNXRUNTIME_VERSION, provider: engine.provider, engine: opts.engine ?? 'fast' },
+      versions: { node: process.version, onnxruntime: ONNXRUNTIME_VERSION, provider: engine.provider, engine: engineKind, graph: run.info.source ? 'imported' : 'lowered' },
     });
     return summary;
   } finally {
