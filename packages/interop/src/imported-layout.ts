@@ -33,7 +33,11 @@ export function stateVector(layout: ParameterLayout, tensors: readonly NamedTens
   const state = new Float32Array(layout.totalSize);
   for (const slot of layout.tensors) {
     const tensor = byName.get(slot.name);
-    if (!tensor) throw interopError(file, `missing: the graph ${graphFile} has this initializer [${slot.shape.join(', ')}], the checkpoint does not`, slot.name);
+    if (!tensor) {
+      // torch.onnx.export in eval mode folds batch norms into convs and names the results itself.
+      const hint = /^onnx::/.test(slot.name) ? ' (a name torch.onnx.export made up: export with training=torch.onnx.TrainingMode.TRAINING and do_constant_folding=False so the initializers keep their state_dict names)' : '';
+      throw interopError(file, `missing: the graph ${graphFile} has this initializer [${slot.shape.join(', ')}], the checkpoint does not${hint}`, slot.name);
+    }
     if (tensor.shape.length !== slot.shape.length || tensor.shape.some((d, i) => d !== slot.shape[i])) {
       throw interopError(file, `shape [${tensor.shape.join(', ')}] does not match the graph's [${slot.shape.join(', ')}] (${graphFile})`, slot.name);
     }
