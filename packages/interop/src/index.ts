@@ -4,5 +4,5 @@ export { evaluationGraph, stateTensors, EVALUATION_NAMES, type BatchNormMode, ty
 export { decodeModel, encodeModel } from './onnx-model.js';
 export { readSafetensors, parseSafetensors, writeSafetensors, encodeSafetensors, type NamedTensor, type SafetensorsContents } from './safetensors.js';
 export { exportRun, stepFileName, type ExportRunOptions } from './export-run.js';
-export { exportPlan, permuteAxes, type ExportLayout, type ExportedTensorPlan } from './torch-layout.js';
+export { exportPlan, permuteAxes, stateFromExported, type ExportLayout, type ExportedTensorPlan } from './torch-layout.js';
 export { exportGraph, EXPORT_OPSET } from './export-graph.js';

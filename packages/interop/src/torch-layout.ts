@@ -108,3 +108,20 @@ export function permuteAxes(values: Float32Array, view: readonly number[], perm:
   }
   return out;
 }
+
+/**
+ * The inverse of an export: exported tensors (by exported name) back to the flat state of the layout. A
+ * PyTorch state dict of the same network (modules named as sgdwalk names the layers) loads this way.
+ */
+export function stateFromExported(plan: readonly ExportedTensorPlan[], totalSize: number, tensors: ReadonlyMap<string, { shape: number[]; values: Float32Array }>): Float32Array {
+  const state = new Float32Array(totalSize);
+  for (const p of plan) {
+    const tensor = tensors.get(p.name);
+    if (!tensor) throw new Error(`no tensor ${p.name}`);
+    if (tensor.shape.join() !== p.shape.join()) throw new Error(`tensor ${p.name} has shape [${tensor.shape}], expected [${p.shape}]`);
+    const inverse = new Array<number>(p.perm.length);
+    p.perm.forEach((axis, k) => (inverse[axis] = k));
+    state.set(permuteAxes(tensor.values, p.perm.map((axis) => p.view[axis]), inverse), p.slot.offset);
+  }
+  return state;
+}
