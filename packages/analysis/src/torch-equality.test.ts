@@ -92,6 +92,27 @@ describe.each(NETS)('a PyTorch run of $name', ({ name, imageShape }) => {
     }
   });
 
+  it('gives the same numbers when the graph declares opset 18 (ReduceMean takes its axes as an input) or lists its initializers as inputs', async () => {
+    const reference = JSON.parse(await readFile(join(FIXTURES, name, 'reference.json'), 'utf8')) as Reference;
+    const graphFile = join(runDir(), 'model.onnx');
+    const model = decodeModel(await readFile(graphFile), graphFile);
+    model.opset_import = [{ domain: '', version: 18 }];
+    // keep_initializers_as_inputs=True writes every initializer into graph.input too.
+    const initializers = model.graph!.initializer!.map((t) => ({ name: t.name!, type: { tensor_type: { elem_type: t.data_type, shape: { dim: t.dims!.map((d) => ({ dim_value: d })) } } } }));
+    model.graph!.input = [...model.graph!.input!, ...initializers];
+    const graph = evaluationGraph(model, { imageShape, classes: 4, bnMode: 'batch' }, graphFile);
+    const engine = await createNaiveEngine({ model: info.model, layout: info.layout, bnMode: 'batch', evalSet: await evaluationSet(name), evalBatchSize: 32, provider: 'cpu', graph });
+    const reader = await CheckpointReader.open(join(runDir(), FILES.checkpoints), { layout: info.layout });
+    try {
+      const pair = reference.pairs[2];
+      const curve = await engine.interpolate(await engine.prepare((await reader.read(pair.stepA)).state), await engine.prepare((await reader.read(pair.stepB)).state), reference.alphas);
+      curve.lossPerAlpha.forEach((loss, k) => expect(Math.abs(loss - pair.batch.loss[k]) / pair.batch.loss[k]).toBeLessThan(1e-5));
+    } finally {
+      await reader.close();
+      await engine.release();
+    }
+  });
+
   it('is analysed as a native run: curves and metrics, sharpness said to be unavailable', async () => {
     const config = parseSection(analyzeSectionSchema, {
       alphas: [0, 0.25, 0.5, 0.75, 1], evalSet: { split: 'train', size: 64, seed: 0 }, evalBatchSize: 32, provider: 'cpu',
