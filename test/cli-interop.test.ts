@@ -110,6 +110,20 @@ describe('sgdwalk import and export', () => {
     expect(await readFile(join(report, 'summary.md'), 'utf8')).toMatch(/not available for an imported run/);
   });
 
+  it('is analysed by a pipeline whose analyze.run names it', async () => {
+    const run = join(dir, 'torch', 'train');
+    const file = join(dir, 'analyze-run.json');
+    const config = JSON.parse(await readFile(pipeline, 'utf8'));
+    await writeFile(file, JSON.stringify({ ...config, outDir: join(dir, 'piped'), analyze: { ...config.analyze, run } }));
+    const r = runCli(['run', '-p', file, '-q']);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(await readFile(join(dir, 'piped', 'analyze', FILES.summary), 'utf8')) as AnalysisSummary;
+    expect(summary.runId).toBe((JSON.parse(await readFile(join(run, FILES.run), 'utf8')) as RunInfo).runId);
+    expect(summary.pairs).toBe(4);
+    expect(existsSync(join(dir, 'piped', 'report', 'index.html'))).toBe(true);
+    expect(existsSync(join(dir, 'piped', 'train'))).toBe(false);
+  });
+
   it('exports a run and imports it back to the same analysis', async () => {
     const run = join(dir, 'torch', 'train');
     const exported = join(dir, 'exported');
