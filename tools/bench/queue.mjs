@@ -36,8 +36,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Wait until `count` workers are connected to the queue (their start-up is not part of the timing). */
 async function connected(queue, count) {
-  for (;;) {
-    if ((await lineQueueStatus(parseQueueUrl(queue))).workers >= count) return;
+  const deadline = Date.now() + 120_000;
+  while ((await lineQueueStatus(parseQueueUrl(queue))).workers < count) {
+    if (Date.now() > deadline) throw new Error(`${count} worker(s) did not connect to ${queue} within 120 s (run one by hand to see why)`);
     await sleep(200);
   }
 }

@@ -15,6 +15,7 @@ import type { InterpolationEngineOptions } from './engine.js';
 import { createEngine, lineKeys, loadEvaluationSet, type EngineKind, type LineContextSpec } from './line-context.js';
 import { BARRIER_LINES_FILE, readKnownLines, writeBarrierLinesTable, writeBarriersTable, writeInterpolationTable, writePairsTable } from './outputs.js';
 import { consecutivePairs } from './pairs.js';
+import { engineFor, importedEvaluationGraph, sharpnessUnavailable } from './graph-source.js';
 import { readRunFolder, type RunMetrics } from './run-folder.js';
 import { evaluateRemotely, lazyEngine, type RemoteLines, type RemoteOutcome } from './remote-lines.js';
 import { ONNXRUNTIME_VERSION } from './session.js';
@@ -112,21 +113,23 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
     const barrierWork = barriersConfigured ? `, ${floorSteps.length} floor segments and ${lags.length} lag lines (k in [${config.barriers.lags.join(', ')}], every ${config.barriers.every} steps)` : '';
     const where = opts.remote ? `on ${opts.remote.describe}` : 'here';
     log.info(`analyzing ${pairs.length} pairs${barrierWork} on ${evalSet.count} ${config.evalSet.split} examples, ${alphas.length} α values, BN ${config.bnMode}, ${where}`);
+    const graph = await importedEvaluationGraph(opts.runDir, run.info, config.bnMode);
+    const engineKind = engineFor(opts.engine, graph, log);
     let remote: RemoteOutcome | undefined;
     if (opts.remote) {
       const spec: LineContextSpec = {
         runDir: resolve(opts.runDir), dataDir: resolve(opts.dataDir), evalSet: config.evalSet, bnMode: config.bnMode,
-        evalBatchSize: config.evalBatchSize, provider: config.provider, engine: opts.engine ?? 'fast',
+        evalBatchSize: config.evalBatchSize, provider: config.provider, engine: engineKind,
       };
       const checkpoints = Object.fromEntries(reader.steps.map((step) => [step, reader.hashOf(step)]));
       remote = await evaluateRemotely(opts.remote, { spec, checkpoints }, {
         pairs, lagLines: lags, floorSteps, alphas, lineAlphas, keys, known, convexityTolerance: config.convexityTolerance,
       });
     }
-    const engineOptions: InterpolationEngineOptions = { model, layout, bnMode: config.bnMode, evalSet, evalBatchSize: config.evalBatchSize, provider: config.provider, log };
+    const engineOptions: InterpolationEngineOptions = { model, layout, bnMode: config.bnMode, evalSet, evalBatchSize: config.evalBatchSize, provider: config.provider, log, graph };
     // With the lines evaluated elsewhere, the pass needs no engine here and none is opened.
-    const lazy = lazyEngine(() => createEngine(opts.engine, engineOptions));
-    const engine = remote ? lazy.engine : await createEngine(opts.engine, engineOptions);
+    const lazy = lazyEngine(() => createEngine(engineKind, engineOptions));
+    const engine = remote ? lazy.engine : await createEngine(engineKind, engineOptions);
     if (!remote) log.info(`execution provider: ${engine.provider}`);
     let result: AnalysisPassResult;
     try {
@@ -170,7 +173,9 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
 
     const provider = analysisProvider(engine.provider, remote);
     const computedBy = linesComputedBy(remote, engine.provider, evaluated);
-    const sharpness = await measureSharpness({ config, run, reader, dataset, outDir, reuseDir, log });
+    const noSharpness = sharpnessUnavailable(run.info, config);
+    if (noSharpness) log.warn(`sharpness: ${noSharpness}`);
+    const sharpness = noSharpness ? [] : await measureSharpness({ config, run, reader, dataset, outDir, reuseDir, log });
 
     const inRange = (step: number) => !config.steps || (step >= config.steps[0] && step <= config.steps[1]);
     const summary = summarize(pairMetrics, {
@@ -190,6 +195,7 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
       runStatus: run.info.status,
       seconds: (performance.now() - started) / 1000,
     });
+    if (noSharpness) summary.sharpnessUnavailable = noSharpness;
 
     // The old manifest goes first: until the new one is written, the folder does not claim to be complete.
     await rm(join(outDir, FILES.manifest), { force: true });
@@ -208,7 +214,7 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
       status: run.info.status,
       config,
       inputs: { run: run.runHash, dataset: datasetHash },
-      versions: { node: process.version, onnxruntime: ONNXRUNTIME_VERSION, provider, engine: opts.engine ?? 'fast' },
+      versions: { node: process.version, onnxruntime: ONNXRUNTIME_VERSION, provider, engine: engineKind, graph: run.info.source ? 'imported' : 'lowered' },
     });
     return summary;
   } finally {

@@ -42,6 +42,8 @@ export interface InterpolationEngineOptions {
   evalBatchSize: number;
   provider?: ProviderChoice;
   log?: Logger;
+  /** An evaluation graph to run instead of lowering `model` (see EvaluatorOptions.graph); naive engine only. */
+  graph?: Uint8Array;
 }
 
 export function checkEvaluationSet(model: ModelSpec, evalSet: EvaluationSet): void {

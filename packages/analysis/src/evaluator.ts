@@ -29,6 +29,11 @@ export interface EvaluatorOptions {
   bnMode: BatchNormMode;
   provider?: ProviderChoice;
   log?: Logger;
+  /**
+   * An evaluation graph to run instead of lowering `model` (an imported run's rewritten ONNX graph, see
+   * graph-source.ts), with the lowered plain graph's inputs and outputs.
+   */
+  graph?: Uint8Array;
 }
 
 /** The session under an Evaluator, for the engines, which keep their batch tensors and state views. */
@@ -41,8 +46,9 @@ export interface ModelSession {
 }
 
 export async function openModelSession(opts: EvaluatorOptions): Promise<ModelSession> {
-  resolveLayers(opts.model); // a bad spec fails here with its SpecError, not inside ORT
-  const { session, provider } = await openSession(lowerModel(opts.model, opts.layout, opts.bnMode), { provider: opts.provider, log: opts.log });
+  if (!opts.graph) resolveLayers(opts.model); // a bad spec fails here with its SpecError, not inside ORT
+  const graph = opts.graph ?? lowerModel(opts.model, opts.layout, opts.bnMode);
+  const { session, provider } = await openSession(graph, { provider: opts.provider, log: opts.log });
   return {
     provider,
     inputNames: session.inputNames,

@@ -63,6 +63,7 @@ export const FAST_ENGINE_SPINNING = false;
 export async function createFastEngine(opts: InterpolationEngineOptions, options: FastEngineOptions = {}): Promise<InterpolationEngine> {
   const { alphaBatchElements = ALPHA_BATCH_ELEMENTS, alphaBatchImages = false, spinning = FAST_ENGINE_SPINNING } = options;
   const { model, layout, evalSet } = opts;
+  if (opts.graph) throw new Error('the fast engine lowers the model spec: an imported graph runs on the naive engine');
   checkEvaluationSet(model, evalSet);
   if (hasImageLayers(model) && !alphaBatchImages) return createNaiveEngine(opts);
   const layers = resolveLayers(model);

@@ -8,6 +8,7 @@ import { createNaiveEngine, type InterpolationCurve, type InterpolationEngine, t
 import type { EvaluationSet } from './evaluation-set.js';
 import { createFastEngine } from './fast-engine.js';
 import { endResolver, evaluateLineJob, lineJobSteps, type LineJob, type LineKeys } from './line-jobs.js';
+import { importedEvaluationGraph } from './graph-source.js';
 import { readRunFolder } from './run-folder.js';
 
 /**
@@ -83,7 +84,9 @@ export async function openLineContext(spec: LineContextSpec, log: Logger = silen
   try {
     const dataset = await readPreparedDataset(spec.dataDir);
     const { evalSet, hash: evalSetHash } = loadEvaluationSet(dataset, spec.dataDir, spec, inputFeatures(model));
-    const engine = await createEngine(spec.engine, { model, layout, bnMode: spec.bnMode, evalSet, evalBatchSize: spec.evalBatchSize, provider: spec.provider, log });
+    // An imported run evaluates its own (rewritten) ONNX graph, as in the embedded analysis.
+    const graph = await importedEvaluationGraph(spec.runDir, run.info, spec.bnMode);
+    const engine = await createEngine(spec.engine, { model, layout, bnMode: spec.bnMode, evalSet, evalBatchSize: spec.evalBatchSize, provider: spec.provider, log, graph });
     // Most recently used last; a job's own ends are never dropped while it runs (capacity ≥ 3).
     const kept = new Map<string, PreparedState>();
     const prepared = async (step: number, expected: string): Promise<PreparedState> => {

@@ -42,6 +42,25 @@ export interface RunInfo {
   status: 'complete' | 'diverged';
   divergence?: { step: number; message: string };
   seconds: number;
+  /**
+   * Where the network comes from when it was not trained here (`sgdwalk import`): an ONNX graph in the run
+   * folder, whose float initializers are the state. Absent: trained here from `model`. An imported run's
+   * `model` records only the examples' shape and the class count (`layers` is empty: the graph is the network).
+   */
+  source?: RunSource;
+  /** The state's tensor names by role (BN running statistics are buffers), for readers outside sgdwalk. */
+  tensors?: { trainable: string[]; buffers: string[] };
+}
+
+/** run.json's `source` of an imported run (see packages/interop). */
+export interface RunSource {
+  kind: 'onnx';
+  /** The graph, inside the run folder. */
+  graph: string;
+  /** sha256 of the graph file. */
+  graphSha256: string;
+  /** What the graph and checkpoints were imported from (paths as given), and the graph's producer. */
+  importedFrom: { onnx: string; checkpoints: string; metrics?: string; producer: string };
 }
 
 /** One row of metrics.arrow: step t moved θ_{t−1} to θ_t on minibatch B_t. */
@@ -152,6 +171,8 @@ export interface AnalysisSummary {
   medianLagBarrier: Record<string, number>;
   /** Top Hessian eigenvalue per configured step, beside 2/η. */
   sharpness: Array<{ step: number; topEigenvalue: number; twoOverLr: number }>;
+  /** Why there is no sharpness although steps were configured (an imported inference graph has no gradients). */
+  sharpnessUnavailable?: string;
   /** Pairs whose curves were reused from a previous analysis (same content key) vs computed now. */
   pairsReused: number;
   pairsComputed: number;

@@ -104,4 +104,10 @@ describe('fact tables', () => {
     expect(statusText(run)).toBe('diverged at step 12: loss is NaN');
     expect(statusText(syntheticInputs().run)).toBe('complete');
   });
+
+  it('says why sharpness is not available instead of a number (an imported run)', () => {
+    const summary: AnalysisSummary = { ...syntheticInputs().summary, sharpness: [], sharpnessUnavailable: 'not available for an imported run: no gradients' };
+    const rows = headlineRows(summary).filter((r) => r.label.startsWith('Sharpness'));
+    expect(rows).toEqual([{ label: 'Sharpness', value: 'not available', note: 'not available for an imported run: no gradients' }]);
+  });
 });

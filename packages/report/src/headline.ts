@@ -72,6 +72,7 @@ export function barrierRows(s: AnalysisSummary): FactRow[] {
 
 /** The top Hessian eigenvalue per configured step, beside 2/η. */
 export function sharpnessRows(s: AnalysisSummary): FactRow[] {
+  if (s.sharpnessUnavailable) return [{ label: 'Sharpness', value: 'not available', note: s.sharpnessUnavailable }];
   if (s.sharpness.length === 0) {
     return [{ label: 'Sharpness', value: NOT_COMPUTED, note: 'top Hessian eigenvalue λ₁ of the training loss, beside 2/η' }];
   }
@@ -126,14 +127,15 @@ export function headlineRows(s: AnalysisSummary): FactRow[] {
 /** The run's facts from run.json. */
 export function runFacts(run: RunInfo): FactRow[] {
   const c = run.config;
+  const layers = run.source ? `ONNX graph imported from ${run.source.importedFrom.producer}` : `${run.model.layers.length} layers`;
   return [
     { label: 'Run', value: run.runId, note: '' },
-    { label: 'Model', value: run.model.name, note: `${run.model.layers.length} layers, input ${run.model.inputShape.join('×')}, ${run.model.classes} classes` },
+    { label: 'Model', value: run.model.name, note: `${layers}, input ${run.model.inputShape.join('×')}, ${run.model.classes} classes` },
     { label: 'Learning rate', value: formatNumber(c.lr), note: c.momentum ? `momentum ${formatNumber(c.momentum)}` : 'plain SGD, no momentum' },
     { label: 'Batch size', value: formatNumber(c.batchSize), note: '' },
     { label: 'Weight decay', value: formatNumber(c.weightDecay), note: '' },
     { label: 'Steps', value: formatNumber(run.steps), note: `${formatNumber(run.stepsPerEpoch)} steps per epoch` },
-    { label: 'Backend', value: run.backend, note: 'TensorFlow.js backend that trained it' },
+    { label: 'Backend', value: run.backend, note: run.source ? 'trained elsewhere, imported with sgdwalk import' : 'TensorFlow.js backend that trained it' },
     { label: 'Status', value: statusText(run), note: '' },
   ];
 }

@@ -1,0 +1,177 @@
+import { copyFile, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import {
+  ConfigError, FILES, RUN_FORMAT_VERSION, dataSectionSchema, distance, hashJson, pathExists, readJsonFile, sha256, sha256File,
+  trainSectionSchema, writeFileAtomic, writeManifest, type Logger, type ModelSpec, type RunInfo, type StepMetrics,
+} from '@sgdwalk/core';
+import { CheckpointWriter, writeTable } from '@sgdwalk/checkpoints';
+import { listStepFiles } from './checkpoint-files.js';
+import { checkImportable, stateTensors } from './evaluation-graph.js';
+import { importedLayout, stateVector } from './imported-layout.js';
+import { interopError } from './interop-error.js';
+import { readImportedMetrics, type ImportedMetrics } from './metrics-file.js';
+import { decodeModel } from './onnx-model.js';
+import { readSafetensors } from './safetensors.js';
+
+/** The imported graph's name inside the run folder (also what `export` writes). */
+export const GRAPH_FILE = 'model.onnx';
+
+export type DatasetName = 'mnist' | 'fashion-mnist' | 'cifar10' | 'synthetic';
+
+/** Example shape [H, W, C] and class count of each dataset (synthetic: its generator's defaults). */
+function knownDataset(name: DatasetName): { imageShape: number[]; classes: number } {
+  switch (name) {
+    case 'mnist':
+    case 'fashion-mnist':
+      return { imageShape: [28, 28, 1], classes: 10 };
+    case 'cifar10':
+      return { imageShape: [32, 32, 3], classes: 10 };
+    case 'synthetic': {
+      const synthetic = dataSectionSchema.parse({ dataset: 'synthetic' }).synthetic!;
+      return { imageShape: [...synthetic.imageShape], classes: synthetic.classes };
+    }
+  }
+}
+
+export interface ImportRunOptions {
+  onnxFile: string;
+  checkpointsDir: string;
+  dataset: DatasetName;
+  /**
+   * A prepared data folder of that dataset (the data stage's output): its shape and class count are the
+   * ones checked (a synthetic dataset's generator may have other settings), and its hash ties the run to it.
+   */
+  dataDir?: string;
+  /** Per-step metrics logged by the training framework (CSV or JSONL). */
+  metricsFile?: string;
+  /** The learning rate (else the metrics' first lr); the analysis reports 2/η beside sharpness. */
+  lr?: number;
+  batchSize?: number;
+  /** The run folder to write (a staging folder: the caller swaps it in on success). */
+  outDir: string;
+  log: Logger;
+}
+
+async function datasetOf(opts: ImportRunOptions): Promise<{ imageShape: number[]; classes: number; hash: string }> {
+  if (!opts.dataDir) return { ...knownDataset(opts.dataset), hash: '' };
+  const file = join(opts.dataDir, FILES.dataset);
+  const meta = await readJsonFile<{ dataset: string; imageShape: number[]; classes: number }>(file);
+  if (meta.dataset !== opts.dataset) throw new ConfigError(`the prepared data in ${opts.dataDir} is dataset ${meta.dataset}, not ${opts.dataset}`, undefined, '--dataset');
+  return { imageShape: meta.imageShape, classes: meta.classes, hash: sha256(await readFile(file)) };
+}
+
+const nanColumn = (n: number) => new Float64Array(n).fill(NaN);
+
+/** metrics.arrow of an imported run: the logged metrics where given, norms and distances from the checkpoints. */
+function metricsColumns(steps: number[], logged: ImportedMetrics | undefined, fromCheckpoints: Map<number, { updateNorm: number; distanceFromInit: number }>, batchSize: number) {
+  const index = new Map((logged?.step ?? []).map((s, i) => [s, i]));
+  const pick = (column: keyof ImportedMetrics['columns'], fallback = NaN) =>
+    Float64Array.from(steps, (s) => (index.has(s) ? logged!.columns[column][index.get(s)!] : fallback));
+  const epoch = pick('epoch');
+  const batch = pick('batchSize', batchSize);
+  return {
+    step: Int32Array.from(steps),
+    epoch: Int32Array.from(epoch, (e) => (Number.isFinite(e) ? e : 0)),
+    lr: pick('lr'),
+    batchSize: Int32Array.from(batch, (b) => (Number.isFinite(b) ? b : 0)),
+    loss: pick('loss'),
+    accuracy: pick('accuracy'),
+    gradNorm: pick('gradNorm'),
+    gradCosine: pick('gradCosine'),
+    updateNorm: Float64Array.from(steps, (s) => fromCheckpoints.get(s)?.updateNorm ?? NaN),
+    distanceFromInit: Float64Array.from(steps, (s) => fromCheckpoints.get(s)?.distanceFromInit ?? NaN),
+    indices: steps.map(() => new Int32Array(0)),
+  } satisfies Record<keyof StepMetrics, unknown>;
+}
+
+/**
+ * Import a run trained elsewhere: an ONNX graph whose float initializers are the state, and one
+ * safetensors file per step whose tensors are those initializers. Every file is checked before anything is
+ * kept (header, dtype, the set of names, each shape, the graph's input against the dataset); the result is
+ * an ordinary run folder: run.json (with `source` and the tensors by role), metrics.arrow, the Arrow
+ * checkpoints with their content hashes, the graph itself, and the manifest, last.
+ */
+export async function importRun(opts: ImportRunOptions): Promise<RunInfo> {
+  const started = performance.now();
+  const { outDir, log } = opts;
+  const graphBytes = await readFile(opts.onnxFile).catch((e: NodeJS.ErrnoException) => {
+    throw interopError(opts.onnxFile, `cannot read (${e.code ?? e})`);
+  });
+  const model = decodeModel(graphBytes, opts.onnxFile);
+  const dataset = await datasetOf(opts);
+  checkImportable(model, dataset, opts.onnxFile);
+  const state = stateTensors(model);
+  if (state.length === 0) throw interopError(opts.onnxFile, 'the graph has no float initializers: nothing to walk (export it with its parameters as initializers)');
+  const layout = importedLayout(state);
+  const stepFiles = await listStepFiles(opts.checkpointsDir);
+  const logged = opts.metricsFile ? await readImportedMetrics(opts.metricsFile) : undefined;
+  const lr = opts.lr ?? logged?.columns.lr.find(Number.isFinite);
+  if (lr === undefined) throw new ConfigError('the learning rate is not known: give --lr, or an lr column in the metrics file', undefined, '--lr');
+  const batchSize = opts.batchSize ?? logged?.columns.batchSize.find(Number.isFinite) ?? 0;
+
+  const spec: ModelSpec = { name: `imported ${basename(opts.onnxFile)}`, inputShape: dataset.imageShape, classes: dataset.classes, layers: [] };
+  const graphSha256 = sha256(graphBytes);
+  const runId = hashJson({ imported: graphSha256, steps: stepFiles.map((f) => f.step) }).slice(0, 16);
+  const writer = await CheckpointWriter.create(join(outDir, FILES.checkpoints), { runId, model: spec, layout });
+  const fromCheckpoints = new Map<number, { updateNorm: number; distanceFromInit: number }>();
+  let initial: Float32Array | undefined;
+  let previous: { step: number; state: Float32Array } | undefined;
+  try {
+    for (const [i, { step, file }] of stepFiles.entries()) {
+      const { tensors } = await readSafetensors(file);
+      const vector = stateVector(layout, tensors, file, opts.onnxFile);
+      if (step === 0) initial = vector;
+      fromCheckpoints.set(step, {
+        updateNorm: previous?.step === step - 1 ? distance(previous.state, vector, layout.trainableSize) : NaN,
+        distanceFromInit: initial ? distance(initial, vector, layout.trainableSize) : NaN,
+      });
+      await writer.append(step, 0, vector);
+      previous = { step, state: vector };
+      log.progress('import', i + 1, stepFiles.length);
+    }
+  } finally {
+    await writer.close();
+  }
+  await copyFile(opts.onnxFile, join(outDir, GRAPH_FILE));
+  const steps = [...new Set([...(logged?.step ?? []), ...stepFiles.map((f) => f.step)])].filter((s) => s > 0).sort((a, b) => a - b);
+  await writeTable(join(outDir, FILES.metrics), metricsColumns(steps, logged, fromCheckpoints, batchSize), { runId });
+  const lastStep = stepFiles.at(-1)!.step;
+  const config = { ...trainSectionSchema.parse({ lr, ...(batchSize > 0 ? { batchSize } : {}) }), model: spec };
+  const run: RunInfo = {
+    formatVersion: RUN_FORMAT_VERSION,
+    runId,
+    config,
+    model: spec,
+    layout,
+    backend: 'imported',
+    datasetHash: dataset.hash,
+    stepsPerEpoch: lastStep,
+    steps: lastStep,
+    checkpointSteps: stepFiles.map((f) => f.step),
+    status: 'complete',
+    seconds: (performance.now() - started) / 1000,
+    source: {
+      kind: 'onnx',
+      graph: GRAPH_FILE,
+      graphSha256,
+      importedFrom: {
+        onnx: opts.onnxFile,
+        checkpoints: opts.checkpointsDir,
+        ...(opts.metricsFile ? { metrics: opts.metricsFile } : {}),
+        producer: `${model.producer_name ?? 'unknown'} ${model.producer_version ?? ''}`.trim(),
+      },
+    },
+    tensors: { trainable: layout.tensors.filter((t) => t.role === 'trainable').map((t) => t.name), buffers: layout.tensors.filter((t) => t.role === 'buffer').map((t) => t.name) },
+  };
+  await writeFileAtomic(join(outDir, FILES.run), JSON.stringify(run, null, 2) + '\n');
+  await writeManifest(outDir, {
+    stage: 'train',
+    status: 'complete',
+    config,
+    inputs: { onnx: graphSha256, ...(dataset.hash ? { dataset: dataset.hash } : {}), ...(opts.metricsFile && (await pathExists(opts.metricsFile)) ? { metrics: await sha256File(opts.metricsFile) } : {}) },
+    versions: { node: process.version, source: 'import', producer: run.source!.importedFrom.producer },
+  });
+  log.info(`imported ${stepFiles.length} checkpoints (steps ${stepFiles[0].step}–${lastStep}) of ${layout.tensors.length} tensors, ${layout.trainableSize} trainable values + ${layout.totalSize - layout.trainableSize} in buffers`);
+  return run;
+}
