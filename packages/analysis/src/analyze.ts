@@ -117,7 +117,7 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
     let result: AnalysisPassResult;
     try {
       const barrierWork = barriersConfigured ? `, ${floorSteps.length} floor segments and ${lags.length} lag lines (k in [${config.barriers.lags.join(', ')}], every ${config.barriers.every} steps)` : '';
-      log.info(`analyzing ${pairs.length} pairs${barrierWork} on ${evalSet.count} ${config.evalSet.split} examples, ${alphas.length} α values, BN ${config.bnMode}, ${engine.provider}`);
+      log.info(`analyzing ${pairs.length} pairs${barrierWork} on ${evalSet.count} ${config.evalSet.split} examples, ${alphas.length} α values, BN ${config.bnMode}, ${engine.provider} on ${engine.device}${engine.deviceResident ? ', data resident on the device' : ''}`);
       result = await runAnalysisPass({
         pairs,
         floorSteps,
@@ -192,7 +192,7 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
       status: run.info.status,
       config,
       inputs: { run: run.runHash, dataset: datasetHash },
-      versions: { node: process.version, onnxruntime: ONNXRUNTIME_VERSION, provider: engine.provider, engine: opts.engine ?? 'fast' },
+      versions: { node: process.version, onnxruntime: ONNXRUNTIME_VERSION, provider: engine.provider, device: engine.device, engine: opts.engine ?? 'fast' },
     });
     return summary;
   } finally {

@@ -1,11 +1,13 @@
 import * as ort from 'onnxruntime-node';
 import { flattenLayers, interpolate, resolveLayers, slotOf, tensorView, type ResolvedLayer, type TensorSlot } from '@sgdwalk/core';
-import { checkEvaluationSet, createNaiveEngine, type InterpolationEngine, type InterpolationEngineOptions, type PreparedState } from './engine.js';
-import { evaluationBatches } from './evaluation-set.js';
+import { disposeAll, openDeviceStore, type DeviceState, type DeviceStore } from './device-store.js';
+import { checkEvaluationSet, createNaiveEngine, residentOn, type InterpolationEngine, type InterpolationEngineOptions, type PreparedState } from './engine.js';
+import { evaluationBatches, type EvaluationBatch } from './evaluation-set.js';
 import { outputValues, stateFeeds } from './feeds.js';
 import { openInterpolationSessions } from './interpolation-sessions.js';
 import { GRAPH_NAMES, hasImageLayers, lowerProjection } from './lower.js';
 import { openSession } from './session.js';
+import { countedRun, TransferCounter } from './transfers.js';
 
 /**
  * Upper bound on the elements of one α-batched activation [A, batch, width]: 2^24 floats = 64 MiB. The
@@ -70,63 +72,85 @@ export async function createFastEngine(opts: InterpolationEngineOptions, options
   const widestLayer = widestActivation(layers);
   const sessions = await openInterpolationSessions({ ...opts, spinning });
   const provider = sessions.provider;
+  const transfers = new TransferCounter();
+  const resident = residentOn(provider, opts);
   /** The X·W session and the weight it takes, when the first layer is dense; on the provider just chosen. */
   let projection: { session: ort.InferenceSession; weight: TensorSlot } | undefined;
   if (first.type === 'dense') {
-    const opened = await openSession(lowerProjection(model, layout), { candidates: [provider], log: opts.log, spinning }).catch(async (error: unknown) => {
+    const outputLocations = resident ? { [GRAPH_NAMES.projection]: 'gpu-buffer' as const } : undefined;
+    const opened = await openSession(lowerProjection(model, layout), { candidates: [provider], log: opts.log, spinning, outputLocations }).catch(async (error: unknown) => {
       await sessions.release();
       throw error;
     });
     projection = { session: opened.session, weight: slotOf(layout, `${first.name}.weight`) };
   }
-  const batches = evaluationBatches(evalSet, opts.evalBatchSize);
-  /** X·W_t of each batch, for the states this engine prepared (empty without a projected first layer). */
-  const projections = new WeakMap<PreparedState, ort.Tensor[]>();
+  const hostBatches = evaluationBatches(evalSet, opts.evalBatchSize);
+  /** The state tensors the graphs take: the interpolation graph's ends and the projected weight. */
+  const tensors = layout.tensors
+    .map((slot) => slot.name)
+    .filter((name) => sessions.inputNames.includes(GRAPH_NAMES.endA(name)) || name === projection?.weight.name);
+  let store: DeviceStore | undefined;
+  let batches: EvaluationBatch[] = hostBatches;
+  if (resident) {
+    store = openDeviceStore({ layout, tensors, transfers, log: opts.log });
+    batches = await store.uploadBatches(hostBatches);
+  }
+  /** Per prepared state: X·W_t of each batch (empty without a projected first layer) and, resident, its tensors on the device. */
+  const preparations = new WeakMap<PreparedState, { projections: ort.Tensor[]; device?: DeviceState }>();
 
-  const projectionsOf = (prepared: PreparedState): ort.Tensor[] => {
-    const perBatch = projections.get(prepared);
-    if (!perBatch) throw new Error('this state was not prepared by this engine');
-    return perBatch;
+  const preparationOf = (prepared: PreparedState) => {
+    const preparation = preparations.get(prepared);
+    if (!preparation) throw new Error('this state was not prepared by this engine');
+    return preparation;
+  };
+  const endFeeds = (prepared: PreparedState, inputName: (tensor: string) => string): Record<string, ort.Tensor> => {
+    const device = preparationOf(prepared).device;
+    if (!device) return stateFeeds(layout, prepared.state, sessions.inputNames, inputName);
+    return Object.fromEntries(tensors.filter((name) => sessions.inputNames.includes(inputName(name))).map((name) => [inputName(name), device[name]]));
   };
 
   return {
     provider,
+    device: sessions.device,
+    deviceResident: resident,
+    transfers,
     async prepare(state) {
+      const device = store ? await store.uploadState(state) : undefined;
       const perBatch: ort.Tensor[] = [];
       if (projection) {
         const slot = projection.weight;
-        const weight = new ort.Tensor('float32', tensorView(state, slot), slot.shape);
+        const weight = device ? device[slot.name] : new ort.Tensor('float32', tensorView(state, slot), slot.shape);
         for (const batch of batches) {
-          const outputs = await projection.session.run({ [GRAPH_NAMES.x]: batch.x, [slot.name]: weight });
+          const outputs = await countedRun(projection.session, provider, { [GRAPH_NAMES.x]: batch.x, [slot.name]: weight }, transfers);
           perBatch.push(outputs[GRAPH_NAMES.projection]);
         }
       }
       const prepared: PreparedState = { state };
-      projections.set(prepared, perBatch);
+      preparations.set(prepared, { projections: perBatch, device });
       return prepared;
     },
     async prepareBetween(a, b, alpha) {
       // X·θ(α)'s first-layer weight is (1 − α)·XW_a + α·XW_b exactly: no new projection of the batches.
-      const projectionsA = projectionsOf(a);
-      const projectionsB = projectionsOf(b);
+      const { projections: projectionsA, device: deviceA } = preparationOf(a);
+      const { projections: projectionsB, device: deviceB } = preparationOf(b);
       const prepared: PreparedState = { state: interpolate(a.state, b.state, alpha) };
-      projections.set(
-        prepared,
-        projectionsA.map((xwA, i) =>
-          new ort.Tensor('float32', interpolate(xwA.data as Float32Array, projectionsB[i].data as Float32Array, alpha), xwA.dims),
-        ),
-      );
+      if (store && deviceA && deviceB) {
+        const projections: ort.Tensor[] = [];
+        for (const [i, xwA] of projectionsA.entries()) projections.push(await store.lerp(xwA, projectionsB[i], alpha));
+        preparations.set(prepared, { projections, device: await store.lerpState(deviceA, deviceB, alpha) });
+      } else {
+        preparations.set(prepared, {
+          projections: projectionsA.map((xwA, i) => new ort.Tensor('float32', interpolate(xwA.data as Float32Array, projectionsB[i].data as Float32Array, alpha), xwA.dims)),
+        });
+      }
       return prepared;
     },
     async interpolate(a, b, alphas) {
-      const projectionsA = projectionsOf(a);
-      const projectionsB = projectionsOf(b);
+      const projectionsA = preparationOf(a).projections;
+      const projectionsB = preparationOf(b).projections;
       const lossPerAlpha = new Float64Array(alphas.length);
       const accuracyPerAlpha = new Float64Array(alphas.length);
-      const ends = {
-        ...stateFeeds(layout, a.state, sessions.inputNames, GRAPH_NAMES.endA),
-        ...stateFeeds(layout, b.state, sessions.inputNames, GRAPH_NAMES.endB),
-      };
+      const ends = { ...endFeeds(a, GRAPH_NAMES.endA), ...endFeeds(b, GRAPH_NAMES.endB) };
       const chunkSize = alphaChunkSize(opts.evalBatchSize, widestLayer, alphas.length, alphaBatchElements);
       for (let from = 0; from < alphas.length; from += chunkSize) {
         const chunk = alphas.slice(from, from + chunkSize);
@@ -145,7 +169,7 @@ export async function createFastEngine(opts: InterpolationEngineOptions, options
           } else {
             feeds[GRAPH_NAMES.x] = batch.x;
           }
-          const outputs = await session.run(feeds);
+          const outputs = await countedRun(session, provider, feeds, transfers);
           const batchLossSums = outputValues(outputs, GRAPH_NAMES.lossSum);
           const batchCorrect = outputValues(outputs, GRAPH_NAMES.correct);
           for (let k = 0; k < chunk.length; k++) {
@@ -161,8 +185,10 @@ export async function createFastEngine(opts: InterpolationEngineOptions, options
       return { lossPerAlpha, accuracyPerAlpha };
     },
     async release() {
+      if (store) disposeAll(batches.flatMap((batch) => [batch.x, batch.labels]));
       await sessions.release();
       await projection?.session.release();
+      await store?.release();
     },
   };
 }
