@@ -76,31 +76,52 @@ function dataSection(o, spec) {
   return { section: { dataset: 'synthetic', synthetic }, described: `synthetic ${spec.inputShape.join('×')}, ${spec.classes} classes` };
 }
 
-/** One engine over the consecutive pairs: seconds, curves, and the bytes it copied, per pair in the steady state. */
-async function timeEngine(engine, states, alphas) {
-  const uploadOnce = engine.transfers.snapshot(); // the evaluation set, when resident
-  // Untimed warm-up on the first pair: a device provider compiles its shaders on a graph's first runs.
-  await engine.interpolate(await engine.prepare(states[0]), await engine.prepare(states[1]), alphas);
-  const start = performance.now();
-  let previous = await engine.prepare(states[0]);
-  const steady = engine.transfers.snapshot();
-  const curves = [];
-  for (let t = 1; t < states.length; t++) {
-    const prepared = await engine.prepare(states[t]);
-    curves.push(await engine.interpolate(previous, prepared, alphas));
-    previous = prepared;
+/**
+ * The engines over the consecutive pairs, interleaved pair by pair (order alternating) as in the CPU
+ * benchmark: on a shared machine the load drifts, and timing one engine after another measured the drift.
+ * Per engine: seconds, curves, and the bytes it copied per pair in the steady state (one checkpoint
+ * prepared and one line interpolated per pair), beside the evaluation set's upload at its creation.
+ */
+async function timeEngines(engines, states, alphas) {
+  const names = Object.keys(engines);
+  const r = {};
+  for (const name of names) {
+    const engine = engines[name];
+    const oncePerAnalysis = engine.transfers.snapshot();
+    // Untimed warm-up on the first pair: a device provider compiles its shaders on a graph's first runs.
+    await engine.interpolate(await engine.prepare(states[0]), await engine.prepare(states[1]), alphas);
+    const start = performance.now();
+    const previous = await engine.prepare(states[0]);
+    r[name] = { seconds: (performance.now() - start) / 1000, curves: [], previous, steady: engine.transfers.snapshot(), oncePerAnalysis };
   }
-  const seconds = (performance.now() - start) / 1000;
-  const end = engine.transfers.snapshot();
+  for (let t = 1; t < states.length; t++) {
+    for (const name of t % 2 === 1 ? names : [...names].reverse()) {
+      const start = performance.now();
+      const prepared = await engines[name].prepare(states[t]);
+      r[name].curves.push(await engines[name].interpolate(r[name].previous, prepared, alphas));
+      r[name].seconds += (performance.now() - start) / 1000;
+      r[name].previous = prepared;
+    }
+  }
   const pairs = states.length - 1;
-  return {
-    seconds,
-    curves,
-    bytesPerPair: { hostToDevice: (end.hostToDevice - steady.hostToDevice) / pairs, deviceToHost: (end.deviceToHost - steady.deviceToHost) / pairs },
-    runsPerPair: (end.runs - steady.runs) / pairs,
-    // the evaluation set's upload, at the engine's creation (zero when fed from the host)
-    oncePerAnalysis: { hostToDevice: uploadOnce.hostToDevice, deviceToHost: uploadOnce.deviceToHost },
-  };
+  return Object.fromEntries(
+    names.map((name) => {
+      const { seconds, curves, steady, oncePerAnalysis } = r[name];
+      const end = engines[name].transfers.snapshot();
+      return [
+        name,
+        {
+          seconds,
+          curves,
+          bytesPerPair: { hostToDevice: (end.hostToDevice - steady.hostToDevice) / pairs, deviceToHost: (end.deviceToHost - steady.deviceToHost) / pairs },
+          runsPerPair: (end.runs - steady.runs) / pairs,
+          // the evaluation set's upload, at the engine's creation (zero when fed from the host)
+          oncePerAnalysis: { hostToDevice: oncePerAnalysis.hostToDevice, deviceToHost: oncePerAnalysis.deviceToHost },
+          deviceResident: engines[name].deviceResident,
+        },
+      ];
+    }),
+  );
 }
 
 function maxRelativeDifference(curves, reference) {
@@ -147,20 +168,16 @@ export async function run(args) {
       fastFromHost: () => createFastEngine({ ...base, deviceResident: false }, image ? { alphaBatchImages: true } : {}),
     };
     const loadBefore = loadavg()[0];
-    const results = {};
-    let device;
-    let provider;
-    for (const [name, create] of Object.entries(variants)) {
-      log.info(`${name} engine on ${o.provider}…`);
-      const engine = await create();
-      try {
-        provider = engine.provider;
-        device = engine.device;
-        results[name] = { ...(await timeEngine(engine, states, alphas)), deviceResident: engine.deviceResident };
-      } finally {
-        await engine.release();
-      }
+    const engines = {};
+    let results;
+    try {
+      for (const [name, create] of Object.entries(variants)) engines[name] = await create();
+      log.info(`engines ${Object.keys(engines).join(', ')} on ${o.provider}, interleaved pair by pair…`);
+      results = await timeEngines(engines, states, alphas);
+    } finally {
+      for (const engine of Object.values(engines)) await engine.release();
     }
+    const { provider, device } = engines.naive;
     const loadAfter = loadavg()[0];
     log.info(`MatMul peak (${o.peakN}×${o.peakN}) on ${o.provider}…`);
     const peak = await measureMatMulPeak({ n: o.peakN, provider: o.provider, log });

@@ -6,6 +6,7 @@ import { evaluationBatches, type EvaluationBatch } from './evaluation-set.js';
 import { outputValues, stateFeeds } from './feeds.js';
 import { openInterpolationSessions } from './interpolation-sessions.js';
 import { GRAPH_NAMES, hasImageLayers, lowerProjection } from './lower.js';
+import { providerCandidates, type ProviderChoice } from './providers.js';
 import { openSession } from './session.js';
 import { countedRun, TransferCounter } from './transfers.js';
 
@@ -30,12 +31,13 @@ export interface FastEngineOptions {
   alphaBatchElements?: number;
   /**
    * Conv nets with α as a batch axis too: the A networks side by side on the channel axis, each conv a
-   * grouped conv (lowerInterpolationModel), a session per chunk length. Off by default, so conv nets run
-   * one α per run, as the naive engine: the conv work is the same either way, and on ONNX Runtime's CPU
+   * grouped conv (lowerInterpolationModel), a session per chunk length. Left out, the provider's default
+   * (ALPHA_BATCH_IMAGES_BY_PROVIDER). Off on the CPU, so conv nets run one α per run, as the naive engine:
+   * the conv work is the same either way, and on ONNX Runtime's CPU
    * provider the rest (batch-norm reductions, elementwise ops over A-times larger activations) is slower.
    * Measured per pair (11 α × 1,000 examples, batches of 100, one thread): VGG-11 width 1/4 on 32 × 32,
    * 5.0–5.5 s batched vs 4.8–5.3 s one α per run; ResNet-20 width 1/2, 7.4–8.2 s vs 6.0–6.9 s (CPU time).
-   * Whether it pays on a GPU provider is not measured yet. The first conv is never projected (as a first
+   * On a GPU provider see ALPHA_BATCH_IMAGES_BY_PROVIDER. The first conv is never projected (as a first
    * dense layer is): it is a small part of a conv net's cost (3 input channels), while its outputs over the
    * evaluation set would be (filters / 3) times the set, kept per prepared checkpoint.
    */
@@ -43,6 +45,14 @@ export interface FastEngineOptions {
   /** ONNX Runtime's intra-op spin-waiting in this engine's sessions (default false: see FAST_ENGINE_SPINNING). */
   spinning?: boolean;
 }
+
+/**
+ * Whether conv nets are α-batched (FastEngineOptions.alphaBatchImages) when the option is left out, by
+ * the provider the engine runs on. cpu: no (measured above). webgpu: measured on lavapipe only, a CPU
+ * Vulkan driver (no GPU was lent to this work): WEBGPU_ALPHA_BATCH_MEASUREMENT. cuda: not measured; the
+ * CPU's choice. tools/bench `analysis --provider …` prints alphaBatchedOverNaive to decide on a real GPU.
+ */
+export const ALPHA_BATCH_IMAGES_BY_PROVIDER: Readonly<Record<string, boolean>> = { cpu: false, webgpu: false, cuda: false };
 
 /**
  * The fast engine's sessions do not spin. A run of the α-batched graph is a few large ops whose threads
@@ -63,15 +73,22 @@ export const FAST_ENGINE_SPINNING = false;
  * FastEngineOptions). One `interpolate` at a time.
  */
 export async function createFastEngine(opts: InterpolationEngineOptions, options: FastEngineOptions = {}): Promise<InterpolationEngine> {
-  const { alphaBatchElements = ALPHA_BATCH_ELEMENTS, alphaBatchImages = false, spinning = FAST_ENGINE_SPINNING } = options;
+  const { alphaBatchElements = ALPHA_BATCH_ELEMENTS, alphaBatchImages, spinning = FAST_ENGINE_SPINNING } = options;
   const { model, layout, evalSet } = opts;
   checkEvaluationSet(model, evalSet);
-  if (hasImageLayers(model) && !alphaBatchImages) return createNaiveEngine(opts);
+  const images = hasImageLayers(model);
+  // Left to its default, α-batching of conv nets is the chosen provider's (known once a session is open).
+  const mayBatch = alphaBatchImages ?? providerCandidates(opts.provider ?? 'auto').some((candidate) => ALPHA_BATCH_IMAGES_BY_PROVIDER[candidate]);
+  if (images && !mayBatch) return createNaiveEngine(opts);
   const layers = resolveLayers(model);
   const first = layers[0];
   const widestLayer = widestActivation(layers);
   const sessions = await openInterpolationSessions({ ...opts, spinning });
   const provider = sessions.provider;
+  if (images && alphaBatchImages === undefined && !ALPHA_BATCH_IMAGES_BY_PROVIDER[provider]) {
+    await sessions.release();
+    return createNaiveEngine({ ...opts, provider: provider as ProviderChoice });
+  }
   const transfers = new TransferCounter();
   const resident = residentOn(provider, opts);
   /** The X·W session and the weight it takes, when the first layer is dense; on the provider just chosen. */
