@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng, distance, mlpSpec, norm, parameterLayout, tensorView, type Logger, type ModelSpec, type ParameterLayout } from '@sgdwalk/core';
 import { createNaiveEngine, type InterpolationCurve, type InterpolationEngine, type InterpolationEngineOptions } from './engine.js';
 import type { EvaluationSet } from './evaluation-set.js';
-import { createFastEngine, type FastEngineOptions } from './fast-engine.js';
+import { ALPHA_BATCH_IMAGES_BY_PROVIDER, createFastEngine, type FastEngineOptions } from './fast-engine.js';
 import type { BatchNormMode } from './lower.js';
 import { lowerModel } from './lower.js';
 import { openSession } from './session.js';
@@ -153,6 +153,30 @@ describe.skipIf(!probe.found)(`the webgpu provider on ${adapterName}`, () => {
       expect(relative(other.curve.lossPerAlpha, naive.curve.lossPerAlpha)).toBeLessThanOrEqual(1e-5);
       expect(Array.from(other.curve.accuracyPerAlpha)).toEqual(Array.from(naive.curve.accuracyPerAlpha));
     }
+  });
+
+  it('α-batches conv nets by the provider’s default: on webgpu one run per batch for the grid, on cpu one per α and batch', async () => {
+    const layout = parameterLayout(conv);
+    const rng = new Rng(3);
+    const a = randomState(layout, rng);
+    const b = a.map((v) => v + rng.normal() * 0.2 * Math.abs(v));
+    const batches = 3;
+    const opts: InterpolationEngineOptions = { model: conv, layout, bnMode: 'batch', evalSet: evaluationSet(conv, 10, 1), evalBatchSize: 4 };
+    const runsOf = async (provider: 'cpu' | 'webgpu') => {
+      const engine = await createFastEngine({ ...opts, provider });
+      try {
+        const [pa, pb] = [await engine.prepare(a), await engine.prepare(b)];
+        const before = engine.transfers.runs;
+        await engine.interpolate(pa, pb, alphas);
+        return engine.transfers.runs - before;
+      } finally {
+        await engine.release();
+      }
+    };
+    const A = alphas.length;
+    // α-batched: one chunk of A networks per batch run; one α per run: A·B runs, plus, resident, θ(α) made on the device per α
+    expect(await runsOf('webgpu')).toBe(ALPHA_BATCH_IMAGES_BY_PROVIDER.webgpu ? batches : A * (batches + 1));
+    expect(await runsOf('cpu')).toBe(ALPHA_BATCH_IMAGES_BY_PROVIDER.cpu ? batches : A * batches);
   });
 
   it('names the adapter; auto never picks a CPU (software) adapter over the CPU provider', async () => {
