@@ -44,6 +44,8 @@ async function timeEngines(engines, states, alphas) {
 }
 
 export async function run(args) {
+  // With options (--provider, --model, …): the device benchmark (analysis-device.mjs).
+  if (args.some((arg) => arg.startsWith('--'))) return (await import('./analysis-device.mjs')).run(args);
   const pairs = Number(args[0] ?? 50);
   const evalSize = 10_000;
   const alphas = alphaGridValues({ from: 0, to: 1, step: 0.1 });

@@ -130,7 +130,7 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
     // With the lines evaluated elsewhere, the pass needs no engine here and none is opened.
     const lazy = lazyEngine(() => createEngine(engineKind, engineOptions));
     const engine = remote ? lazy.engine : await createEngine(engineKind, engineOptions);
-    if (!remote) log.info(`execution provider: ${engine.provider}`);
+    if (!remote) log.info(`execution provider: ${engine.provider} on ${engine.device}${engine.deviceResident ? ', data resident on the device' : ''}`);
     let result: AnalysisPassResult;
     try {
       result = await runAnalysisPass({
@@ -214,7 +214,7 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
       status: run.info.status,
       config,
       inputs: { run: run.runHash, dataset: datasetHash },
-      versions: { node: process.version, onnxruntime: ONNXRUNTIME_VERSION, provider, engine: engineKind, graph: run.info.source ? 'imported' : 'lowered' },
+      versions: { node: process.version, onnxruntime: ONNXRUNTIME_VERSION, provider, device: engine.device, engine: engineKind, graph: run.info.source ? 'imported' : 'lowered' },
     });
     return summary;
   } finally {

@@ -1,9 +1,12 @@
+import type * as ort from 'onnxruntime-node';
 import { inputFeatures, interpolate, type Logger, type ModelSpec, type ParameterLayout } from '@sgdwalk/core';
+import { disposeAll, openDeviceStore, type DeviceState } from './device-store.js';
 import { stateFeeds } from './feeds.js';
 import { openModelSession } from './evaluator.js';
 import { evaluationBatches, type EvaluationSet } from './evaluation-set.js';
 import { GRAPH_NAMES, type BatchNormMode } from './lower.js';
 import type { ProviderChoice } from './providers.js';
+import { TransferCounter } from './transfers.js';
 
 /** Loss and accuracy over the evaluation set, one entry per α of the grid. */
 export interface InterpolationCurve {
@@ -24,6 +27,12 @@ export interface PreparedState {
  */
 export interface InterpolationEngine {
   readonly provider: string;
+  /** What the provider runs on: the CPU's model, the WebGPU adapter's name (for the log and manifest). */
+  readonly device: string;
+  /** Whether the evaluation set and prepared states live on the device (WebGPU; see DeviceStore). */
+  readonly deviceResident: boolean;
+  /** Bytes copied between host and device by this engine's runs so far (zero on the CPU provider). */
+  readonly transfers: TransferCounter;
   prepare(state: Float32Array): Promise<PreparedState>;
   /**
    * The state θ(α) = (1 − α)·a + α·b between two prepared states, itself prepared (a point off the stored
@@ -44,6 +53,16 @@ export interface InterpolationEngineOptions {
   log?: Logger;
   /** An evaluation graph to run instead of lowering `model` (see EvaluatorOptions.graph); naive engine only. */
   graph?: Uint8Array;
+  /**
+   * On WebGPU, keep the evaluation set and each prepared state on the device (default true); false feeds
+   * host tensors to every run, as on the CPU (the "before" of the transfer benchmark).
+   */
+  deviceResident?: boolean;
+}
+
+/** Whether an engine on `provider` keeps its data on the device: only WebGPU lets Node hold device buffers. */
+export function residentOn(provider: string, opts: Pick<InterpolationEngineOptions, 'deviceResident'>): boolean {
+  return provider === 'webgpu' && opts.deviceResident !== false;
 }
 
 export function checkEvaluationSet(model: ModelSpec, evalSet: EvaluationSet): void {
@@ -55,16 +74,66 @@ export function checkEvaluationSet(model: ModelSpec, evalSet: EvaluationSet): vo
 /**
  * The straightforward engine: per α, the interpolated state is built in float64 and rounded to float32,
  * then one session run per evaluation batch. One `interpolate` at a time (it reuses one state buffer).
+ * Resident on the device (WebGPU), the batches are uploaded once, each prepared state once, and θ(α) is
+ * made on the device from the two ends (in float32): a run then copies only its two sums back.
  */
 export async function createNaiveEngine(opts: InterpolationEngineOptions): Promise<InterpolationEngine> {
   checkEvaluationSet(opts.model, opts.evalSet);
-  const session = await openModelSession(opts);
-  const batches = evaluationBatches(opts.evalSet, opts.evalBatchSize);
+  const transfers = new TransferCounter();
+  const session = await openModelSession({ ...opts, transfers });
+  const hostBatches = evaluationBatches(opts.evalSet, opts.evalBatchSize);
+  const common = { provider: session.provider, device: session.device, transfers };
+  if (residentOn(session.provider, opts)) {
+    const tensors = opts.layout.tensors.map((slot) => slot.name).filter((name) => session.inputNames.includes(name));
+    const store = openDeviceStore({ layout: opts.layout, tensors, transfers, log: opts.log });
+    const batches = await store.uploadBatches(hostBatches);
+    const onDevice = new WeakMap<PreparedState, DeviceState>();
+    const deviceStateOf = (prepared: PreparedState): DeviceState => {
+      const device = onDevice.get(prepared);
+      if (!device) throw new Error('this state was not prepared by this engine');
+      return device;
+    };
+    const prepared = (state: Float32Array, device: DeviceState): PreparedState => {
+      const made: PreparedState = { state };
+      onDevice.set(made, device);
+      return made;
+    };
+    return {
+      ...common,
+      deviceResident: true,
+      prepare: async (state) => prepared(state, await store.uploadState(state)),
+      prepareBetween: async (a, b, alpha) => prepared(interpolate(a.state, b.state, alpha), await store.lerpState(deviceStateOf(a), deviceStateOf(b), alpha)),
+      async interpolate(a, b, alphas) {
+        const lossPerAlpha = new Float64Array(alphas.length);
+        const accuracyPerAlpha = new Float64Array(alphas.length);
+        for (const [k, alpha] of alphas.entries()) {
+          const theta = await store.lerpState(deviceStateOf(a), deviceStateOf(b), alpha);
+          let lossSum = 0;
+          let correct = 0;
+          for (const batch of batches) {
+            const sums = await session.run({ ...theta, [GRAPH_NAMES.x]: batch.x, [GRAPH_NAMES.labels]: batch.labels });
+            lossSum += sums.lossSum;
+            correct += sums.correct;
+          }
+          disposeAll(Object.values(theta));
+          lossPerAlpha[k] = lossSum / opts.evalSet.count;
+          accuracyPerAlpha[k] = correct / opts.evalSet.count;
+        }
+        return { lossPerAlpha, accuracyPerAlpha };
+      },
+      async release() {
+        disposeAll(batches.flatMap((batch): ort.Tensor[] => [batch.x, batch.labels]));
+        await session.release();
+        await store.release();
+      },
+    };
+  }
   const interpolated = new Float32Array(opts.layout.totalSize);
   // Views into `interpolated`: built once, they see each α's state as it is written.
   const feeds = stateFeeds(opts.layout, interpolated, session.inputNames);
   return {
-    provider: session.provider,
+    ...common,
+    deviceResident: false,
     prepare: async (state) => ({ state }),
     prepareBetween: async (a, b, alpha) => ({ state: interpolate(a.state, b.state, alpha) }),
     async interpolate(a, b, alphas) {
@@ -74,7 +143,7 @@ export async function createNaiveEngine(opts: InterpolationEngineOptions): Promi
         interpolate(a.state, b.state, alpha, interpolated);
         let lossSum = 0;
         let correct = 0;
-        for (const batch of batches) {
+        for (const batch of hostBatches) {
           const sums = await session.run({ ...feeds, [GRAPH_NAMES.x]: batch.x, [GRAPH_NAMES.labels]: batch.labels });
           lossSum += sums.lossSum;
           correct += sums.correct;

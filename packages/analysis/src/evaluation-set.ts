@@ -9,7 +9,7 @@ export interface EvaluationSet {
   features: number;
 }
 
-/** One evaluation batch, its graph inputs built once (views into the resident set, labels as int64). */
+/** One evaluation batch, its graph inputs built once (views into the resident set, labels as float32 class ids). */
 export interface EvaluationBatch {
   start: number;
   count: number;

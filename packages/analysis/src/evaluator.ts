@@ -4,6 +4,7 @@ import { labelTensor, outputValues, stateFeeds } from './feeds.js';
 import { GRAPH_NAMES, lowerModel, type BatchNormMode } from './lower.js';
 import type { ProviderChoice } from './providers.js';
 import { openSession } from './session.js';
+import { countedRun, TransferCounter } from './transfers.js';
 
 /** Sums over one batch: divide by its size for the mean cross-entropy and the accuracy. */
 export interface BatchSums {
@@ -15,6 +16,8 @@ export interface BatchSums {
 export interface Evaluator {
   /** The execution provider the session runs on. */
   readonly provider: string;
+  /** What it runs on (the CPU's model, the WebGPU adapter's name). */
+  readonly device: string;
   /**
    * Sums over the first n examples of x [n, features] (flattened, normalised) with their labels, for the
    * network with `state` (the flat state vector of the layout). Mean cross-entropy = lossSum / n.
@@ -34,11 +37,15 @@ export interface EvaluatorOptions {
    * graph-source.ts), with the lowered plain graph's inputs and outputs.
    */
   graph?: Uint8Array;
+  /** Counts the bytes each run copies between host and device (a new counter when absent). */
+  transfers?: TransferCounter;
 }
 
 /** The session under an Evaluator, for the engines, which keep their batch tensors and state views. */
 export interface ModelSession {
   readonly provider: string;
+  readonly device: string;
+  readonly transfers: TransferCounter;
   /** Graph input names (state tensors the graph does not use are absent). */
   readonly inputNames: readonly string[];
   run(feeds: Record<string, ort.Tensor>): Promise<BatchSums>;
@@ -48,12 +55,15 @@ export interface ModelSession {
 export async function openModelSession(opts: EvaluatorOptions): Promise<ModelSession> {
   if (!opts.graph) resolveLayers(opts.model); // a bad spec fails here with its SpecError, not inside ORT
   const graph = opts.graph ?? lowerModel(opts.model, opts.layout, opts.bnMode);
-  const { session, provider } = await openSession(graph, { provider: opts.provider, log: opts.log });
+  const { session, provider, device } = await openSession(graph, { provider: opts.provider, log: opts.log });
+  const transfers = opts.transfers ?? new TransferCounter();
   return {
     provider,
+    device,
+    transfers,
     inputNames: session.inputNames,
     async run(feeds) {
-      const outputs = await session.run(feeds);
+      const outputs = await countedRun(session, provider, feeds, transfers);
       return { lossSum: outputValues(outputs, GRAPH_NAMES.lossSum)[0], correct: outputValues(outputs, GRAPH_NAMES.correct)[0] };
     },
     release: () => session.release(),
@@ -65,6 +75,7 @@ export async function createEvaluator(opts: EvaluatorOptions): Promise<Evaluator
   const session = await openModelSession(opts);
   return {
     provider: session.provider,
+    device: session.device,
     evaluate(state, x, labels, n) {
       if (x.length < n * features) throw new Error(`x holds ${x.length / features} examples of ${features} features, asked for ${n}`);
       if (labels.length < n) throw new Error(`${labels.length} labels, asked for ${n}`);

@@ -1,11 +1,14 @@
 import * as ort from 'onnxruntime-node';
 import { flattenLayers, interpolate, resolveLayers, slotOf, tensorView, type ResolvedLayer, type TensorSlot } from '@sgdwalk/core';
-import { checkEvaluationSet, createNaiveEngine, type InterpolationEngine, type InterpolationEngineOptions, type PreparedState } from './engine.js';
-import { evaluationBatches } from './evaluation-set.js';
+import { disposeAll, openDeviceStore, type DeviceState, type DeviceStore } from './device-store.js';
+import { checkEvaluationSet, createNaiveEngine, residentOn, type InterpolationEngine, type InterpolationEngineOptions, type PreparedState } from './engine.js';
+import { evaluationBatches, type EvaluationBatch } from './evaluation-set.js';
 import { outputValues, stateFeeds } from './feeds.js';
 import { openInterpolationSessions } from './interpolation-sessions.js';
 import { GRAPH_NAMES, hasImageLayers, lowerProjection } from './lower.js';
+import { providerCandidates, type ProviderChoice } from './providers.js';
 import { openSession } from './session.js';
+import { countedRun, TransferCounter } from './transfers.js';
 
 /**
  * Upper bound on the elements of one α-batched activation [A, batch, width]: 2^24 floats = 64 MiB. The
@@ -28,12 +31,13 @@ export interface FastEngineOptions {
   alphaBatchElements?: number;
   /**
    * Conv nets with α as a batch axis too: the A networks side by side on the channel axis, each conv a
-   * grouped conv (lowerInterpolationModel), a session per chunk length. Off by default, so conv nets run
-   * one α per run, as the naive engine: the conv work is the same either way, and on ONNX Runtime's CPU
+   * grouped conv (lowerInterpolationModel), a session per chunk length. Left out, the provider's default
+   * (ALPHA_BATCH_IMAGES_BY_PROVIDER). Off on the CPU, so conv nets run one α per run, as the naive engine:
+   * the conv work is the same either way, and on ONNX Runtime's CPU
    * provider the rest (batch-norm reductions, elementwise ops over A-times larger activations) is slower.
    * Measured per pair (11 α × 1,000 examples, batches of 100, one thread): VGG-11 width 1/4 on 32 × 32,
    * 5.0–5.5 s batched vs 4.8–5.3 s one α per run; ResNet-20 width 1/2, 7.4–8.2 s vs 6.0–6.9 s (CPU time).
-   * Whether it pays on a GPU provider is not measured yet. The first conv is never projected (as a first
+   * On a GPU provider see ALPHA_BATCH_IMAGES_BY_PROVIDER. The first conv is never projected (as a first
    * dense layer is): it is a small part of a conv net's cost (3 input channels), while its outputs over the
    * evaluation set would be (filters / 3) times the set, kept per prepared checkpoint.
    */
@@ -41,6 +45,20 @@ export interface FastEngineOptions {
   /** ONNX Runtime's intra-op spin-waiting in this engine's sessions (default false: see FAST_ENGINE_SPINNING). */
   spinning?: boolean;
 }
+
+/**
+ * Whether conv nets are α-batched (FastEngineOptions.alphaBatchImages) when the option is left out, by
+ * the provider the engine runs on.
+ * - cpu: no (measured: see FastEngineOptions.alphaBatchImages).
+ * - webgpu: yes. Measured on lavapipe only, a CPU Vulkan driver (no GPU was lent to this work), with
+ *   tools/bench `analysis --provider webgpu --model vgg11-bn --width 0.125 --examples 200 --pairs 2
+ *   --eval-batch 100`, engines interleaved: α-batched 1.86× faster than one α per run at 3 α (7.2 s vs
+ *   13.5 s), 1.42× at 6 α (35.1 s vs 49.8 s). A device run has a fixed cost per dispatch that the α-batched
+ *   graph pays once for the chunk (3 runs per pair instead of 10 and 19).
+ * - cuda: not measured; the CPU's choice.
+ * The benchmark prints alphaBatchedOverNaive, to confirm or revise these on a real GPU.
+ */
+export const ALPHA_BATCH_IMAGES_BY_PROVIDER: Readonly<Record<string, boolean>> = { cpu: false, webgpu: true, cuda: false };
 
 /**
  * The fast engine's sessions do not spin. A run of the α-batched graph is a few large ops whose threads
@@ -61,73 +79,102 @@ export const FAST_ENGINE_SPINNING = false;
  * FastEngineOptions). One `interpolate` at a time.
  */
 export async function createFastEngine(opts: InterpolationEngineOptions, options: FastEngineOptions = {}): Promise<InterpolationEngine> {
-  const { alphaBatchElements = ALPHA_BATCH_ELEMENTS, alphaBatchImages = false, spinning = FAST_ENGINE_SPINNING } = options;
+  const { alphaBatchElements = ALPHA_BATCH_ELEMENTS, alphaBatchImages, spinning = FAST_ENGINE_SPINNING } = options;
   const { model, layout, evalSet } = opts;
   if (opts.graph) throw new Error('the fast engine lowers the model spec: an imported graph runs on the naive engine');
   checkEvaluationSet(model, evalSet);
-  if (hasImageLayers(model) && !alphaBatchImages) return createNaiveEngine(opts);
+  const images = hasImageLayers(model);
+  // Left to its default, α-batching of conv nets is the chosen provider's (known once a session is open).
+  const mayBatch = alphaBatchImages ?? providerCandidates(opts.provider ?? 'auto').some((candidate) => ALPHA_BATCH_IMAGES_BY_PROVIDER[candidate]);
+  if (images && !mayBatch) return createNaiveEngine(opts);
   const layers = resolveLayers(model);
   const first = layers[0];
   const widestLayer = widestActivation(layers);
   const sessions = await openInterpolationSessions({ ...opts, spinning });
   const provider = sessions.provider;
+  if (images && alphaBatchImages === undefined && !ALPHA_BATCH_IMAGES_BY_PROVIDER[provider]) {
+    await sessions.release();
+    return createNaiveEngine({ ...opts, provider: provider as ProviderChoice });
+  }
+  const transfers = new TransferCounter();
+  const resident = residentOn(provider, opts);
   /** The X·W session and the weight it takes, when the first layer is dense; on the provider just chosen. */
   let projection: { session: ort.InferenceSession; weight: TensorSlot } | undefined;
   if (first.type === 'dense') {
-    const opened = await openSession(lowerProjection(model, layout), { candidates: [provider], log: opts.log, spinning }).catch(async (error: unknown) => {
+    const outputLocations = resident ? { [GRAPH_NAMES.projection]: 'gpu-buffer' as const } : undefined;
+    const opened = await openSession(lowerProjection(model, layout), { candidates: [provider], log: opts.log, spinning, outputLocations }).catch(async (error: unknown) => {
       await sessions.release();
       throw error;
     });
     projection = { session: opened.session, weight: slotOf(layout, `${first.name}.weight`) };
   }
-  const batches = evaluationBatches(evalSet, opts.evalBatchSize);
-  /** X·W_t of each batch, for the states this engine prepared (empty without a projected first layer). */
-  const projections = new WeakMap<PreparedState, ort.Tensor[]>();
+  const hostBatches = evaluationBatches(evalSet, opts.evalBatchSize);
+  /** The state tensors the graphs take: the interpolation graph's ends and the projected weight. */
+  const tensors = layout.tensors
+    .map((slot) => slot.name)
+    .filter((name) => sessions.inputNames.includes(GRAPH_NAMES.endA(name)) || name === projection?.weight.name);
+  let store: DeviceStore | undefined;
+  let batches: EvaluationBatch[] = hostBatches;
+  if (resident) {
+    store = openDeviceStore({ layout, tensors, transfers, log: opts.log });
+    batches = await store.uploadBatches(hostBatches);
+  }
+  /** Per prepared state: X·W_t of each batch (empty without a projected first layer) and, resident, its tensors on the device. */
+  const preparations = new WeakMap<PreparedState, { projections: ort.Tensor[]; device?: DeviceState }>();
 
-  const projectionsOf = (prepared: PreparedState): ort.Tensor[] => {
-    const perBatch = projections.get(prepared);
-    if (!perBatch) throw new Error('this state was not prepared by this engine');
-    return perBatch;
+  const preparationOf = (prepared: PreparedState) => {
+    const preparation = preparations.get(prepared);
+    if (!preparation) throw new Error('this state was not prepared by this engine');
+    return preparation;
+  };
+  const endFeeds = (prepared: PreparedState, inputName: (tensor: string) => string): Record<string, ort.Tensor> => {
+    const device = preparationOf(prepared).device;
+    if (!device) return stateFeeds(layout, prepared.state, sessions.inputNames, inputName);
+    return Object.fromEntries(tensors.filter((name) => sessions.inputNames.includes(inputName(name))).map((name) => [inputName(name), device[name]]));
   };
 
   return {
     provider,
+    device: sessions.device,
+    deviceResident: resident,
+    transfers,
     async prepare(state) {
+      const device = store ? await store.uploadState(state) : undefined;
       const perBatch: ort.Tensor[] = [];
       if (projection) {
         const slot = projection.weight;
-        const weight = new ort.Tensor('float32', tensorView(state, slot), slot.shape);
+        const weight = device ? device[slot.name] : new ort.Tensor('float32', tensorView(state, slot), slot.shape);
         for (const batch of batches) {
-          const outputs = await projection.session.run({ [GRAPH_NAMES.x]: batch.x, [slot.name]: weight });
+          const outputs = await countedRun(projection.session, provider, { [GRAPH_NAMES.x]: batch.x, [slot.name]: weight }, transfers);
           perBatch.push(outputs[GRAPH_NAMES.projection]);
         }
       }
       const prepared: PreparedState = { state };
-      projections.set(prepared, perBatch);
+      preparations.set(prepared, { projections: perBatch, device });
       return prepared;
     },
     async prepareBetween(a, b, alpha) {
       // X·θ(α)'s first-layer weight is (1 − α)·XW_a + α·XW_b exactly: no new projection of the batches.
-      const projectionsA = projectionsOf(a);
-      const projectionsB = projectionsOf(b);
+      const { projections: projectionsA, device: deviceA } = preparationOf(a);
+      const { projections: projectionsB, device: deviceB } = preparationOf(b);
       const prepared: PreparedState = { state: interpolate(a.state, b.state, alpha) };
-      projections.set(
-        prepared,
-        projectionsA.map((xwA, i) =>
-          new ort.Tensor('float32', interpolate(xwA.data as Float32Array, projectionsB[i].data as Float32Array, alpha), xwA.dims),
-        ),
-      );
+      if (store && deviceA && deviceB) {
+        const projections: ort.Tensor[] = [];
+        for (const [i, xwA] of projectionsA.entries()) projections.push(await store.lerp(xwA, projectionsB[i], alpha));
+        preparations.set(prepared, { projections, device: await store.lerpState(deviceA, deviceB, alpha) });
+      } else {
+        preparations.set(prepared, {
+          projections: projectionsA.map((xwA, i) => new ort.Tensor('float32', interpolate(xwA.data as Float32Array, projectionsB[i].data as Float32Array, alpha), xwA.dims)),
+        });
+      }
       return prepared;
     },
     async interpolate(a, b, alphas) {
-      const projectionsA = projectionsOf(a);
-      const projectionsB = projectionsOf(b);
+      const projectionsA = preparationOf(a).projections;
+      const projectionsB = preparationOf(b).projections;
       const lossPerAlpha = new Float64Array(alphas.length);
       const accuracyPerAlpha = new Float64Array(alphas.length);
-      const ends = {
-        ...stateFeeds(layout, a.state, sessions.inputNames, GRAPH_NAMES.endA),
-        ...stateFeeds(layout, b.state, sessions.inputNames, GRAPH_NAMES.endB),
-      };
+      const ends = { ...endFeeds(a, GRAPH_NAMES.endA), ...endFeeds(b, GRAPH_NAMES.endB) };
       const chunkSize = alphaChunkSize(opts.evalBatchSize, widestLayer, alphas.length, alphaBatchElements);
       for (let from = 0; from < alphas.length; from += chunkSize) {
         const chunk = alphas.slice(from, from + chunkSize);
@@ -146,7 +193,7 @@ export async function createFastEngine(opts: InterpolationEngineOptions, options
           } else {
             feeds[GRAPH_NAMES.x] = batch.x;
           }
-          const outputs = await session.run(feeds);
+          const outputs = await countedRun(session, provider, feeds, transfers);
           const batchLossSums = outputValues(outputs, GRAPH_NAMES.lossSum);
           const batchCorrect = outputValues(outputs, GRAPH_NAMES.correct);
           for (let k = 0; k < chunk.length; k++) {
@@ -162,8 +209,10 @@ export async function createFastEngine(opts: InterpolationEngineOptions, options
       return { lossPerAlpha, accuracyPerAlpha };
     },
     async release() {
+      if (store) disposeAll(batches.flatMap((batch) => [batch.x, batch.labels]));
       await sessions.release();
       await projection?.session.release();
+      await store?.release();
     },
   };
 }

@@ -21,9 +21,9 @@ export function stateFeeds(
   return feeds;
 }
 
-/** Labels as the graph's int64 input. */
+/** Labels as the graph's float32 class-id input (see lossHead: no int64 on a GPU provider). */
 export function labelTensor(labels: Int32Array): ort.Tensor {
-  return new ort.Tensor('int64', BigInt64Array.from(labels, (label) => BigInt(label)), [labels.length]);
+  return new ort.Tensor('float32', Float32Array.from(labels), [labels.length]);
 }
 
 /** The values of a float output as numbers (a scalar gives one). */

@@ -14,6 +14,8 @@ import { openSession } from './session.js';
  */
 export interface InterpolationSessions {
   readonly provider: string;
+  /** What the provider runs on (see OpenedSession.device). */
+  readonly device: string;
   /** Graph input names (the same for every α count). */
   readonly inputNames: readonly string[];
   /** A session evaluating `alphaCount` networks per run. Not safe to call while a run of another count is in flight. */
@@ -37,8 +39,8 @@ export const FIXED_ALPHA_SESSIONS_KEPT = 3;
 export async function openInterpolationSessions(opts: InterpolationSessionOptions, kept = FIXED_ALPHA_SESSIONS_KEPT): Promise<InterpolationSessions> {
   const { model, layout, bnMode, log, spinning } = opts;
   if (!hasImageLayers(model)) {
-    const { session, provider } = await openSession(lowerInterpolationModel(model, layout, bnMode), { provider: opts.provider, log, spinning });
-    return { provider, inputNames: session.inputNames, forAlphas: async () => session, release: () => session.release() };
+    const { session, provider, device } = await openSession(lowerInterpolationModel(model, layout, bnMode), { provider: opts.provider, log, spinning });
+    return { provider, device, inputNames: session.inputNames, forAlphas: async () => session, release: () => session.release() };
   }
   // The provider is chosen with the one-network graph; later α counts open on the same provider.
   const first = await openSession(lowerInterpolationModel(model, layout, bnMode, 1), { provider: opts.provider, log, spinning });
@@ -46,6 +48,7 @@ export async function openInterpolationSessions(opts: InterpolationSessionOption
   const open = new Map<number, ort.InferenceSession>([[1, first.session]]);
   return {
     provider: first.provider,
+    device: first.device,
     inputNames: first.session.inputNames,
     async forAlphas(alphaCount) {
       let session = open.get(alphaCount);

@@ -32,7 +32,7 @@ export function lowerInterpolationModel(spec: ModelSpec, layout: ParameterLayout
   if (alphaCount !== undefined && !(Number.isInteger(alphaCount) && alphaCount > 0)) throw new RangeError(`α count must be a positive integer, got ${alphaCount}`);
   const alphaDim = alphaCount ?? 'A';
   const g = new GraphBuilder();
-  const labels = g.input(GRAPH_NAMES.labels, DataType.INT64, ['N']);
+  const labels = g.input(GRAPH_NAMES.labels, DataType.FLOAT, ['N']);
   const coefInputA = g.input(GRAPH_NAMES.coefA, DataType.FLOAT, [alphaDim]);
   const coefInputB = g.input(GRAPH_NAMES.coefB, DataType.FLOAT, [alphaDim]);
   // [A, 2], row k = (coef_a[k], coef_b[k]): interpolating a tensor of any size is one MatMul with its ends.

@@ -115,4 +115,23 @@ describe('ONNX lowering', () => {
       await running.release();
     }
   });
+  it('counts a tie for the largest logit as ArgMax does: the first class wins (hand-computed)', async () => {
+    // one dense layer with zero weights: the logits are its bias, (1, 1, 0) for every example
+    const spec: ModelSpec = { name: 'ties', inputShape: [2], classes: 3, layers: [{ type: 'dense', units: 'classes' }, { type: 'softmax-cross-entropy' }] };
+    const layout = parameterLayout(spec);
+    const state = new Float32Array(layout.totalSize);
+    const bias = layout.tensors.find((slot) => slot.name.endsWith('.bias'))!;
+    tensorView(state, bias).set([1, 1, 0]);
+    const evaluator = await createEvaluator({ model: spec, layout, bnMode: 'batch', provider: 'cpu' });
+    try {
+      const sums = await evaluator.evaluate(state, new Float32Array(8), Int32Array.from([0, 1, 2, 0]), 4);
+      // classes 0 and 1 tie: labels 0 (twice) are correct, label 1 is not (ArgMax picks 0), label 2 is not
+      expect(sums.correct).toBe(2);
+      // log Σ exp = log(2e + 1); the loss sum is 3·(lse − 1) + lse
+      const lse = Math.log(2 * Math.E + 1);
+      expect(sums.lossSum).toBeCloseTo(3 * (lse - 1) + lse, 5);
+    } finally {
+      await evaluator.release();
+    }
+  });
 });

@@ -137,34 +137,48 @@ export function hasImageLayers(spec: ModelSpec): boolean {
 
 /**
  * The head: loss_sum = −Σ_n log softmax(logits_n)[label_n] and correct = #{n : argmax logits_n = label_n},
- * reduced over the example axis (−2 of the logits). The label's log-probability is picked with a one-hot
- * Where, which adds exact zeros only, so it equals a gather and never turns −∞·0 into NaN.
+ * reduced over the example axis (−2 of the logits). Labels are float32 class ids (exact below 2^24).
+ *
+ * Built from ops every provider runs on its device, so a GPU session returns two numbers per network and
+ * never its logits: ONNX Runtime's WebGPU provider has no int64 kernels (an int64 label input, Equal or
+ * ArgMax ran on the CPU) and no LogSoftmax (it copied the logits to the host each run). So:
+ * - log softmax as z − max − log Σ exp(z − max), the same formula ORT's CPU LogSoftmax evaluates;
+ * - the label's log-probability picked with a one-hot Where, which adds exact zeros only, so it equals a
+ *   gather and never turns −∞·0 into NaN;
+ * - argmax with ArgMax's rule (the first maximum wins on ties): with isMax_c = [z_c = max] and weights
+ *   w_c = 2 for c < label, 1 for c = label, 0 after, the label is the argmax iff Σ_c isMax_c·w_c = 1.
  */
 export function lossHead(g: GraphBuilder, logits: string, labels: string, classes: number): { lossSum: string; correct: string } {
-  const logProbabilities = g.op('LogSoftmax', [logits], [{ name: 'axis', int: -1 }], 'log_probabilities');
-  const classIds = g.constant('class_ids', DataType.INT64, [classes], Array.from({ length: classes }, (_, i) => i));
-  const labelColumn = g.op('Unsqueeze', [labels, g.constant('axis_1', DataType.INT64, [1], [1])], [], 'label_column');
+  const classAxis: AttributeProto[] = [{ name: 'axes', ints: [-1] }, { name: 'keepdims', int: 1 }];
+  const maxLogit = g.op('ReduceMax', [logits], classAxis, 'max_logit');
+  const shifted = g.op('Sub', [logits, maxLogit], [], 'shifted_logits');
+  const logSumExp = g.op('Log', [g.op('ReduceSum', [g.op('Exp', [shifted], [], 'exp_logits'), g.int64s('class_axis', [-1])], [{ name: 'keepdims', int: 1 }], 'sum_exp')], [], 'log_sum_exp');
+  const logProbabilities = g.op('Sub', [shifted, logSumExp], [], 'log_probabilities');
+  const classIds = g.constant('class_ids', DataType.FLOAT, [classes], Array.from({ length: classes }, (_, i) => i));
+  const labelColumn = g.op('Unsqueeze', [labels, g.int64s('axis_1', [1])], [], 'label_column');
   const isLabel = g.op('Equal', [labelColumn, classIds], [], 'is_label');
   const zero = g.constant('zero', DataType.FLOAT, [], [0]);
   const picked = g.op('Where', [isLabel, logProbabilities, zero], [], 'label_log_probability');
-  const exampleAndClassAxes = g.constant('axes_examples_classes', DataType.INT64, [2], [-2, -1]);
+  const exampleAndClassAxes = g.int64s('axes_examples_classes', [-2, -1]);
   const lossSum = g.op('Neg', [g.op('ReduceSum', [picked, exampleAndClassAxes], [{ name: 'keepdims', int: 0 }])], [], 'loss_sum');
-  const predicted = g.op('ArgMax', [logits], [{ name: 'axis', int: -1 }, { name: 'keepdims', int: 0 }], 'predicted');
-  const hits = g.op('Cast', [g.op('Equal', [predicted, labels])], [{ name: 'to', int: DataType.FLOAT }], 'hits');
-  const exampleAxis = g.constant('axes_examples', DataType.INT64, [1], [-1]);
-  const correct = g.op('ReduceSum', [hits, exampleAxis], [{ name: 'keepdims', int: 0 }], 'correct_count');
+  const isMax = g.op('Cast', [g.op('Equal', [logits, maxLogit])], [{ name: 'to', int: DataType.FLOAT }], 'is_max');
+  const before = g.op('Cast', [g.op('Less', [classIds, labelColumn])], [{ name: 'to', int: DataType.FLOAT }], 'class_before_label');
+  const weights = g.op('Add', [g.op('Add', [before, before]), g.op('Cast', [isLabel], [{ name: 'to', int: DataType.FLOAT }])], [], 'argmax_weights');
+  const score = g.op('ReduceSum', [g.op('Mul', [isMax, weights]), g.int64s('class_axis', [-1])], [{ name: 'keepdims', int: 0 }], 'argmax_score');
+  const hits = g.op('Cast', [g.op('Equal', [score, g.constant('one', DataType.FLOAT, [], [1])])], [{ name: 'to', int: DataType.FLOAT }], 'hits');
+  const correct = g.op('ReduceSum', [hits, g.int64s('axes_examples', [-1])], [{ name: 'keepdims', int: 0 }], 'correct_count');
   return { lossSum, correct };
 }
 
 /**
  * The plain evaluation graph: inputs x [N, features] float32 (examples already flattened), labels [N]
- * int64 and each state tensor the graph uses under its layout name and shape (running statistics only in
+ * float32 (class ids) and each state tensor the graph uses under its layout name and shape (running statistics only in
  * running mode); outputs the scalars loss_sum and correct.
  */
 export function lowerModel(spec: ModelSpec, layout: ParameterLayout, mode: BatchNormMode): Uint8Array {
   const g = new GraphBuilder();
   const x = g.input(GRAPH_NAMES.x, DataType.FLOAT, ['N', inputFeatures(spec)]);
-  const labels = g.input(GRAPH_NAMES.labels, DataType.INT64, ['N']);
+  const labels = g.input(GRAPH_NAMES.labels, DataType.FLOAT, ['N']);
   const param = onFirstUse((tensor: string) => g.input(tensor, DataType.FLOAT, slotOf(layout, tensor).shape));
   const image: ImageParameters = {
     alphas: 1,

@@ -1,4 +1,5 @@
 import type { InterpolationCurve, InterpolationEngine } from './engine.js';
+import { TransferCounter } from './transfers.js';
 import type { KnownLines } from './known-lines.js';
 import type { LineContextSpec } from './line-context.js';
 import { planFloorJobs, planTrajectoryJobs, rememberJobs, type LineJob, type LineKeys } from './line-jobs.js';
@@ -80,6 +81,8 @@ export async function evaluateRemotely(
   return outcome;
 }
 
+const NO_TRANSFERS = new TransferCounter();
+
 /**
  * An engine created on first use: after a remote evaluation the pass usually needs none, and the
  * coordinator then opens no sessions.
@@ -91,6 +94,15 @@ export function lazyEngine(create: () => Promise<InterpolationEngine>): { engine
   const engine: InterpolationEngine = {
     get provider() {
       return ready?.provider ?? 'none';
+    },
+    get device() {
+      return ready?.device ?? 'none';
+    },
+    get deviceResident() {
+      return ready?.deviceResident ?? false;
+    },
+    get transfers() {
+      return ready?.transfers ?? NO_TRANSFERS;
     },
     prepare: async (state) => (await get()).prepare(state),
     prepareBetween: async (a, b, alpha) => (await get()).prepareBetween(a, b, alpha),

@@ -32,7 +32,8 @@ describe('execution providers', () => {
     const { session, provider } = await openSession(model, { provider: 'auto', log });
     await session.release();
     const passedOver = AUTO_PROVIDER_ORDER.slice(0, AUTO_PROVIDER_ORDER.indexOf(provider));
-    // Without a GPU and the CUDA libraries (this machine) that is cuda and webgpu, ending on cpu.
+    // Without a GPU and the CUDA libraries (this machine) that is cuda and webgpu (no adapter, or a CPU
+    // driver such as lavapipe, which auto passes over), ending on cpu.
     expect(log.warnings.map((w) => w.split(' ')[2])).toEqual(passedOver);
   });
 

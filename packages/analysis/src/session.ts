@@ -1,7 +1,8 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { SgdwalkError, silentLogger, type Logger } from '@sgdwalk/core';
 import { providerCandidates, type ProviderChoice } from './providers.js';
+import { probeWebGpuAdapter } from './webgpu-adapter.js';
 
 /** The ONNX Runtime version the analysis runs on, for manifests. */
 export const ONNXRUNTIME_VERSION: string = ort.env.versions.node ?? ort.env.versions.common;
@@ -10,7 +11,12 @@ export interface OpenedSession {
   session: ort.InferenceSession;
   /** The execution provider the session was created with. */
   provider: string;
+  /** What the provider runs on: the CPU's model, the WebGPU adapter's name, the CUDA device. */
+  device: string;
 }
+
+/** Where a session leaves each named output: in host memory (the default) or in a device buffer. */
+export type OutputLocations = Record<string, 'cpu' | 'gpu-buffer'>;
 
 export interface OpenSessionOptions {
   /** The config's choice; default 'auto'. */
@@ -24,6 +30,11 @@ export interface OpenSessionOptions {
    * with other processes, spinning threads take time slices from the thread that has the work.
    */
   spinning?: boolean;
+  /**
+   * Outputs to leave on the device when the session runs on WebGPU (the only provider whose device
+   * buffers onnxruntime-node hands back: `gpu-buffer` tensors); ignored on other providers.
+   */
+  outputLocations?: OutputLocations;
 }
 
 let runtimeLoggingQuieted = false;
@@ -44,6 +55,23 @@ function firstLine(error: unknown): string {
 }
 
 /**
+ * Whether a candidate can be used, and on what. `auto` passes over a WebGPU adapter that is a CPU driver
+ * (lavapipe, SwiftShader: measured about 7× slower than the CPU provider) or that cannot be named; asked
+ * for by name, WebGPU runs on whatever adapter Dawn offers, and the adapter is named.
+ */
+async function deviceOf(provider: string, auto: boolean): Promise<{ device: string } | { skip: string }> {
+  if (provider === 'cpu') return { device: cpus()[0]?.model.trim() || 'CPU' };
+  if (provider === 'cuda') return { device: 'CUDA device 0' };
+  if (provider !== 'webgpu') return { device: provider };
+  const probe = await probeWebGpuAdapter();
+  if (!probe.found) return auto ? { skip: `${probe.reason}; auto uses WebGPU only on an adapter it can name` } : { device: 'unnamed WebGPU adapter' };
+  if (auto && probe.adapter.software) {
+    return { skip: `its adapter is ${probe.adapter.name}, a CPU (software) driver, slower than the CPU provider; ask for "webgpu" by name to use it` };
+  }
+  return { device: probe.adapter.name };
+}
+
+/**
  * Create a session on the first provider that works. Creating one with an absent provider throws in
  * onnxruntime-node: each failure is logged as a warning naming the provider and the reason, and the next
  * candidate is tried. Only when every candidate fails is it an error.
@@ -52,22 +80,31 @@ export async function openSession(model: Uint8Array, opts: OpenSessionOptions = 
   const log = opts.log ?? silentLogger;
   const choice = opts.provider ?? 'auto';
   const candidates = opts.candidates ?? providerCandidates(choice);
+  const auto = opts.candidates === undefined && choice === 'auto';
   quietRuntimeLogging();
   const failures: string[] = [];
   for (const [index, provider] of candidates.entries()) {
+    const next = candidates[index + 1];
+    const skipped = (reason: string) => {
+      failures.push(`${provider}: ${reason}`);
+      log.warn(`execution provider ${provider} is not available (${reason})${next ? `; trying ${next}` : ''}`);
+    };
+    const target = await deviceOf(provider, auto);
+    if ('skip' in target) {
+      skipped(target.skip);
+      continue;
+    }
     try {
       const session = await ort.InferenceSession.create(model, {
         executionProviders: [provider],
         graphOptimizationLevel: 'all',
         intraOpNumThreads: availableParallelism(),
         ...(opts.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
+        ...(provider === 'webgpu' && opts.outputLocations ? { preferredOutputLocation: opts.outputLocations } : {}),
       });
-      return { session, provider };
+      return { session, provider, device: target.device };
     } catch (error) {
-      const reason = firstLine(error);
-      failures.push(`${provider}: ${reason}`);
-      const next = candidates[index + 1];
-      log.warn(`execution provider ${provider} is not available (${reason})${next ? `; trying ${next}` : ''}`);
+      skipped(firstLine(error));
     }
   }
   throw new SgdwalkError(

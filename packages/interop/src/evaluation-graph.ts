@@ -8,7 +8,7 @@ import {
 /**
  * An imported network's ONNX graph made into sgdwalk's evaluation graph. The contract is the one of the
  * analysis' lowered plain graph (analysis/src/lower.ts): inputs `x` [N, features] float32 (examples as the
- * prepared data holds them: flattened channel last, normalised), `labels` [N] int64 and every state tensor
+ * prepared data holds them: flattened channel last, normalised), `labels` [N] float32 class ids and every state tensor
  * under its own name and shape; outputs the scalars `loss_sum` (summed softmax cross-entropy) and `correct`.
  */
 
@@ -153,15 +153,17 @@ function lossHead(logits: string, classes: number): { nodes: OnnxNode[]; constan
     int64Tensor(`${p}/axes_examples`, [0]),
   ];
   const nodes: OnnxNode[] = [
+    // Labels arrive as float32 class ids, as the analysis feeds every graph (exact below 2^24).
+    { op_type: 'Cast', input: [EVALUATION_NAMES.labels], output: [`${p}/label_ids`], attribute: [attr.int('to', ONNX_DTYPE.INT64)] },
     { op_type: 'LogSoftmax', input: [logits], output: [`${p}/log_probabilities`], attribute: [attr.int('axis', -1)] },
-    { op_type: 'Unsqueeze', input: [EVALUATION_NAMES.labels, `${p}/axis_1`], output: [`${p}/label_column`] },
+    { op_type: 'Unsqueeze', input: [`${p}/label_ids`, `${p}/axis_1`], output: [`${p}/label_column`] },
     { op_type: 'Equal', input: [`${p}/label_column`, `${p}/class_ids`], output: [`${p}/is_label`] },
     // A one-hot Where adds exact zeros only: it equals a gather and never turns −∞·0 into NaN.
     { op_type: 'Where', input: [`${p}/is_label`, `${p}/log_probabilities`, `${p}/zero`], output: [`${p}/picked`] },
     { op_type: 'ReduceSum', input: [`${p}/picked`, `${p}/axes_examples_classes`], output: [`${p}/log_likelihood`], attribute: [attr.int('keepdims', 0)] },
     { op_type: 'Neg', input: [`${p}/log_likelihood`], output: [EVALUATION_NAMES.lossSum] },
     { op_type: 'ArgMax', input: [logits], output: [`${p}/predicted`], attribute: [attr.int('axis', -1), attr.int('keepdims', 0)] },
-    { op_type: 'Equal', input: [`${p}/predicted`, EVALUATION_NAMES.labels], output: [`${p}/hit`] },
+    { op_type: 'Equal', input: [`${p}/predicted`, `${p}/label_ids`], output: [`${p}/hit`] },
     { op_type: 'Cast', input: [`${p}/hit`], output: [`${p}/hits`], attribute: [attr.int('to', ONNX_DTYPE.FLOAT)] },
     { op_type: 'ReduceSum', input: [`${p}/hits`, `${p}/axes_examples`], output: [EVALUATION_NAMES.correct], attribute: [attr.int('keepdims', 0)] },
   ];
@@ -228,7 +230,7 @@ export function evaluationGraph(model: OnnxModel, opts: EvaluationGraphOptions, 
     initializer: [...(graph.initializer ?? []).filter((t) => !stateNames.has(t.name!)), ...constants],
     input: [
       valueInfo(EVALUATION_NAMES.x, ONNX_DTYPE.FLOAT, ['N', opts.imageShape.reduce((a, b) => a * b, 1)]),
-      valueInfo(EVALUATION_NAMES.labels, ONNX_DTYPE.INT64, ['N']),
+      valueInfo(EVALUATION_NAMES.labels, ONNX_DTYPE.FLOAT, ['N']),
       ...state.map((t) => valueInfo(t.name, ONNX_DTYPE.FLOAT, t.shape)),
     ],
     output: [valueInfo(EVALUATION_NAMES.lossSum, ONNX_DTYPE.FLOAT, []), valueInfo(EVALUATION_NAMES.correct, ONNX_DTYPE.FLOAT, [])],
