@@ -39,6 +39,24 @@ describe('sgdwalk CLI on bad input', () => {
     expectCleanFailure(runCli(['data', '--pipeline', file]), /unknown\.json/, /train\.learning_rate/);
   });
 
+  it('analyze --run on a folder that does not exist says so, and names no pipeline file the user never passed', async () => {
+    const missing = join(dir, 'no-such-run');
+    const r = runCli(['analyze', '--run', missing, '-o', join(dir, 'never')]);
+    expectCleanFailure(r, /--run .*no-such-run: no such folder/);
+    expect(r.stderr).not.toMatch(/pipeline\.json/);
+    expect(r.stderr).not.toMatch(/prepared dataset/);
+  });
+
+  it('the unknown-field message points at README sections that exist', async () => {
+    const file = join(dir, 'unknown-section.json');
+    await writeFile(file, JSON.stringify({ report: { curvePairs: 3 } }));
+    const r = runCli(['data', '--pipeline', file]);
+    expectCleanFailure(r, /field "report\.curvePairs": unknown field/);
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    for (const [, section] of r.stderr.matchAll(/README "([^"]+)"/g)) expect(readme).toMatch(new RegExp(`^#+ ${section}$`, 'm'));
+    expect(r.stderr).toMatch(/README "Changing settings"/);
+  });
+
   it('names an ill-typed pipeline field and its file', async () => {
     const file = join(dir, 'illtyped.json');
     await writeFile(file, JSON.stringify({ analyze: { evalBatchSize: 'large' } }));

@@ -14,7 +14,7 @@ import { createNaiveEngine, type InterpolationEngineOptions } from './engine.js'
 import type { EvaluationSet } from './evaluation-set.js';
 import { createFastEngine } from './fast-engine.js';
 import { BARRIER_LINES_FILE, readKnownLines, writeBarrierLinesTable, writeBarriersTable, writeInterpolationTable, writePairsTable } from './outputs.js';
-import { consecutivePairs } from './pairs.js';
+import { consecutivePairs, windowNotice } from './pairs.js';
 import { readRunFolder, type RunMetrics } from './run-folder.js';
 import { ONNXRUNTIME_VERSION } from './session.js';
 import { measureSharpness } from './sharpness-stage.js';
@@ -91,6 +91,8 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
         field: config.steps ? 'analyze.steps' : undefined,
       });
     }
+    const clipped = windowNotice(config.steps, pairs);
+    if (clipped) log.warn(clipped);
     const floorSteps = config.barriers.floor ? floorSegments(pairs) : [];
     const lags = lagLines(reader.steps, config.barriers.lags, config.barriers.every, config.steps);
     const barriersConfigured = config.barriers.floor || config.barriers.lags.length > 0;

@@ -262,7 +262,7 @@ function toConfigError(error: z.ZodError, file: string | undefined, prefix: stri
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') {
     path = [...path, issue.keys[0]];
-    message = `unknown field (allowed fields are listed in README "Pipeline files")`;
+    message = `unknown field (every section's fields are listed in README "Changing settings" and docs/design.md "The pipeline file")`;
   }
   return new ConfigError(message, file, fieldOf(path) || undefined);
 }
