@@ -25,3 +25,4 @@ export { type Logger, silentLogger } from './log.js';
 export { quantile, median, mean, fraction } from './stats.js';
 export { dot, norm, distance, cosine, updateCosine, interpolate } from './vector.js';
 export { pathExists } from './path-exists.js';
+export { DATA_DIR_ENV, datasetDirEnv, dataLocationEnv } from './dataset-location.js';
