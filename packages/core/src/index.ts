@@ -20,9 +20,13 @@ export {
   type SweepPoint, type ResolvedPoint, sweepPoints, pointId, sweepValueLabel, applyOverrides, parseSweepPipeline, loadSweepPipeline, findPoint, pointStageRoot,
 } from './sweep.js';
 export * from './contracts.js';
-export { type Manifest, writeManifest, readManifest, readJsonFile, checkAgainstManifest, SGDWALK_VERSION } from './manifest.js';
+export {
+  type Manifest, type ManifestDiscrepancy, writeManifest, readManifest, readJsonFile, checkAgainstManifest, SGDWALK_VERSION,
+  listStageFiles, parseManifest, manifestDiscrepancies,
+} from './manifest.js';
 export { type Logger, silentLogger } from './log.js';
 export { quantile, median, mean, fraction } from './stats.js';
 export { dot, norm, distance, cosine, updateCosine, interpolate } from './vector.js';
 export { pathExists } from './path-exists.js';
 export { DATA_DIR_ENV, datasetDirEnv, dataLocationEnv } from './dataset-location.js';
+export { runInfoSchema, parameterLayoutSchema, parseRunInfo, readRunInfo } from './run-file.js';
