@@ -1,4 +1,4 @@
-export { SgdwalkError, ConfigError, DataError, CheckpointError, DivergenceError, SpecError } from './errors.js';
+export { SgdwalkError, ConfigError, DataError, CheckpointError, SpecError, ERROR_CODES, type ErrorCode } from './errors.js';
 export { Rng, deriveSeed, permutation } from './rng.js';
 export { sha256, sha256File, canonicalJson, hashJson } from './hash.js';
 export { writeFileAtomic, temporaryPathFor } from './atomic.js';
@@ -30,3 +30,4 @@ export { dot, norm, distance, cosine, updateCosine, interpolate } from './vector
 export { pathExists } from './path-exists.js';
 export { DATA_DIR_ENV, datasetDirEnv, dataLocationEnv } from './dataset-location.js';
 export { runInfoSchema, parameterLayoutSchema, parseRunInfo, readRunInfo } from './run-file.js';
+export type { BatchNormMode } from './batch-norm-mode.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildFigures, FIGURE_NAMES } from './figures.js';
-import { syntheticInputs } from './fixture.js';
+import { syntheticInputs } from '../test/fixture.js';
 import { escapeHtml, inlineSvg, renderHtml, type RenderedFigure } from './html.js';
 import { renderSvg } from './render.js';
 import type { ReportInputs } from './inputs.js';

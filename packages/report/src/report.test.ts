@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeTable } from '@sgdwalk/checkpoints';
 import { readManifest, sha256File, SgdwalkError, type Logger } from '@sgdwalk/core';
-import { syntheticInputs } from './fixture.js';
+import { syntheticInputs } from '../test/fixture.js';
 import { FIGURE_NAMES, figureNames, writeReport } from './index.js';
 import type { ReportInputs } from './inputs.js';
 
