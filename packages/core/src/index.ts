@@ -31,3 +31,4 @@ export { pathExists } from './path-exists.js';
 export { DATA_DIR_ENV, datasetDirEnv, dataLocationEnv } from './dataset-location.js';
 export { runInfoSchema, parameterLayoutSchema, parseRunInfo, readRunInfo } from './run-file.js';
 export type { BatchNormMode } from './batch-norm-mode.js';
+export { checkpointIndexSchema, shardEntrySchema, SHARD_FILE_PATTERN } from './checkpoint-index.js';
