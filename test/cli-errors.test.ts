@@ -3,7 +3,7 @@ import { copyFile, mkdir, readFile, truncate, writeFile } from 'node:fs/promises
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { requireBuiltCli, runCli, tempDir, tinyPipeline } from './helpers.js';
+import { repoRoot, requireBuiltCli, runCli, tempDir, tinyPipeline } from './helpers.js';
 
 /** Bad input gets one clear message naming the file, field or step, a non-zero exit, and no stack trace. */
 function expectCleanFailure(result: { code: number | null; stderr: string }, ...patterns: RegExp[]) {
@@ -45,6 +45,18 @@ describe('sgdwalk CLI on bad input', () => {
     expectCleanFailure(r, /--run .*no-such-run: no such folder/);
     expect(r.stderr).not.toMatch(/pipeline\.json/);
     expect(r.stderr).not.toMatch(/prepared dataset/);
+  });
+
+  it('an analysis window beyond the stored checkpoints says what was asked and what is analysed', async () => {
+    // The committed format-v1 run stores steps 0–5; its data is prepared from its own pipeline file.
+    const fixture = join(repoRoot, 'test/fixtures/run-format-v1');
+    const prepared = runCli(['data', '--pipeline', join(repoRoot, 'test/fixtures/run-format-v1.pipeline.json'), '--out', join(dir, 'fx')]);
+    expect(prepared.code, prepared.stderr).toBe(0);
+    const file = join(dir, 'window-analysis.json');
+    await writeFile(file, JSON.stringify({ analyze: { steps: [1, 5000], evalSet: { split: 'train', size: 50, seed: 0 }, evalBatchSize: 50, barriers: { floor: false, lags: [] }, provider: 'cpu' } }));
+    const r = runCli(['analyze', '--pipeline', file, '--run', fixture, '--data', join(dir, 'fx', 'data'), '-o', join(dir, 'window-out')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('warning: analyze.steps asks for pairs ending in steps 1–5000; the run stores consecutive checkpoints for pairs ending in 1–5 only, so 5 pairs (1–5) are analysed');
   });
 
   it('the unknown-field message points at README sections that exist', async () => {
