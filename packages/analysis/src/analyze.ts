@@ -14,7 +14,7 @@ import { segmentAlphas } from './barriers.js';
 import type { InterpolationEngineOptions } from './engine.js';
 import { createEngine, lineKeys, loadEvaluationSet, type EngineKind, type LineContextSpec } from './line-context.js';
 import { BARRIER_LINES_FILE, readKnownLines, writeBarrierLinesTable, writeBarriersTable, writeInterpolationTable, writePairsTable } from './outputs.js';
-import { consecutivePairs } from './pairs.js';
+import { consecutivePairs, windowNotice } from './pairs.js';
 import { engineFor, importedEvaluationGraph, sharpnessUnavailable } from './graph-source.js';
 import { readRunFolder, type RunMetrics } from './run-folder.js';
 import { evaluateRemotely, lazyEngine, type RemoteLines, type RemoteOutcome } from './remote-lines.js';
@@ -96,6 +96,8 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
         field: config.steps ? 'analyze.steps' : undefined,
       });
     }
+    const clipped = windowNotice(config.steps, pairs);
+    if (clipped) log.warn(clipped);
     const floorSteps = config.barriers.floor ? floorSegments(pairs) : [];
     const lags = lagLines(reader.steps, config.barriers.lags, config.barriers.every, config.steps);
     const barriersConfigured = config.barriers.floor || config.barriers.lags.length > 0;

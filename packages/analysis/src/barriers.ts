@@ -1,5 +1,5 @@
 /**
- * Barriers (DESIGN "Metrics"), on a line sampled at α values in [0, 1] that start at 0 and end at 1:
+ * Barriers (docs/design.md "Metrics, as implemented"), on a line sampled at α values in [0, 1] that start at 0 and end at 1:
  * - along the valley floor, on the segment between two successive floor points:
  *   barrier = max over the segment − max of its two end losses;
  * - between iterates k steps apart, on the line θ_t → θ_{t+k}:

@@ -1,5 +1,5 @@
 /**
- * Convexity of a sampled curve (DESIGN "Metrics"): every second difference ≥ −tolerance. On a
+ * Convexity of a sampled curve (docs/design.md "Metrics, as implemented"): every second difference ≥ −tolerance. On a
  * non-uniform grid the second difference at i is the difference of the two neighbouring slopes times the
  * mean spacing (α[i+1] − α[i−1]) / 2, which equals L[i−1] − 2L[i] + L[i+1] on a uniform grid.
  */

@@ -1,3 +1,4 @@
+import type { BatchNormMode } from '@sgdwalk/core';
 import { flattenLayers, inputFeatures, resolveLayers, slotOf, type ModelSpec, type ParameterLayout, type ResolvedLayer, type ResolvedLayerOf } from '@sgdwalk/core';
 import { DataType, type AttributeProto } from './onnx-proto.js';
 import { GraphBuilder, onFirstUse, type ParameterSource } from './graph-builder.js';
@@ -14,7 +15,8 @@ import {
  * interpolation graph in lower-interpolation.ts.
  */
 
-export type BatchNormMode = 'batch' | 'running';
+/** core's one batch-norm mode type, re-exported for the lowering's modules. */
+export type { BatchNormMode };
 
 export { OPSET_VERSION, IR_VERSION } from './graph-builder.js';
 

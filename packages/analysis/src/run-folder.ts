@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { FILES, RUN_FORMAT_VERSION, SgdwalkError, checkAgainstManifest, readJsonFile, sha256File, type RunInfo } from '@sgdwalk/core';
+import { FILES, SgdwalkError, checkAgainstManifest, readRunInfo, sha256File, type RunInfo } from '@sgdwalk/core';
 import { readTable } from '@sgdwalk/checkpoints';
 
 /** The metrics.arrow columns the analysis uses, one entry per training step. */
@@ -31,10 +31,7 @@ function numericColumn(columns: Record<string, unknown>, name: string, path: str
 export async function readRunFolder(runDir: string): Promise<RunFolder> {
   await checkAgainstManifest(runDir, [FILES.run, FILES.metrics]);
   const runPath = join(runDir, FILES.run);
-  const info = await readJsonFile<RunInfo>(runPath);
-  if (info.formatVersion !== RUN_FORMAT_VERSION) {
-    throw new SgdwalkError(`${runPath}: run format version ${info.formatVersion} is not supported (expected ${RUN_FORMAT_VERSION})`, 'read', { file: runPath });
-  }
+  const info = await readRunInfo(runPath);
   const metricsPath = join(runDir, FILES.metrics);
   const { columns } = await readTable(metricsPath);
   return {

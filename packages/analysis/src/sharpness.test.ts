@@ -1,7 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng, initialState, parameterLayout, resolveLayers, silentLogger, type LayerSpec, type ModelSpec, distance, norm } from '@sgdwalk/core';
 import { DeviceState, forwardLogits, selectBackend, tf } from '@sgdwalk/model';
-import { FD_RELATIVE_STEP, computeSharpness, hessianOperator, lanczosTopEigenvalue, tridiagonalTopEigenvalue } from './sharpness.js';
+import { FD_RELATIVE_STEP, hessianOperator } from './hessian-vector.js';
+import { lanczosTopEigenvalue, tridiagonalTopEigenvalue } from './lanczos.js';
+import { computeSharpness } from './sharpness.js';
 
 /** Every eigenvalue of a dense symmetric matrix, by cyclic Jacobi rotations in float64 (the reference). */
 function symmetricEigenvalues(matrix: number[][]): number[] {

@@ -1,5 +1,5 @@
 /**
- * The valley floor of an interpolation curve L(α) sampled on a grid (DESIGN "Metrics"): α* = the argmin
+ * The valley floor of an interpolation curve L(α) sampled on a grid (docs/design.md "Metrics, as implemented"): α* = the argmin
  * on the grid, refined by the parabola through the three points around it when it is at an interior grid
  * index; floor = the curve's (parabola's) value there. Height = L(0) − floor.
  */

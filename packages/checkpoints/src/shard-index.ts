@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CheckpointError, SgdwalkError, writeFileAtomic, type ModelSpec, type ParameterLayout } from '@sgdwalk/core';
+import { CheckpointError, SHARD_FILE_PATTERN, SgdwalkError, checkpointIndexSchema, writeFileAtomic } from '@sgdwalk/core';
 import { checkFormatVersion, type CheckpointMeta } from './meta.js';
 import { describeSteps } from './step-ranges.js';
 
@@ -20,7 +20,7 @@ export interface CheckpointIndex extends CheckpointMeta {
   shards: ShardEntry[];
 }
 
-const SHARD_NAME = /^shard-(\d{6,})\.arrow$/;
+const SHARD_NAME = SHARD_FILE_PATTERN;
 const PARTIAL_NAME = /^\.shard-(\d{6,})\.arrow\.partial$/;
 
 export function shardFileName(number: number): string {
@@ -70,48 +70,21 @@ export async function readIndex(dir: string): Promise<CheckpointIndex> {
   return validateIndex(raw, path);
 }
 
-function validateIndex(raw: unknown, path: string): CheckpointIndex {
-  const bad = (what: string): never => {
-    throw new CheckpointError(`not a checkpoint index: ${what}`, path);
-  };
-  if (!isObject(raw)) bad('not a JSON object');
-  const o = raw as Record<string, unknown>;
-  if (typeof o.formatVersion !== 'number') bad('formatVersion missing');
-  checkFormatVersion(o.formatVersion as number, path);
-  if (typeof o.runId !== 'string') bad('runId missing');
-  if (!isObject(o.model)) bad('model missing');
-  const layout = o.layout as ParameterLayout;
-  if (!isObject(layout) || !Array.isArray(layout.tensors) || !Number.isInteger(layout.totalSize)) bad('layout missing');
-  if (!Array.isArray(o.shards)) bad('shards missing');
-  let lastStep = -Infinity;
-  const seen = new Set<string>();
-  const shards = (o.shards as unknown[]).map((s, i): ShardEntry => {
-    if (!isObject(s)) bad(`shards[${i}] is not an object`);
-    const e = s as Record<string, unknown>;
-    // The file name is joined to the folder: only our own names, never a path that escapes it.
-    if (typeof e.file !== 'string' || shardNumberOf(e.file) === null) bad(`shards[${i}].file is not a shard name`);
-    if (seen.has(e.file as string)) bad(`shards[${i}].file ${e.file} is listed twice`);
-    seen.add(e.file as string);
-    if (!Number.isInteger(e.bytes) || (e.bytes as number) <= 0) bad(`shards[${i}].bytes is not a positive integer`);
-    const steps = e.steps as number[];
-    const epochs = e.epochs as number[];
-    const hashes = e.sha256 as string[];
-    if (!Array.isArray(steps) || steps.length === 0 || !steps.every(Number.isInteger)) bad(`shards[${i}].steps is not a list of integers`);
-    if (!Array.isArray(epochs) || epochs.length !== steps.length || !epochs.every(Number.isInteger)) bad(`shards[${i}].epochs does not match its steps`);
-    if (!Array.isArray(hashes) || hashes.length !== steps.length || !hashes.every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h))) {
-      bad(`shards[${i}].sha256 does not match its steps`);
-    }
-    for (const step of steps) {
-      if (!(step > lastStep)) bad(`steps are not strictly ascending at step ${step} (shards[${i}])`);
-      lastStep = step;
-    }
-    return { file: e.file as string, bytes: e.bytes as number, steps, epochs, sha256: hashes };
-  });
-  return { formatVersion: o.formatVersion as number, runId: o.runId as string, model: o.model as ModelSpec, layout, shards };
+function fieldOf(path: PropertyKey[]): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
 }
 
-function isObject(x: unknown): boolean {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
+function validateIndex(raw: unknown, path: string): CheckpointIndex {
+  // The version first, so an index of another version says so rather than naming a field it lacks.
+  const version = typeof raw === 'object' && raw !== null ? (raw as { formatVersion?: unknown }).formatVersion : undefined;
+  if (typeof version === 'number') checkFormatVersion(version, path);
+  // The schema is core's (file contracts live there); the meaning of the version is this package's.
+  const result = checkpointIndexSchema.safeParse(raw);
+  if (result.success) return raw as CheckpointIndex;
+  const issue = result.error.issues[0];
+  const field = fieldOf(issue.path);
+  const what = !field ? issue.message : issue.code === 'invalid_type' && issue.input === undefined ? `${field} missing` : `${field} ${issue.message}`;
+  throw new CheckpointError(`not a checkpoint index: ${what}`, path);
 }
 
 /** A listed shard must exist with the size recorded when it was finalized. */

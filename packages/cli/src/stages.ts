@@ -1,5 +1,5 @@
 import { dirname, join, relative, resolve } from 'node:path';
-import { ConfigError, pathExists, pointStageRoot, type Logger, type PipelineConfig, type ResolvedPoint } from '@sgdwalk/core';
+import { ConfigError, SgdwalkError, pathExists, pointStageRoot, type Logger, type PipelineConfig, type ResolvedPoint } from '@sgdwalk/core';
 import { prepareDataset } from '@sgdwalk/data';
 import { trainRun } from '@sgdwalk/train';
 import { analyzeRun, type RemoteLines } from '@sgdwalk/analysis';
@@ -60,10 +60,14 @@ export function runCompare(base: PipelineConfig, points: readonly ResolvedPoint[
  * (the layout every pipeline writes), else an error that says which flag to pass.
  */
 export async function dataDirForRun(runDir: string, explicit?: string): Promise<string> {
+  // Both are about the folders named on the command line, not the pipeline file.
+  if (!(await pathExists(runDir))) {
+    throw new SgdwalkError(`--run ${runDir}: no such folder (give a run folder: a train stage's output, e.g. out/pipeline/train)`, 'config', { file: runDir, field: '--run' });
+  }
   if (explicit) return resolve(explicit);
   const sibling = join(dirname(resolve(runDir)), 'data');
   if (await pathExists(sibling)) return sibling;
-  throw new ConfigError(`no prepared dataset next to ${runDir}; pass --data DIR (a data stage folder, e.g. from \`sgdwalk data\`)`, undefined, '--data');
+  throw new SgdwalkError(`--run ${runDir}: no prepared dataset beside it (${sibling}); pass --data DIR (a data stage folder, e.g. from \`sgdwalk data\`)`, 'config', { file: runDir, field: '--data' });
 }
 
 /** Every stage takes the same arguments; only analyze uses `remote` (where its lines are evaluated). */

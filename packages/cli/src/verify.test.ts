@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { mlpSpec, parameterLayout, writeManifest } from '@sgdwalk/core';
+import { mlpSpec, parameterLayout, parseSection, trainSectionSchema, writeManifest, type RunInfo } from '@sgdwalk/core';
 import { CheckpointWriter, writeTable } from '@sgdwalk/checkpoints';
 import { formatProblem, verifyFolder } from './verify.js';
 
@@ -19,7 +19,12 @@ async function outputRoot(): Promise<string> {
   const model = mlpSpec([100], { inputShape: [100], classes: 3, name: 'small' });
   const layout = parameterLayout(model);
   await mkdir(train, { recursive: true });
-  await writeFile(join(train, 'run.json'), JSON.stringify({ formatVersion: 1, runId: 'r', model, layout, checkpointSteps: [0, 1, 2, 3] }));
+  const config = { ...parseSection(trainSectionSchema, {}), model };
+  const run: RunInfo = {
+    formatVersion: 1, runId: 'r', config, model, layout, backend: 'cpu', datasetHash: 'd'.repeat(64), stepsPerEpoch: 3, steps: 3,
+    checkpointSteps: [0, 1, 2, 3], status: 'complete', seconds: 1,
+  };
+  await writeFile(join(train, 'run.json'), JSON.stringify(run));
   await writeTable(join(train, 'metrics.arrow'), { step: Int32Array.of(1, 2, 3), loss: Float64Array.of(2.3, 2.2, 2.1) });
   const writer = await CheckpointWriter.create(join(train, 'checkpoints'), { runId: 'r', model, layout }, { shardSize: 2 });
   for (let step = 0; step < 4; step++) await writer.append(step, 0, new Float32Array(layout.totalSize).fill(step));

@@ -1,6 +1,8 @@
 import { readdir, stat } from 'node:fs/promises';
-import { isAbsolute, join, normalize, sep } from 'node:path';
-import { FILES, RUN_FORMAT_VERSION, SgdwalkError, readJsonFile, sha256File, type Manifest, type ParameterLayout, type RunInfo } from '@sgdwalk/core';
+import { join } from 'node:path';
+import {
+  FILES, SgdwalkError, listStageFiles, manifestDiscrepancies, parseManifest, readJsonFile, readRunInfo, type Manifest, type ParameterLayout,
+} from '@sgdwalk/core';
 import { problemOf, readTable, verifyCheckpointStore } from '@sgdwalk/checkpoints';
 
 /** One thing wrong in a folder: the file (the folder given joined with the file's path in it), the checkpoint's step. */
@@ -58,24 +60,12 @@ async function verifyTree(dir: string, result: Verification): Promise<void> {
   for (const name of folders) await verifyTree(join(dir, name), result);
 }
 
-/** Every file of a stage folder as a path relative to it, as writeManifest lists them: dot-names are temporaries. */
-async function listFiles(dir: string, prefix = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(join(dir, prefix), { withFileTypes: true })) {
-    if (entry.name.startsWith('.')) continue;
-    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) out.push(...(await listFiles(dir, rel)));
-    else out.push(rel);
-  }
-  return out.sort();
-}
-
 async function verifyStage(dir: string, result: Verification): Promise<void> {
   const problems: Problem[] = [];
   const report = (e: unknown, file: string): void => {
     problems.push(problemOf(e, file));
   };
-  const files = await listFiles(dir);
+  const files = await listStageFiles(dir);
   result.filesChecked += files.length;
   const present = new Set(files);
 
@@ -85,45 +75,14 @@ async function verifyStage(dir: string, result: Verification): Promise<void> {
     problems.push({ file: manifestPath, message: 'missing: the stage that writes this folder has not completed, or the file was deleted' });
   } else {
     try {
-      const m = await readJsonFile<Manifest>(manifestPath);
-      const listed = m && typeof m === 'object' ? (m as Partial<Manifest>).files : undefined;
-      if (!listed || typeof listed !== 'object' || Array.isArray(listed)) {
-        problems.push({ file: manifestPath, message: 'not a stage manifest: no "files" map of path → sha256' });
-      } else {
-        manifest = m;
-        if (typeof m.stage !== 'string') problems.push({ file: manifestPath, message: 'not a stage manifest: no "stage" name' });
-      }
+      manifest = parseManifest(await readJsonFile<unknown>(manifestPath), manifestPath);
     } catch (e) {
       report(e, manifestPath);
     }
   }
 
-  if (manifest) {
-    for (const [rel, recorded] of Object.entries(manifest.files)) {
-      const path = join(dir, rel);
-      if (isAbsolute(rel) || normalize(rel).split(sep).includes('..')) {
-        problems.push({ file: manifestPath, message: `lists "${rel}", a path outside the folder` });
-        continue;
-      }
-      if (!present.has(rel)) {
-        problems.push({ file: path, message: `missing: ${FILES.manifest} lists it` });
-        continue;
-      }
-      try {
-        const actual = await sha256File(path);
-        if (actual !== recorded) {
-          problems.push({ file: path, message: `sha256 mismatch: the file's is ${actual}, ${FILES.manifest} records ${recorded} (changed or corrupt since the stage wrote it)` });
-        }
-      } catch (e) {
-        problems.push({ file: path, message: `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
-      }
-    }
-    for (const rel of files) {
-      if (rel !== FILES.manifest && !Object.hasOwn(manifest.files, rel)) {
-        problems.push({ file: join(dir, rel), message: `not in the manifest: ${FILES.manifest} does not list it (not written by the stage, or added later)` });
-      }
-    }
-  }
+  // Core's own comparison of a folder with its manifest (the one writeManifest and the stages rely on).
+  if (manifest) problems.push(...(await manifestDiscrepancies(dir, manifest, files)));
 
   // A run folder: its manifest says so, or (manifest lost) it has the run's files.
   const isRun = manifest?.stage === 'train' || present.has(FILES.run) || files.some((f) => f.startsWith(`${FILES.checkpoints}/`));
@@ -151,26 +110,12 @@ async function verifyStage(dir: string, result: Verification): Promise<void> {
   result.problems.push(...problems);
 }
 
-/** run.json parses and is a run of this format with a layout; returns the layout to open the checkpoints with. */
+/** run.json is a run of this format (core's one reader); returns the layout to open the checkpoints with. */
 async function checkRunInfo(path: string, problems: Problem[]): Promise<ParameterLayout | undefined> {
-  let run: RunInfo;
   try {
-    run = await readJsonFile<RunInfo>(path);
+    return (await readRunInfo(path)).layout;
   } catch (e) {
     problems.push(problemOf(e, path));
     return undefined;
   }
-  if (!run || typeof run !== 'object' || Array.isArray(run)) {
-    problems.push({ file: path, message: 'not a run description (not a JSON object)' });
-    return undefined;
-  }
-  if (run.formatVersion !== RUN_FORMAT_VERSION) {
-    problems.push({ file: path, message: `run format version ${run.formatVersion} is not supported (expected ${RUN_FORMAT_VERSION})` });
-  }
-  const layout = run.layout;
-  if (!layout || typeof layout !== 'object' || !Array.isArray(layout.tensors) || !Number.isInteger(layout.totalSize)) {
-    problems.push({ file: path, message: 'no parameter layout: the checkpoints are checked against their own index only' });
-    return undefined;
-  }
-  return layout;
 }

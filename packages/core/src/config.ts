@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, extname } from 'node:path';
+import rules from '../rules/pipeline-rules.cjs';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { resolveLayers, type ModelSpec } from './model-spec.js';
@@ -101,7 +101,7 @@ export const trainSectionSchema = z.strictObject({
  * A sweep value names its grid point (in paths and Nx project names), so it is a scalar, and a string one
  * is limited to characters that are safe there.
  */
-export const SWEEP_LABEL = /^[A-Za-z0-9._-]+$/;
+export const SWEEP_LABEL: RegExp = rules.POINT_ID_PATTERN;
 
 /** Unwrap .default()/.optional() to reach the schema of a nested section. */
 function innerSchema(schema: z.ZodType): z.ZodType {
@@ -262,7 +262,7 @@ function toConfigError(error: z.ZodError, file: string | undefined, prefix: stri
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') {
     path = [...path, issue.keys[0]];
-    message = `unknown field (allowed fields are listed in README "Pipeline files")`;
+    message = `unknown field (every section's fields are listed in README "Changing settings" and docs/design.md "The pipeline file")`;
   }
   return new ConfigError(message, file, fieldOf(path) || undefined);
 }
@@ -317,7 +317,7 @@ function checkConsistency(config: PipelineConfig, file?: string): void {
  * turns into project `<name>`), else the file's base name.
  */
 export function pipelineNameOf(file: string): string {
-  return basename(file) === 'pipeline.json' ? basename(dirname(file)) : basename(file, extname(file));
+  return rules.pipelineNameOf(file);
 }
 
 /** Validate a parsed pipeline object; `file` names it in errors and gives its default name. */
@@ -327,7 +327,7 @@ export function parsePipeline(raw: unknown, file?: string): PipelineConfig {
   const config: PipelineConfig = {
     name,
     description: parsed.description,
-    outDir: parsed.outDir ?? `out/${name}`,
+    outDir: parsed.outDir ?? rules.defaultOutDir(name),
     data: parsed.data,
     train: { ...parsed.train, model: resolveModel(parsed.train.model, file) },
     analyze: { ...parsed.analyze, alphas: alphaGridValues(parsed.analyze.alphas) },

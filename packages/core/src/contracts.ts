@@ -1,6 +1,5 @@
-import type { AnalyzeConfig, TrainConfig } from './config.js';
-import type { ParameterLayout } from './layout.js';
-import type { ModelSpec } from './model-spec.js';
+import type { AnalyzeConfig } from './config.js';
+import type { RunInfo } from './run-file.js';
 
 /**
  * The files stages hand each other. A stage reads only the files of the stages before it, so these names
@@ -24,44 +23,8 @@ export const FILES = {
 
 export const RUN_FORMAT_VERSION = 1;
 
-/** run.json: everything needed to rebuild and evaluate the network of a run. */
-export interface RunInfo {
-  formatVersion: number;
-  runId: string;
-  config: TrainConfig;
-  model: ModelSpec;
-  layout: ParameterLayout;
-  /** Backend that trained it: "tensorflow" (tfjs-node), "wasm" or "cpu". */
-  backend: string;
-  /** sha256 of the prepared dataset's dataset.json, tying the run to its data. */
-  datasetHash: string;
-  stepsPerEpoch: number;
-  /** Steps actually taken (less than planned when the run diverged). */
-  steps: number;
-  checkpointSteps: number[];
-  status: 'complete' | 'diverged';
-  divergence?: { step: number; message: string };
-  seconds: number;
-  /**
-   * Where the network comes from when it was not trained here (`sgdwalk import`): an ONNX graph in the run
-   * folder, whose float initializers are the state. Absent: trained here from `model`. An imported run's
-   * `model` records only the examples' shape and the class count (`layers` is empty: the graph is the network).
-   */
-  source?: RunSource;
-  /** The state's tensor names by role (BN running statistics are buffers), for readers outside sgdwalk. */
-  tensors?: { trainable: string[]; buffers: string[] };
-}
-
-/** run.json's `source` of an imported run (see packages/interop). */
-export interface RunSource {
-  kind: 'onnx';
-  /** The graph, inside the run folder. */
-  graph: string;
-  /** sha256 of the graph file. */
-  graphSha256: string;
-  /** What the graph and checkpoints were imported from (paths as given), and the graph's producer. */
-  importedFrom: { onnx: string; checkpoints: string; metrics?: string; producer: string };
-}
+/** run.json: everything needed to rebuild and evaluate the network of a run (schema and reader: run-file.ts). */
+export type { RunInfo } from './run-file.js';
 
 /** One row of metrics.arrow: step t moved θ_{t−1} to θ_t on minibatch B_t. */
 export interface StepMetrics {

@@ -1,12 +1,36 @@
 /**
- * Every failure a user can cause (bad file, bad config, diverging run) is one of these: it carries the
+ * The closed set of error codes: what kind of thing went wrong, for programs that handle errors (the
+ * message is for people). A new kind of failure adds its code here.
+ */
+export const ERROR_CODES = [
+  'config', // a pipeline file, flag or setting that does not validate
+  'usage', // the command line itself (unknown command, missing argument)
+  'spec', // a model spec that cannot be built
+  'data', // a dataset file missing, truncated, of the wrong format or checksum
+  'checkpoint', // a checkpoint or Arrow table truncated, corrupt or not matching the spec
+  'read', // a stage file that cannot be read or does not match its contract
+  'write', // a stage file that cannot be written (disk full, permissions)
+  'manifest', // a stage folder's manifest.json missing or malformed
+  'integrity', // a file that no longer has the sha256 its manifest recorded
+  'verify', // `sgdwalk verify` found problems
+  'backend', // no usable TensorFlow.js backend
+  'provider', // an ONNX Runtime execution provider that was asked for and cannot be used
+  'analyze', // nothing to analyse in a run (no consecutive checkpoints in the window)
+  'sharpness', // a sharpness estimate that cannot be made
+  'import', // a run from another framework (ONNX graph, safetensors checkpoints) that cannot be imported
+  'queue', // the job queue's Redis unreachable, refusing the password, lost mid-run, or a job failed for good
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/**
+ * Every failure a user can cause (bad file, bad config, missing data) is one of these: it carries the
  * file, field or step it is about, so the CLI prints one clear line and exits non-zero, never a stack trace.
  */
 export class SgdwalkError extends Error {
   override readonly name: string = 'SgdwalkError';
   constructor(
     message: string,
-    readonly code: string,
+    readonly code: ErrorCode,
     readonly where: { file?: string; field?: string; step?: number } = {},
   ) {
     super(message);
@@ -34,14 +58,6 @@ export class CheckpointError extends SgdwalkError {
   override readonly name = 'CheckpointError';
   constructor(message: string, file: string, step?: number) {
     super(`${file}${step === undefined ? '' : ` (step ${step})`}: ${message}`, 'checkpoint', { file, step });
-  }
-}
-
-/** Training produced a non-finite loss or parameter. */
-export class DivergenceError extends SgdwalkError {
-  override readonly name = 'DivergenceError';
-  constructor(message: string, step: number) {
-    super(`diverged at step ${step}: ${message}`, 'divergence', { step });
   }
 }
 

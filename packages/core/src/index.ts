@@ -1,4 +1,4 @@
-export { SgdwalkError, ConfigError, DataError, CheckpointError, DivergenceError, SpecError } from './errors.js';
+export { SgdwalkError, ConfigError, DataError, CheckpointError, SpecError, ERROR_CODES, type ErrorCode } from './errors.js';
 export { Rng, deriveSeed, permutation } from './rng.js';
 export { sha256, sha256File, canonicalJson, hashJson } from './hash.js';
 export { writeFileAtomic, temporaryPathFor } from './atomic.js';
@@ -20,8 +20,15 @@ export {
   type SweepPoint, type ResolvedPoint, sweepPoints, pointId, sweepValueLabel, applyOverrides, parseSweepPipeline, loadSweepPipeline, findPoint, pointStageRoot,
 } from './sweep.js';
 export * from './contracts.js';
-export { type Manifest, writeManifest, readManifest, readJsonFile, checkAgainstManifest, SGDWALK_VERSION } from './manifest.js';
+export {
+  type Manifest, type ManifestDiscrepancy, writeManifest, readManifest, readJsonFile, checkAgainstManifest, SGDWALK_VERSION,
+  listStageFiles, parseManifest, manifestDiscrepancies,
+} from './manifest.js';
 export { type Logger, formatDuration, silentLogger } from './log.js';
 export { quantile, median, mean, fraction } from './stats.js';
 export { dot, norm, distance, cosine, updateCosine, interpolate } from './vector.js';
 export { pathExists } from './path-exists.js';
+export { DATA_DIR_ENV, datasetDirEnv, dataLocationEnv } from './dataset-location.js';
+export { runInfoSchema, parameterLayoutSchema, parseRunInfo, readRunInfo, type RunSource } from './run-file.js';
+export type { BatchNormMode } from './batch-norm-mode.js';
+export { checkpointIndexSchema, shardEntrySchema, SHARD_FILE_PATTERN } from './checkpoint-index.js';

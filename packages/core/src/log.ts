@@ -11,9 +11,10 @@ export interface Logger {
 
 export const silentLogger: Logger = { info() {}, warn() {}, progress() {} };
 
-/** A duration for progress lines: "42s", "3m07s", "?" when unknown. */
+/** Seconds as a short duration for progress lines: 42s, 3m07s, 1h02m; "?" when unknown. */
 export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
   const s = Math.round(seconds);
+  if (s >= 3600) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
   return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }

@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { isAbsolute, join, normalize, sep } from 'node:path';
+import { z } from 'zod';
 import { writeFileAtomic } from './atomic.js';
 import { FILES } from './contracts.js';
 import { SgdwalkError } from './errors.js';
@@ -23,21 +24,85 @@ export interface Manifest {
   files: Record<string, string>;
 }
 
-async function listFiles(dir: string): Promise<string[]> {
+/**
+ * Every file of a stage folder as a path relative to it ('/'-separated), sorted; dot-names are temporaries
+ * and partial shards, never outputs. manifest.json itself is included: writeManifest leaves it out.
+ */
+export async function listStageFiles(dir: string, prefix = ''): Promise<string[]> {
   const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (entry.name.startsWith('.')) continue; // temporaries and partial shards are not outputs
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await listFiles(path)));
-    else if (entry.name !== FILES.manifest) out.push(path);
+  for (const entry of await readdir(join(dir, prefix), { withFileTypes: true })) {
+    if (entry.name.startsWith('.')) continue;
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) out.push(...(await listStageFiles(dir, rel)));
+    else out.push(rel);
   }
   return out.sort();
+}
+
+/** What a manifest must hold to be read: the stage and its file map (the rest is for people and logs). */
+const manifestSchema = z.object({
+  stage: z.string(),
+  files: z.record(z.string(), z.string()),
+});
+
+/** Check a parsed manifest.json: a stage name and a map of path → sha256. */
+export function parseManifest(value: unknown, file: string): Manifest {
+  const result = manifestSchema.safeParse(value);
+  if (result.success) return value as Manifest;
+  const field = result.error.issues[0].path.join('.') || '(root)';
+  throw new SgdwalkError(`${file}: not a stage manifest (field "${field}": ${result.error.issues[0].message})`, 'manifest', { file, field });
+}
+
+/** A file of a stage folder that disagrees with its manifest: the path and what is wrong. */
+export interface ManifestDiscrepancy {
+  file: string;
+  message: string;
+}
+
+/**
+ * Compare a stage folder with its manifest: every listed file present with its sha256, no path outside the
+ * folder, and (given the folder's files, listStageFiles) no file the manifest does not list.
+ */
+export async function manifestDiscrepancies(dir: string, manifest: Manifest, present?: readonly string[]): Promise<ManifestDiscrepancy[]> {
+  const out: ManifestDiscrepancy[] = [];
+  const manifestPath = join(dir, FILES.manifest);
+  const files = new Set(present ?? (await listStageFiles(dir)));
+  for (const [rel, recorded] of Object.entries(manifest.files)) {
+    const path = join(dir, rel);
+    if (isAbsolute(rel) || normalize(rel).split(sep).includes('..')) {
+      out.push({ file: manifestPath, message: `lists "${rel}", a path outside the folder` });
+      continue;
+    }
+    if (!files.has(rel)) {
+      out.push({ file: path, message: `missing: ${FILES.manifest} lists it` });
+      continue;
+    }
+    const problem = await hashProblem(path, recorded);
+    if (problem) out.push({ file: path, message: problem });
+  }
+  for (const rel of files) {
+    if (rel !== FILES.manifest && !Object.hasOwn(manifest.files, rel)) {
+      out.push({ file: join(dir, rel), message: `not in the manifest: ${FILES.manifest} does not list it (not written by the stage, or added later)` });
+    }
+  }
+  return out;
+}
+
+/** Whether a file still has the sha256 its manifest recorded: undefined if so, else what is wrong. */
+async function hashProblem(path: string, recorded: string): Promise<string | undefined> {
+  let actual: string;
+  try {
+    actual = await sha256File(path);
+  } catch (e) {
+    return `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+  }
+  return actual === recorded ? undefined : `sha256 mismatch: the file's is ${actual}, ${FILES.manifest} records ${recorded} (changed or corrupt since the stage wrote it)`;
 }
 
 /** Hash every file of a stage folder and write its manifest (atomically, last: its presence means done). */
 export async function writeManifest(dir: string, fields: Omit<Manifest, 'files' | 'sgdwalkVersion' | 'createdAt'>): Promise<Manifest> {
   const files: Record<string, string> = {};
-  for (const path of await listFiles(dir)) files[relative(dir, path)] = await sha256File(path);
+  for (const rel of await listStageFiles(dir)) if (rel !== FILES.manifest) files[rel] = await sha256File(join(dir, rel));
   const manifest: Manifest = { ...fields, sgdwalkVersion: SGDWALK_VERSION, createdAt: new Date().toISOString(), files };
   await writeFileAtomic(join(dir, FILES.manifest), JSON.stringify(manifest, null, 2) + '\n');
   return manifest;
@@ -46,8 +111,9 @@ export async function writeManifest(dir: string, fields: Omit<Manifest, 'files' 
 export async function readManifest(dir: string): Promise<Manifest> {
   const path = join(dir, FILES.manifest);
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as Manifest;
+    return parseManifest(JSON.parse(await readFile(path, 'utf8')), path);
   } catch (e) {
+    if (e instanceof SgdwalkError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new SgdwalkError(
       code === 'ENOENT' ? `${path}: missing — the stage that writes ${dir} has not completed` : `${path}: unreadable (${code ?? (e as Error).message})`,

@@ -89,3 +89,12 @@ export const libraryReferenceSchema = z.strictObject({
 export type LayerSpec = z.output<typeof layerSchema>;
 export type ModelSpec = z.output<typeof modelSpecSchema>;
 export type LibraryReference = z.output<typeof libraryReferenceSchema>;
+
+/**
+ * A model as a run folder records it (run.json, the checkpoint index): a spec of a run trained here, or an
+ * imported run's shapes only — `layers` is empty there, because the run's ONNX graph is the network.
+ */
+export const storedModelSchema = z.union([
+  modelSpecSchema,
+  z.object({ name: z.string(), inputShape: z.array(z.number().int().positive()).min(1), classes: z.number().int().positive(), layers: z.array(z.unknown()).length(0) }),
+]);

@@ -1,4 +1,5 @@
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import rules from '../rules/pipeline-rules.cjs';
 import { parsePipeline, pipelineSchema, readPipelineJson, type PipelineConfig, type SweepValue } from './config.js';
 import { ConfigError } from './errors.js';
 
@@ -6,8 +7,8 @@ import { ConfigError } from './errors.js';
  * A sweep: `"sweep": { "train.lr": [0.02, 0.1], "train.batchSize": [32, 128] }` in a pipeline file is a grid
  * whose points are every combination of the values; each point is an ordinary run of the base config with
  * those fields overridden. Its id names it in paths and Nx project names: `lr-0.1_batchSize-128`.
- * The Nx plugin (tools/nx-pipeline-plugin) computes the same ids in plain JavaScript; a test keeps the
- * two in step.
+ * The rules themselves (ids, combinations, folders) are in rules/pipeline-rules.cjs, which the Nx plugin
+ * requires too, so both compute the same points.
  */
 
 export interface SweepPoint {
@@ -24,14 +25,12 @@ export interface ResolvedPoint extends SweepPoint {
 
 /** The value as it appears in a point id: numbers in JavaScript's shortest form, without the "+" of 1e+21. */
 export function sweepValueLabel(value: SweepValue): string {
-  return typeof value === 'number' ? String(value).replace('+', '') : String(value);
+  return rules.sweepValueLabel(value);
 }
 
 /** The id of a point from its overrides (in the sweep's field order). */
 export function pointId(overrides: Record<string, SweepValue>): string {
-  return Object.entries(overrides)
-    .map(([field, value]) => `${field.replace(/^train\./, '')}-${sweepValueLabel(value)}`)
-    .join('_');
+  return rules.pointId(overrides);
 }
 
 /**
@@ -40,11 +39,7 @@ export function pointId(overrides: Record<string, SweepValue>): string {
  * the schema has already refused both with a clear message.
  */
 export function sweepPoints(sweep: Record<string, readonly SweepValue[]>): SweepPoint[] {
-  const fields = Object.keys(sweep);
-  if (fields.length === 0) return [];
-  let combos: Record<string, SweepValue>[] = [{}];
-  for (const field of fields) combos = combos.flatMap((combo) => sweep[field].map((value) => ({ ...combo, [field]: value })));
-  return combos.map((overrides) => ({ id: pointId(overrides), overrides }));
+  return rules.sweepCombinations<SweepValue>(sweep).map((overrides) => ({ id: pointId(overrides), overrides }));
 }
 
 /**
@@ -119,5 +114,5 @@ export function findPoint(points: readonly ResolvedPoint[], id: string, file?: s
  * shared at `<outDir>/data` and the comparison goes to `<outDir>/compare`.
  */
 export function pointStageRoot(outRoot: string, id: string): string {
-  return join(resolve(outRoot), 'points', id);
+  return dirname(join(resolve(outRoot), ...rules.stageSegments('train', id)));
 }

@@ -10,7 +10,7 @@ import { CifarBatchDecoder, checkBatchSize, chwToHwc, parseClassNames } from './
 import { checkDescriptor, loadDescriptor, type CifarDescriptor, type FileVersion } from './descriptor.js';
 import { prepareDataset } from './prepare.js';
 import { readPreparedDataset } from './prepared.js';
-import { cifarBatch, tarArchive, versionOf } from './test-files.js';
+import { cifarBatch, tarArchive, versionOf } from '../test/test-files.js';
 
 /**
  * A tiny CIFAR-10 lookalike: 2×2 RGB images, 3 classes, two training batches and a test batch of two

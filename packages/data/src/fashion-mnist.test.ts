@@ -9,7 +9,7 @@ import { checkDescriptor, loadDescriptor, type IdxDescriptor } from './descripto
 import { prepareDataset } from './prepare.js';
 import { readPreparedDataset } from './prepared.js';
 import { resolveDataDir } from './sources.js';
-import { idxBytes, versionOf } from './test-files.js';
+import { idxBytes, versionOf } from '../test/test-files.js';
 
 /**
  * Fashion-MNIST is MNIST's IDX format gzip-compressed: the IDX loader reads it unchanged; what is new is a

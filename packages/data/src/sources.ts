@@ -1,19 +1,11 @@
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { DataError, type DataConfig, type Logger } from '@sgdwalk/core';
+import { DATA_DIR_ENV, DataError, datasetDirEnv, type DataConfig, type Logger } from '@sgdwalk/core';
 import { checkSize, fileSize, hashFile, matchVersions, needsMd5 } from './checksums.js';
 import { descriptorPath, type FileDescriptor, type IdxDescriptor } from './descriptor.js';
 
-/** Environment variable naming a folder that holds the files of any dataset. */
-export const DATA_DIR_ENV = 'SGDWALK_DATA_DIR';
-
-/**
- * The per-dataset variable, e.g. SGDWALK_CIFAR10_DIR, SGDWALK_FASHION_MNIST_DIR: it wins over
- * SGDWALK_DATA_DIR, so a user can point each dataset at its own folder without breaking the others.
- */
-export function datasetDirEnv(dataset: string): string {
-  return `SGDWALK_${dataset.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_DIR`;
-}
+/** Where a dataset's files are chosen by environment: core's rule (shared with the Nx plugin's cache key). */
+export { DATA_DIR_ENV, datasetDirEnv } from '@sgdwalk/core';
 
 /** The folder the dataset's files are read from, and which setting chose it (for messages and logs). */
 export interface DataLocation {

@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { DataError } from '@sgdwalk/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePax, readTar, readTarGz, TarParser, type TarEntry } from './tar.js';
-import { paxRecords, tarArchive, tarHeader } from './test-files.js';
+import { paxRecords, tarArchive, tarHeader } from '../test/test-files.js';
 
 let dir: string;
 beforeAll(async () => {

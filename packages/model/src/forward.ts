@@ -1,4 +1,4 @@
-import type { ResolvedLayer } from '@sgdwalk/core';
+import type { BatchNormMode, ResolvedLayer } from '@sgdwalk/core';
 import { tf } from './backend.js';
 import { applyLayers } from './layers.js';
 
@@ -8,7 +8,6 @@ export interface BatchStats {
   variance: tf.Tensor1D;
 }
 
-export type BnMode = 'batch' | 'running';
 
 /** Looks up a named state tensor ("dense0.weight", "bn0.running_mean", ...). */
 export type TensorLookup = (name: string) => tf.Tensor;
@@ -32,7 +31,7 @@ export function forwardLogits(
   layers: ResolvedLayer[],
   get: TensorLookup,
   input: tf.Tensor2D,
-  bnMode: BnMode,
+  bnMode: BatchNormMode,
   stats?: Map<string, BatchStats>,
   options: ForwardOptions = {},
 ): tf.Tensor2D {

@@ -1,6 +1,7 @@
 import type { ResolvedLayer, ResolvedLayerOf } from '@sgdwalk/core';
 import { tf } from './backend.js';
-import type { BatchStats, BnMode, MatMul, TensorLookup } from './forward.js';
+import type { BatchNormMode } from '@sgdwalk/core';
+import type { BatchStats, MatMul, TensorLookup } from './forward.js';
 
 /**
  * Each resolved layer as tfjs ops. Activations are [N, ...shape] with the spec's per-example shape, channel
@@ -13,7 +14,7 @@ import type { BatchStats, BnMode, MatMul, TensorLookup } from './forward.js';
 /** What every layer of one forward pass shares. */
 export interface LayerContext {
   get: TensorLookup;
-  bnMode: BnMode;
+  bnMode: BatchNormMode;
   /** Batch statistics of every BN layer (batch mode), under the layer's own name ("bn0", "res1.bn0"). */
   stats?: Map<string, BatchStats>;
   matMul: MatMul;

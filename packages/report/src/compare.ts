@@ -78,6 +78,6 @@ export async function writeComparison(opts: WriteComparisonOptions): Promise<Com
     versions: rendererVersions(),
   });
   const verdicts = comparison.claims.map((c) => `claim ${c.claim} ${c.verdict}`).join(', ');
-  log.info(`compare: ${points.length} runs, ${figures.length} figures in ${outDir} (${((performance.now() - started) / 1000).toFixed(1)} s); ${verdicts}`);
+  log.info(`compare: ${points.length} runs, ${figures.length} figures (${((performance.now() - started) / 1000).toFixed(1)} s); ${verdicts}`);
   return comparison;
 }

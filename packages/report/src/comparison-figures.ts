@@ -1,5 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { consecutivePairs, type ComparedPoint, type RunComparison } from './comparison.js';
+import { singleStepPairs, type ComparedPoint, type RunComparison } from './comparison.js';
 import { envelope, FIGURE_CONFIG } from './figures.js';
 
 /**
@@ -159,7 +159,7 @@ function distanceFromInit(runs: readonly RunComparison[], points: readonly Compa
  */
 export function commonPairSteps(points: readonly ComparedPoint[], count: number): { from: number; to: number; shared: boolean } | null {
   const ranges = points
-    .map((p) => consecutivePairs(p.inputs.pairs))
+    .map((p) => singleStepPairs(p.inputs.pairs))
     .filter((pairs) => pairs.length > 0)
     .map((pairs) => ({ from: pairs[0].stepA, to: pairs[pairs.length - 1].stepB }));
   if (ranges.length === 0) return null;
@@ -176,7 +176,7 @@ function interpolationPanels(runs: readonly RunComparison[], points: readonly Co
   const columns = Math.min(4, Math.max(1, new Set(runs.map((r) => r.lr)).size));
   const panels = ordered(runs).map((run) => {
     const point = byId.get(run.id)!;
-    const pairs = consecutivePairs(point.inputs.pairs);
+    const pairs = singleStepPairs(point.inputs.pairs);
     // In the shared stretch when there is one, else this run's own last pairs.
     const shown = common ? pairs.filter((p) => p.stepA >= common.from && p.stepB <= common.to) : pairs.slice(-count);
     const wanted = new Map(shown.map((p) => [p.pair, p]));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PairMetrics } from '@sgdwalk/core';
-import { compareRun, consecutivePairs, interiorBySubWindow, pointLabel, quartiles, sharedSubWindowSize, subWindowSize, trainAccuracySteps, type ComparedPoint } from './comparison.js';
-import { syntheticInputs } from './fixture.js';
+import { compareRun, singleStepPairs, interiorBySubWindow, pointLabel, quartiles, sharedSubWindowSize, subWindowSize, trainAccuracySteps, type ComparedPoint } from './comparison.js';
+import { syntheticInputs } from '../test/fixture.js';
 
 /** A pair (θ_{t−1}, θ_t) with only the fields the comparison reads set meaningfully. */
 function pair(stepB: number, opts: { span?: number; height?: number; floor?: number; interior?: boolean; distance?: number } = {}): PairMetrics {
@@ -24,8 +24,8 @@ describe('comparison statistics', () => {
 
   it('keep only single-step pairs when there are any', () => {
     const pairs = [pair(100, { span: 1 }), pair(1), pair(2), pair(200, { span: 100 }), pair(1563, { span: 1363 })];
-    expect(consecutivePairs(pairs).map((p) => p.stepB)).toEqual([1, 2, 100]);
-    expect(consecutivePairs([pair(200, { span: 100 }), pair(100, { span: 100 })]).map((p) => p.stepB)).toEqual([100, 200]);
+    expect(singleStepPairs(pairs).map((p) => p.stepB)).toEqual([1, 2, 100]);
+    expect(singleStepPairs([pair(200, { span: 100 }), pair(100, { span: 100 })]).map((p) => p.stepB)).toEqual([100, 200]);
   });
 
   it('choose round sub-windows: at most ten of 1, 2, 5 × 10ⁿ steps', () => {

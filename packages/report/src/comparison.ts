@@ -42,7 +42,7 @@ export interface RunComparison {
   batchSize: number;
   steps: number;
   stepsPerEpoch: number;
-  /** The consecutive pairs the statistics are over (see consecutivePairs) and the steps they span. */
+  /** The consecutive pairs the statistics are over (see singleStepPairs) and the steps they span. */
   pairs: number;
   window: { from: number; to: number } | null;
   interiorMinimum: { count: number; fraction: number };
@@ -76,7 +76,7 @@ export function quartiles(values: readonly number[]): Quartiles {
  * densely in a window and sparsely after it also has pairs spanning many steps (100 → 200, or the window's
  * end → the last step); those are left out. A run with no single-step pair keeps all its pairs.
  */
-export function consecutivePairs(pairs: readonly PairMetrics[]): PairMetrics[] {
+export function singleStepPairs(pairs: readonly PairMetrics[]): PairMetrics[] {
   const sorted = [...pairs].sort((a, b) => a.stepB - b.stepB);
   const single = sorted.filter((p) => p.stepB - p.stepA === 1);
   return single.length > 0 ? single : sorted;
@@ -141,7 +141,7 @@ export function pointLabel(overrides: Record<string, SweepValue>): string {
 /** Every number of the comparison for one run. */
 export function compareRun(point: ComparedPoint, subWindow: number): RunComparison {
   const { run, steps, pairs: allPairs, sharpness } = point.inputs;
-  const pairs = consecutivePairs(allPairs);
+  const pairs = singleStepPairs(allPairs);
   const interior = pairs.filter((p) => p.interiorMinimum);
   const windowEndStep = pairs.length ? pairs[pairs.length - 1].stepB : NaN;
   const lastPair = pairs[pairs.length - 1];
@@ -196,7 +196,7 @@ export function compareRun(point: ComparedPoint, subWindow: number): RunComparis
 export function sharedSubWindowSize(points: readonly ComparedPoint[]): number {
   let span = 0;
   for (const p of points) {
-    const pairs = consecutivePairs(p.inputs.pairs);
+    const pairs = singleStepPairs(p.inputs.pairs);
     if (pairs.length) span = Math.max(span, pairs[pairs.length - 1].stepB - pairs[0].stepA);
   }
   return subWindowSize(span);

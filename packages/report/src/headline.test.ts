@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { syntheticInputs } from './fixture.js';
+import { syntheticInputs } from '../test/fixture.js';
 import { formatAlphaGrid, formatFraction, formatNumber, headlineRows, NOT_COMPUTED, runFacts, statusText } from './headline.js';
 import { normalizeSummary } from './load.js';
 import type { AnalysisSummary } from '@sgdwalk/core';

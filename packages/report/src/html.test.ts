@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildFigures } from './figures.js';
-import { syntheticInputs } from './fixture.js';
+import { buildFigures, FIGURE_NAMES } from './figures.js';
+import { syntheticInputs } from '../test/fixture.js';
 import { escapeHtml, inlineSvg, renderHtml, type RenderedFigure } from './html.js';
 import { renderSvg } from './render.js';
 import type { ReportInputs } from './inputs.js';
@@ -18,7 +18,7 @@ describe('index.html', () => {
     expect(html).not.toMatch(/(src|href)\s*=\s*["']?\s*(https?:)?\/\//i);
     expect(html).not.toMatch(/https?:\/\//); // not even the SVG namespace URLs
     expect(html).not.toMatch(/<script|<link|@import|url\((?!#)/i);
-    expect(html.match(/<svg /g)).toHaveLength(7);
+    expect(html.match(/<svg /g)).toHaveLength(FIGURE_NAMES.length);
     for (const href of html.match(/href="[^"]*"/g) ?? []) expect(href).toMatch(/^href="(#|figures\/[a-z-]+\.(png|svg)")/);
   });
 
@@ -52,7 +52,7 @@ describe('index.html', () => {
     const inputs = syntheticInputs({ lags: [], floorBarriers: false, sharpnessSteps: [] });
     const figures = await rendered(inputs);
     const html = renderHtml(inputs, figures);
-    expect(html.match(/<svg /g)).toHaveLength(5);
+    expect(html.match(/<svg /g)).toHaveLength(FIGURE_NAMES.length - 2);
     expect(html).not.toContain('<figure id="barriers">');
     expect(html).toMatch(/<p class="omitted" id="barriers">No barriers figure: /);
     expect(html).toMatch(/<p class="omitted" id="sharpness">No sharpness figure: /);

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { readTable } from '@sgdwalk/checkpoints';
-import { FILES, pathExists, readJsonFile, SgdwalkError, type AnalysisSummary, type RunInfo } from '@sgdwalk/core';
+import { FILES, pathExists, readJsonFile, readRunInfo, SgdwalkError, type AnalysisSummary } from '@sgdwalk/core';
 import type { ReportInputs } from './inputs.js';
 import { barrierRowsFrom, evaluationRowsFrom, INTERPOLATION_SCHEMA, PAIR_SCHEMA, rowsFromTable, SHARPNESS_SCHEMA, STEP_SCHEMA } from './tables.js';
 
@@ -21,15 +21,6 @@ export function inputPaths(runDir: string, analysisDir: string): Record<string, 
 /** Fail with the file and field when a JSON input lacks what the report prints (e.g. an older format). */
 function expectField(ok: boolean, file: string, field: string): void {
   if (!ok) throw new SgdwalkError(`${file}: field "${field}" is missing or of the wrong type`, 'read', { file, field });
-}
-
-function checkRun(run: RunInfo, file: string): void {
-  expectField(typeof run === 'object' && run !== null, file, '(root)');
-  expectField(typeof run.runId === 'string', file, 'runId');
-  expectField(typeof run.model?.name === 'string' && Array.isArray(run.model.layers), file, 'model');
-  expectField(typeof run.config?.lr === 'number' && typeof run.config.batchSize === 'number', file, 'config');
-  expectField(typeof run.steps === 'number' && typeof run.stepsPerEpoch === 'number', file, 'steps');
-  expectField(run.status === 'complete' || run.status === 'diverged', file, 'status');
 }
 
 function checkSummary(summary: AnalysisSummary, file: string): void {
@@ -70,8 +61,7 @@ function checkSummary(summary: AnalysisSummary, file: string): void {
  */
 export async function loadReportInputs(runDir: string, analysisDir: string): Promise<ReportInputs> {
   const paths = inputPaths(runDir, analysisDir);
-  const run = await readJsonFile<RunInfo>(paths[FILES.run]);
-  checkRun(run, paths[FILES.run]);
+  const run = await readRunInfo(paths[FILES.run]);
   const summary = await readJsonFile<AnalysisSummary>(paths[FILES.summary]);
   checkSummary(summary, paths[FILES.summary]);
   const table = async <T>(name: string, convert: (t: Awaited<ReturnType<typeof readTable>>, file: string) => T[]): Promise<T[]> =>

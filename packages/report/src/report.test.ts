@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeTable } from '@sgdwalk/checkpoints';
 import { readManifest, sha256File, SgdwalkError, type Logger } from '@sgdwalk/core';
-import { syntheticInputs } from './fixture.js';
+import { syntheticInputs } from '../test/fixture.js';
 import { FIGURE_NAMES, figureNames, writeReport } from './index.js';
 import type { ReportInputs } from './inputs.js';
 
@@ -143,7 +143,7 @@ describe('writeReport', () => {
     const { runDir, analysisDir } = await writeStageFiles(older, { barriers: false, sharpness: false });
     await writeReport({ runDir, analysisDir, outDir, config: { curvesPairs: 50 }, log });
 
-    const drawn = ['interpolation-curves', 'floor-height', 'distance-from-init', 'gradient-cosine', 'training-loss'];
+    const drawn = ['interpolation-curves', 'interpolation-valleys', 'floor-height', 'distance-from-init', 'gradient-cosine', 'training-loss'];
     const expected = ['index.html', 'summary.md', ...drawn.flatMap((n) => [`figures/${n}.svg`, `figures/${n}.png`])];
     for (const file of expected) expect((await stat(join(outDir, file))).size, file).toBeGreaterThan(0);
     const manifest = await readManifest(outDir);
@@ -163,7 +163,7 @@ describe('writeReport', () => {
     expect(md).toContain('| Median height | 0.01235 |');
     expect(md).not.toContain('figures/barriers.png');
     const html = await readFile(join(outDir, 'index.html'), 'utf8');
-    expect(html.match(/<svg /g)).toHaveLength(5);
+    expect(html.match(/<svg /g)).toHaveLength(FIGURE_NAMES.length - 2);
     expect(html).toContain('No barriers figure:');
     expect(html).toContain('No sharpness figure:');
     expect(html).not.toMatch(/>(NaN|null|undefined)</);
@@ -175,7 +175,7 @@ describe('writeReport', () => {
     const { runDir, analysisDir } = await writeStageFiles(inputs);
     const outDir = join(dir, 'report');
     await writeReport({ runDir, analysisDir, outDir, config: { curvesPairs: 50 }, log: recordingLogger() });
-    expect(Object.keys((await readManifest(outDir)).files).filter((f) => f.endsWith('.svg'))).toHaveLength(5);
+    expect(Object.keys((await readManifest(outDir)).files).filter((f) => f.endsWith('.svg'))).toHaveLength(FIGURE_NAMES.length - 2);
     expect(await readFile(join(outDir, 'summary.md'), 'utf8')).toContain('| Max floor barrier | not computed |');
   });
 

@@ -55,5 +55,5 @@ export async function writeReport(opts: WriteReportOptions): Promise<void> {
     inputs: hashes,
     versions: rendererVersions(),
   });
-  log.info(`report: ${figures.length} figures, index.html and summary.md in ${outDir} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  log.info(`report: ${figures.length} figures, index.html and summary.md (${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }

@@ -1,5 +1,5 @@
 import { sha256 } from '@sgdwalk/core';
-import type { FileVersion } from './descriptor.js';
+import type { FileVersion } from '../src/descriptor.js';
 
 /**
  * Builders of small files in the formats the loaders read (tar, IDX, CIFAR batches), for the tests: the
