@@ -17,6 +17,9 @@ export interface LayerContext {
   /** Batch statistics of every BN layer (batch mode), under the layer's own name ("bn0", "res1.bn0"). */
   stats?: Map<string, BatchStats>;
   matMul: MatMul;
+  /** The batch as fed, and the product a dense layer applies when it reads exactly that tensor. */
+  input: tf.Tensor;
+  inputMatMul: MatMul;
 }
 
 /** h viewed as [N, ...shape]. */
@@ -29,7 +32,9 @@ const image = (h: tf.Tensor, layer: ResolvedLayer) => as(h, layer.inShape) as tf
 
 function dense(h: tf.Tensor, layer: ResolvedLayerOf<'dense'>, ctx: LayerContext): tf.Tensor {
   // A dense layer after an image flattens it implicitly, exactly as a flatten layer would.
-  const out = ctx.matMul(as(h, [layer.inFeatures]) as tf.Tensor2D, ctx.get(`${layer.name}.weight`) as tf.Tensor2D);
+  const x = as(h, [layer.inFeatures]) as tf.Tensor2D;
+  const matMul = h === ctx.input ? ctx.inputMatMul : ctx.matMul;
+  const out = matMul(x, ctx.get(`${layer.name}.weight`) as tf.Tensor2D);
   return layer.bias ? tf.add(out, ctx.get(`${layer.name}.bias`)) : out;
 }
 
@@ -38,6 +43,18 @@ function conv2d(h: tf.Tensor, layer: ResolvedLayerOf<'conv2d'>, ctx: LayerContex
   // layers.test.ts checks tfjs's own pad computation against them).
   const out = tf.conv2d(image(h, layer), ctx.get(`${layer.name}.weight`) as tf.Tensor4D, layer.stride, layer.padding);
   return layer.bias ? tf.add(out, ctx.get(`${layer.name}.bias`)) : out;
+}
+
+/**
+ * tf.moments without its cast: tfjs casts x to float32 even when it is float32 already, and on wasm that
+ * cast is a copy of x, and its gradient another (2 of the ~20 activation-sized passes of a BN layer).
+ * Otherwise the same ops on the same values as tf.moments (mean; mean of squared deviations), so the same
+ * bits, gradients included.
+ */
+function moments(x: tf.Tensor, axes: number[]): { mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  const mean = tf.mean(x, axes) as tf.Tensor1D;
+  const keepDims = tf.reshape(mean, x.shape.map((d, i) => (axes.includes(i) ? 1 : d)));
+  return { mean, variance: tf.mean(tf.square(tf.sub(x, keepDims)), axes) as tf.Tensor1D };
 }
 
 /**
@@ -50,7 +67,7 @@ function batchnorm(h: tf.Tensor, layer: ResolvedLayerOf<'batchnorm'>, ctx: Layer
   let variance: tf.Tensor1D;
   if (ctx.bnMode === 'batch') {
     const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
-    ({ mean, variance } = tf.moments(x, axes) as { mean: tf.Tensor1D; variance: tf.Tensor1D });
+    ({ mean, variance } = moments(x, axes));
     ctx.stats?.set(layer.name, { mean, variance });
   } else {
     mean = ctx.get(`${layer.name}.running_mean`) as tf.Tensor1D;
