@@ -1,6 +1,6 @@
 // Straight from tfjs, not via ./backend.js: backend.ts imports this module (no import cycle).
 import * as tf from '@tensorflow/tfjs';
-import { registerWasmSliceKernels } from './wasm-slice.js';
+import { registerWasmDataMovementKernels } from './wasm-data-movement.js';
 
 /*
  * @tensorflow/tfjs-backend-wasm 4.22 has Conv2D and Conv2DBackpropInput (slow: replaced below) but no
@@ -221,7 +221,7 @@ export function registerWasmKernels(): void {
     if (input != null) tf.unregisterKernel(tf.Conv2DBackpropInput, 'wasm');
     tf.registerKernel({ kernelName: tf.Conv2DBackpropInput, backendName: 'wasm', kernelFunc: conv2dBackpropInput as tf.KernelFunc });
   }
-  registerWasmSliceKernels();
+  registerWasmDataMovementKernels();
 }
 
 /** The composed kernels, for tests and benchmarks to recognise them in the registry. */

@@ -2,18 +2,28 @@
 import * as tf from '@tensorflow/tfjs';
 
 /*
+ * Data movement on wasm without needless copies.
+ *
  * tfjs-backend-wasm 4.22's Slice (and SplitV, which calls the same code) starts with
  * `backend.readSync(x)`: a copy of the WHOLE input out of the wasm heap into a fresh JS array, for every
  * slice. Training slices the flat parameter vector θ into its tensors, so each step copied θ once per
  * parameter tensor: 10 copies of 2.3 MB for the MLP (~20 ms), 30 of 9 MB for VGG-11 at width 1/4 (~230 ms).
  * These kernels do exactly the same copy from a view of the heap instead (the same bytes: values are
  * bit-identical), so a slice costs what it returns.
+ *
+ * Its Identity (tf.clone, and Cast to the same dtype) copies the tensor. The engine clones every tensor a
+ * gradient saves while the tape records (saveTensorsForBackwardMode), so on wasm each kernel of the
+ * forward pass copied what its gradient keeps: every conv and BN input and output, ~235 activation-sized
+ * copies per VGG-11 step. wasm tensors are never written in place (a variable's assign swaps its data
+ * id), so a clone can share the data with a reference count, as the cpu backend's Identity and wasm's
+ * own Reshape do.
  */
 
 type Info = tf.TensorInfo;
 
 /** The parts of tfjs-backend-wasm's BackendWasm these kernels use. */
 interface WasmBackend extends tf.KernelBackend {
+  incRef(dataId: tf.DataId): void;
   makeOutput(shape: number[], dtype: tf.DataType): Info;
   typedArrayFromHeap(t: Info): Float32Array | Int32Array | Uint8Array;
 }
@@ -78,15 +88,27 @@ function makeSplitV(slice: (args: { inputs: tf.NamedTensorInfoMap; backend: tf.K
   };
 }
 
+/** The same data under a new reference (strings, which wasm keeps in JS, are left to wasm's own kernel). */
+function makeIdentity(original: tf.KernelFunc) {
+  return (args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): Info => {
+    const x = args.inputs.x as Info;
+    if (x.dtype === 'string') return original(args) as Info;
+    (args.backend as WasmBackend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}
+
 const registered = new Set<tf.KernelFunc>();
 
-/** Replaces wasm's Slice and SplitV by the heap-view versions above. Idempotent. */
-export function registerWasmSliceKernels(): void {
+/** Replaces wasm's Slice, SplitV and Identity by the copy-free versions above. Idempotent. */
+export function registerWasmDataMovementKernels(): void {
   const slice = tf.getKernel(tf.Slice, 'wasm');
-  if (slice == null || registered.has(slice.kernelFunc)) return;
+  const identity = tf.getKernel(tf.Identity, 'wasm');
+  if (slice == null || identity == null || registered.has(slice.kernelFunc)) return;
   const fastSlice = makeSlice(slice.kernelFunc);
   const fastSplit = makeSplitV(fastSlice) as unknown as tf.KernelFunc;
-  for (const [name, kernelFunc] of [[tf.Slice, fastSlice as tf.KernelFunc], [tf.SplitV, fastSplit]] as const) {
+  const sharedIdentity = makeIdentity(identity.kernelFunc) as tf.KernelFunc;
+  for (const [name, kernelFunc] of [[tf.Slice, fastSlice as tf.KernelFunc], [tf.SplitV, fastSplit], [tf.Identity, sharedIdentity]] as const) {
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc });
     registered.add(kernelFunc);

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng, silentLogger } from '@sgdwalk/core';
 import { selectBackend, tf } from './backend.js';
-import { registerWasmSliceKernels } from './wasm-slice.js';
+import { registerWasmDataMovementKernels } from './wasm-data-movement.js';
 
 /** The values a tfjs computation produces on one backend, as plain arrays (one per output). */
 async function on(backend: 'cpu' | 'wasm', f: () => tf.Tensor | tf.Tensor[]): Promise<{ shape: number[]; dtype: string; values: number[] }[]> {
@@ -28,7 +28,7 @@ const cases: { shape: number[]; begin: number[]; size: number[] }[] = [
   { shape: [2, 2, 3, 2, 3], begin: [1, 0, 0, 0, 0], size: [1, 2, 3, 2, 3] }, // rank 5, contiguous
 ];
 
-describe('wasm Slice and SplitV from a view of the heap', () => {
+describe('wasm Slice, SplitV and Identity without needless copies', () => {
   beforeAll(async () => {
     await selectBackend('cpu', silentLogger);
     await selectBackend('wasm', silentLogger);
@@ -37,9 +37,11 @@ describe('wasm Slice and SplitV from a view of the heap', () => {
   it('are the registered wasm kernels, registered once', () => {
     const slice = tf.getKernel(tf.Slice, 'wasm');
     const split = tf.getKernel(tf.SplitV, 'wasm');
-    registerWasmSliceKernels();
+    const identity = tf.getKernel(tf.Identity, 'wasm');
+    registerWasmDataMovementKernels();
     expect(tf.getKernel(tf.Slice, 'wasm')).toBe(slice);
     expect(tf.getKernel(tf.SplitV, 'wasm')).toBe(split);
+    expect(tf.getKernel(tf.Identity, 'wasm')).toBe(identity);
     expect(slice?.kernelFunc).not.toBe(tf.getKernel(tf.Slice, 'cpu')?.kernelFunc);
   });
 
@@ -69,5 +71,23 @@ describe('wasm Slice and SplitV from a view of the heap', () => {
     const wasm = await on('wasm', f);
     expect(wasm.map((t) => t.shape)).toEqual([[4], [12], [1], [6], [2, 6], [3, 6], [5, 2], [5, 2], [5, 2], [23]]);
     expect(wasm).toEqual(await on('cpu', f));
+  });
+
+  it('clones by sharing the data: the clone outlives the original, and the buffer is freed with the last reference', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory().numDataBuffers;
+    const x = tf.tensor1d([1.5, -2, 3]);
+    const copy = tf.clone(x);
+    const variable = tf.variable(x);
+    expect(tf.memory().numDataBuffers).toBe(before + 1); // one buffer, three tensors
+    x.dispose();
+    expect(Array.from(copy.dataSync())).toEqual([1.5, -2, 3]);
+    const zeros = tf.tensor1d([0, 0, 0]);
+    variable.assign(zeros);
+    zeros.dispose();
+    expect(Array.from(copy.dataSync())).toEqual([1.5, -2, 3]); // assign rebinds the variable, never writes in place
+    copy.dispose();
+    variable.dispose();
+    expect(tf.memory().numDataBuffers).toBe(before);
   });
 });
