@@ -8,7 +8,11 @@
 // per batch-100 step of the conv nets on a small machine (one such step of ResNet-20 is longer than this
 // whole benchmark should take), so there it times one step at batch 10, without warm-up (cpu has no
 // kernels to set up), and says so; `--cpu-full` times it at batch 100 like the others.
-import { availableParallelism, cpus } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Rng, flattenLayers, initialState, instantiateLibraryModel, inputFeatures, parameterLayout, resolveLayers, silentLogger } from '@sgdwalk/core';
 import { DeviceState, selectBackend, tf } from '@sgdwalk/model';
 import { SgdStepper } from '@sgdwalk/train';
@@ -79,17 +83,150 @@ async function timeBackend(backend, spec, { steps, batch, warmup }) {
 }
 
 const round = (v, digits = 2) => Number(v.toFixed(digits));
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * The matrix products of one step of a model's dense layers at batch B, as the wasm step computes them:
+ * forward x·W [B, in]·[in, out]; backward dy·Wᵀ [B, out]·[out, in] (not for the first layer: training
+ * skips the input's gradient) and xᵀ·dy [in, B]·[B, out], transposes explicit as on wasm. Conv layers are
+ * timed as their forward Conv2D, ×3 for the step (the convention of `gflops`).
+ */
+function stepProducts(spec, batch) {
+  const products = [];
+  let first = true;
+  for (const l of flattenLayers(resolveLayers(spec))) {
+    if (l.type === 'dense') {
+      products.push({ layer: l.name, kind: 'forward', a: [batch, l.inFeatures], b: [l.inFeatures, l.units] });
+      if (!first) products.push({ layer: l.name, kind: 'input-grad', a: [batch, l.units], b: [l.units, l.inFeatures] });
+      products.push({ layer: l.name, kind: 'weight-grad', a: [l.inFeatures, batch], b: [batch, l.units] });
+    } else if (l.type === 'conv2d') {
+      products.push({ layer: l.name, kind: 'conv2d', x: [batch, ...l.inShape], w: [l.kernel[0], l.kernel[1], l.inChannels, l.filters], out: l.outShape, stride: l.stride, padding: l.padding, repeat: 3 });
+    }
+    if (l.type === 'dense' || l.type === 'conv2d') first = false;
+  }
+  return products;
+}
+
+/**
+ * Milliseconds of f (tidied, result read back), the minimum of `reps` after one untimed call: the
+ * backend's speed when it gets the core, which on a loaded machine the median is not.
+ */
+function timeKernel(f, reps) {
+  tf.tidy(() => f().dataSync());
+  const times = [];
+  for (let i = 0; i < reps; i++) {
+    const start = performance.now();
+    tf.tidy(() => f().dataSync());
+    times.push(performance.now() - start);
+  }
+  return Math.min(...times);
+}
+
+/**
+ * The wasm backend's own throughput on the step's products, operands fixed and reused (its best case:
+ * weights packed once): the time the step's arithmetic would take if every product ran at that speed, to
+ * read each step's GFLOP/s against. Products are timed with fresh operands too (what a step does: θ
+ * changes, so XNNPACK packs the weights again each time).
+ */
+async function backendThroughput(spec, batch) {
+  await selectBackend('wasm', silentLogger);
+  const rng = new Rng(2);
+  const make = (shape) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
+  let flop = 0;
+  let ms = 0;
+  let msFresh = 0;
+  const rows = [];
+  // Layers of the same shapes (ResNet's blocks) are timed once and counted as often as they occur.
+  const distinct = new Map();
+  for (const p of stepProducts(spec, batch)) {
+    const key = JSON.stringify({ ...p, layer: undefined });
+    const seen = distinct.get(key);
+    if (seen) seen.layers.push(p.layer);
+    else distinct.set(key, { ...p, layers: [p.layer] });
+  }
+  for (const p of distinct.values()) {
+    const times = p.layers.length;
+    if (p.kind === 'conv2d') {
+      // Conv2D packs its filter once per filter tensor and the filter is a fresh tensor each step, so
+      // every call here gets a fresh copy of w: the step's case (the fixed-operand best case differs by
+      // the packing of a small filter only).
+      const [x, w] = [make(p.x), make(p.w)];
+      const f = 2 * batch * p.out[0] * p.out[1] * p.w[0] * p.w[1] * p.w[2] * p.w[3];
+      const t = timeKernel(() => tf.conv2d(x, tf.add(w, 0), p.stride, p.padding), 3);
+      rows.push({ layers: p.layers, kind: p.kind, x: p.x, w: p.w, ms: round(t, 3), gflops: round(f / t / 1e6, 2) });
+      flop += times * p.repeat * f;
+      ms += times * p.repeat * t;
+      msFresh += times * p.repeat * t;
+      tf.dispose([x, w]);
+    } else {
+      const [a, b] = [make(p.a), make(p.b)];
+      const f = 2 * p.a[0] * p.a[1] * p.b[1];
+      const t = timeKernel(() => tf.matMul(a, b), 20);
+      // tf.add(b, 0): a new tensor with b's values (tf.clone shares the data on wasm, and so its cache);
+      // the time includes that copy (subtracting a separately timed copy goes negative under load).
+      const tFresh = timeKernel(() => tf.matMul(a, tf.add(b, 0)), 20);
+      rows.push({ layers: p.layers, kind: p.kind, a: p.a, b: p.b, ms: round(t, 3), msFreshOperand: round(tFresh, 3), gflops: round(f / t / 1e6, 2) });
+      flop += times * f;
+      ms += times * t;
+      msFresh += times * tFresh;
+      tf.dispose([a, b]);
+    }
+  }
+  return { timing: 'min of repeats', products: rows, stepMegaFlop: round(flop / 1e6, 1), msAtBackendThroughput: round(ms, 2), msWithFreshOperands: round(msFresh, 2), gflops: round(flop / ms / 1e6, 2) };
+}
+
+/** The baseline checkout's and this one's wasm steps, each in fresh processes, in alternating order. */
+function compareWithBaseline(baselineRoot, ref, { rounds, steps }) {
+  const here = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+  const runner = join(here, 'tools/bench/train-step-runner.mjs');
+  const sides = { baseline: baselineRoot, current: here };
+  const times = { baseline: [], current: [] };
+  const hashes = { baseline: new Set(), current: new Set() };
+  const roundRatios = [];
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 === 0 ? ['baseline', 'current'] : ['current', 'baseline'];
+    const medians = {};
+    for (const side of order) {
+      const out = execFileSync(process.execPath, [runner, JSON.stringify({ root: sides[side], ref, backend: 'wasm', steps, batch: BATCH, warmup: 1 })], { encoding: 'utf8', maxBuffer: 1 << 24 });
+      const result = JSON.parse(out.trim().split('\n').at(-1));
+      times[side].push(...result.times);
+      hashes[side].add(result.theta);
+      medians[side] = median(result.times);
+    }
+    roundRatios.push(medians.baseline / medians.current);
+    process.stderr.write(`  round ${r + 1}: baseline ${round(medians.baseline)} ms, current ${round(medians.current)} ms\n`);
+  }
+  const summary = (ts) => ({ msPerStep: round(median(ts)), msPerStepMin: round(Math.min(...ts)), steps: ts.length });
+  return {
+    baseline: summary(times.baseline), current: summary(times.current),
+    speedup: round(median(times.baseline) / median(times.current)), speedupOfMins: round(Math.min(...times.baseline) / Math.min(...times.current)),
+    speedupPerRound: roundRatios.map((x) => round(x)),
+    // Same init, batch and steps: equal hashes mean the two codes computed bit-identical parameters.
+    sameParameters: hashes.baseline.size === 1 && hashes.current.size === 1 && [...hashes.baseline][0] === [...hashes.current][0],
+    deterministic: hashes.baseline.size === 1 && hashes.current.size === 1,
+  };
+}
+
+const COMPARE = { 'mlp-bn': { rounds: 6, steps: 10 }, 'vgg11-bn': { rounds: 4, steps: 3 }, 'resnet-bn': { rounds: 3, steps: 2 } };
 
 export async function run(args = []) {
   const cpuFull = args.includes('--cpu-full');
+  const baselineAt = args.indexOf('--baseline');
+  const baseline = baselineAt >= 0 ? resolve(args[baselineAt + 1] ?? '') : null;
+  if (baseline && !existsSync(join(baseline, 'packages/train/dist/index.js'))) {
+    throw new Error(`--baseline ${baseline}: no built packages there (packages/train/dist/index.js); build that checkout first`);
+  }
+  const backends = args.includes('--wasm-only') ? ['wasm'] : ['tensorflow', 'wasm', 'cpu'];
+  const onlyAt = args.indexOf('--only');
+  const only = onlyAt >= 0 ? new Set((args[onlyAt + 1] ?? '').split(',')) : null;
   const started = performance.now();
   const results = {};
-  for (const { ref, plan } of MODELS) {
+  for (const { ref, plan } of MODELS.filter((m) => !only || only.has(m.ref.library))) {
     const spec = instantiateLibraryModel(ref);
     const layout = parameterLayout(spec);
     const entry = { reference: ref, inputShape: spec.inputShape, parameters: layout.trainableSize, forwardMegaMacsPerExample: round(forwardMacs(spec) / 1e6, 3), backends: [] };
     results[spec.name] = entry;
-    for (const backend of ['tensorflow', 'wasm', 'cpu']) {
+    for (const backend of backends) {
       const how = backend === 'cpu' && cpuFull ? { ...plan.cpu, batch: BATCH } : plan[backend];
       process.stderr.write(`${spec.name} on ${backend} (${how.steps} steps at batch ${how.batch})…\n`);
       // One backend failing (a kernel it lacks, say) is a result to report, not the end of the benchmark.
@@ -98,6 +235,16 @@ export async function run(args = []) {
       process.stderr.write(`  ${JSON.stringify(result)}\n`);
       entry.backends.push(result);
     }
+    process.stderr.write(`${spec.name}: the wasm backend's own throughput at the step's products…\n`);
+    entry.wasmThroughput = await backendThroughput(spec, BATCH);
+    const wasm = entry.backends.find((b) => b.backend === 'wasm' && b.msPerStep);
+    if (wasm) // Both minima: what the backend and the step do when they get the core.
+      entry.wasmThroughput.stepFractionOfBackend = round(entry.wasmThroughput.msAtBackendThroughput / wasm.msPerStepMin, 3);
+    if (baseline) {
+      process.stderr.write(`${spec.name} on wasm: baseline ${baseline} against this checkout, alternating…\n`);
+      entry.comparison = { baseline, ...compareWithBaseline(baseline, ref, COMPARE[ref.library]) };
+      process.stderr.write(`  ${JSON.stringify(entry.comparison)}\n`);
+    }
   }
   return {
     benchmark: 'train',
@@ -105,6 +252,6 @@ export async function run(args = []) {
     timing: `median (and min) ms per SGD step after the warm-up steps, at most ${BUDGET_MS / 1000} s of timed steps per model and backend; gflops = 6·forward MACs·batch / median step time`,
     results,
     seconds: round((performance.now() - started) / 1000, 1),
-    machine: { cpus: availableParallelism(), model: cpus()[0]?.model, node: process.version, tfjs: tf.version.tfjs },
+    machine: { cpus: availableParallelism(), model: cpus()[0]?.model, node: process.version, tfjs: tf.version.tfjs, loadAverageAtEnd: loadavg().map((l) => round(l)) },
   };
 }

@@ -18,6 +18,11 @@ export type MatMul = (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
 export interface ForwardOptions {
   /** The matrix product of dense layers (default tf.matMul). */
   matMul?: MatMul;
+  /**
+   * The product of a dense layer that reads the input batch itself (default: `matMul`); training passes
+   * one that skips the gradient with respect to the batch (constant-input-product.ts).
+   */
+  inputMatMul?: MatMul;
 }
 
 /**
@@ -36,7 +41,8 @@ export function forwardLogits(
   options: ForwardOptions = {},
 ): tf.Tensor2D {
   // resolveLayers guarantees the loss sees [classes] per example, made by a layer that outputs [N, classes].
-  return applyLayers(layers, input, { get, bnMode, stats, matMul: options.matMul ?? tf.matMul }) as tf.Tensor2D;
+  const matMul = options.matMul ?? tf.matMul;
+  return applyLayers(layers, input, { get, bnMode, stats, matMul, input, inputMatMul: options.inputMatMul ?? matMul }) as tf.Tensor2D;
 }
 
 /** Mean softmax cross-entropy of logits against one-hot labels (numerically stable via logSoftmax). */

@@ -9,3 +9,4 @@ export {
   crossEntropyTwiceDifferentiable, logSoftmaxTwiceDifferentiable, matMulTwiceDifferentiable, supportsDoubleBackprop,
 } from './twice-differentiable.js';
 export { DeviceState } from './state.js';
+export { matMulOfConstantInput } from './constant-input-product.js';

@@ -18,6 +18,9 @@ export interface LayerContext {
   /** Batch statistics of every BN layer (batch mode), under the layer's own name ("bn0", "res1.bn0"). */
   stats?: Map<string, BatchStats>;
   matMul: MatMul;
+  /** The batch as fed, and the product a dense layer applies when it reads exactly that tensor. */
+  input: tf.Tensor;
+  inputMatMul: MatMul;
 }
 
 /** h viewed as [N, ...shape]. */
@@ -30,7 +33,9 @@ const image = (h: tf.Tensor, layer: ResolvedLayer) => as(h, layer.inShape) as tf
 
 function dense(h: tf.Tensor, layer: ResolvedLayerOf<'dense'>, ctx: LayerContext): tf.Tensor {
   // A dense layer after an image flattens it implicitly, exactly as a flatten layer would.
-  const out = ctx.matMul(as(h, [layer.inFeatures]) as tf.Tensor2D, ctx.get(`${layer.name}.weight`) as tf.Tensor2D);
+  const x = as(h, [layer.inFeatures]) as tf.Tensor2D;
+  const matMul = h === ctx.input ? ctx.inputMatMul : ctx.matMul;
+  const out = matMul(x, ctx.get(`${layer.name}.weight`) as tf.Tensor2D);
   return layer.bias ? tf.add(out, ctx.get(`${layer.name}.bias`)) : out;
 }
 
@@ -44,21 +49,30 @@ function conv2d(h: tf.Tensor, layer: ResolvedLayerOf<'conv2d'>, ctx: LayerContex
 /**
  * (x − μ)/√(σ² + ε)·γ + β over the last axis: statistics over every other axis (N for [N, F]; N, H, W for
  * images), biased variance, as PyTorch's BatchNorm1d/2d in training mode; or the stored running statistics.
+ *
+ * Computed as (x − μ)·s + β with s = γ/√(σ² + ε) a per-channel vector, and x − μ made once and shared
+ * with the variance: three activation-sized kernels forward (Sub, Mul, Add; Square and the two Means
+ * for the statistics) where tf.moments and the textbook order took six (a cast copy, Sub twice, Div,
+ * Mul, Add), and far fewer backward (no Div gradient). On wasm the broadcasting kernels and the
+ * reductions over N, H, W (which transpose first) dominate a conv net's BN, so this cuts most of its
+ * cost. The same function; the rounding differs from the textbook order in the last bits.
  */
 function batchnorm(h: tf.Tensor, layer: ResolvedLayerOf<'batchnorm'>, ctx: LayerContext): tf.Tensor {
   const x = as(h, layer.inShape);
-  let mean: tf.Tensor1D;
+  let centered: tf.Tensor;
   let variance: tf.Tensor1D;
   if (ctx.bnMode === 'batch') {
     const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
-    ({ mean, variance } = tf.moments(x, axes) as { mean: tf.Tensor1D; variance: tf.Tensor1D });
+    const mean = tf.mean(x, axes) as tf.Tensor1D;
+    centered = tf.sub(x, mean);
+    variance = tf.mean(tf.square(centered), axes) as tf.Tensor1D;
     ctx.stats?.set(layer.name, { mean, variance });
   } else {
-    mean = ctx.get(`${layer.name}.running_mean`) as tf.Tensor1D;
+    centered = tf.sub(x, ctx.get(`${layer.name}.running_mean`));
     variance = ctx.get(`${layer.name}.running_var`) as tf.Tensor1D;
   }
-  const normalised = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, layer.epsilon)));
-  return tf.add(tf.mul(normalised, ctx.get(`${layer.name}.gamma`)), ctx.get(`${layer.name}.beta`));
+  const scale = tf.div(ctx.get(`${layer.name}.gamma`), tf.sqrt(tf.add(variance, layer.epsilon)));
+  return tf.add(tf.mul(centered, scale), ctx.get(`${layer.name}.beta`));
 }
 
 /** Max or average over each window; padded cells take no part (−∞ for max; not counted for the average). */

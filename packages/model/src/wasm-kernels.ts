@@ -1,5 +1,6 @@
 // Straight from tfjs, not via ./backend.js: backend.ts imports this module (no import cycle).
 import * as tf from '@tensorflow/tfjs';
+import { registerWasmDataMovementKernels } from './wasm-data-movement.js';
 
 /*
  * @tensorflow/tfjs-backend-wasm 4.22 has Conv2D and Conv2DBackpropInput (slow: replaced below) but no
@@ -220,6 +221,7 @@ export function registerWasmKernels(): void {
     if (input != null) tf.unregisterKernel(tf.Conv2DBackpropInput, 'wasm');
     tf.registerKernel({ kernelName: tf.Conv2DBackpropInput, backendName: 'wasm', kernelFunc: conv2dBackpropInput as tf.KernelFunc });
   }
+  registerWasmDataMovementKernels();
 }
 
 /** The composed kernels, for tests and benchmarks to recognise them in the registry. */

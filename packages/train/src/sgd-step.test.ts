@@ -156,6 +156,21 @@ describe.each(['cpu', 'wasm'] as const)('SgdStepper on a conv net (%s)', (backen
     state.dispose();
   });
 
+  it('is deterministic: the same steps from the same state give bit-identical parameters and metrics', () => {
+    const run = () => {
+      const state = new DeviceState(convLayout, initialState(convLayout, 6));
+      const stepper = new SgdStepper(convLayers, state, { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 }, 3);
+      const readouts = [1, 2, 3].map(() => stepper.step(convBatch.x, convBatch.labels));
+      const bytes = Buffer.from(state.download().buffer);
+      stepper.dispose();
+      state.dispose();
+      return { readouts, bytes };
+    };
+    const [a, b] = [run(), run()];
+    expect(a.bytes.equals(b.bytes)).toBe(true);
+    expect(a.readouts).toEqual(b.readouts);
+  });
+
   it('leaks no tensors or backend buffers across steps', () => {
     const state = new DeviceState(convLayout, initialState(convLayout, 4));
     const stepper = new SgdStepper(convLayers, state, { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 }, 3);

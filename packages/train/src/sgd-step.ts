@@ -1,5 +1,5 @@
 import { flattenLayers, type ResolvedLayer, type ResolvedLayerOf, type TrainConfig } from '@sgdwalk/core';
-import { correctCount, crossEntropy, forwardLogits, matMulTwiceDifferentiable, tf, type BatchStats, type DeviceState } from '@sgdwalk/model';
+import { correctCount, crossEntropy, forwardLogits, matMulOfConstantInput, matMulTwiceDifferentiable, tf, type BatchStats, type DeviceState } from '@sgdwalk/model';
 
 /** What one step measured (scalars, read back in one transfer). */
 export interface StepReadout {
@@ -20,6 +20,14 @@ export interface OptimizerSnapshot {
 }
 
 /**
+ * ‖x‖ as √(Σ x²). tf.norm computes |x|^2 with Abs and Pow, each a full pass, and Pow is a slow scalar
+ * loop on wasm (~15 ms for the MLP's θ, three times a step); Square is one SIMD pass.
+ */
+function euclideanNorm(x: tf.Tensor1D): tf.Scalar {
+  return tf.sqrt(tf.sum(tf.square(x))) as tf.Scalar;
+}
+
+/**
  * Plain SGD as PyTorch defines it (which the study used): d = g + λθ; v = μv + d (v = d at first);
  * θ ← θ − ηv. g is the minibatch cross-entropy gradient at θ_{t−1} with batch-norm in batch-statistics
  * mode; the running statistics then move by (1 − m)·r + m·batch (unbiased variance), as in PyTorch.
@@ -37,6 +45,8 @@ export class SgdStepper {
    * the plain tf.matMul is faster.
    */
   private readonly matMul = tf.getBackend() === 'wasm' ? matMulTwiceDifferentiable : tf.matMul;
+  /** The first dense layer's product on wasm skips dL/d(batch) (tf.matMul's own gradient is lazy already). */
+  private readonly inputMatMul = tf.getBackend() === 'wasm' ? matMulOfConstantInput : tf.matMul;
   private labels: tf.Tensor1D | null = null;
   private oneHot: tf.Tensor2D | null = null;
   /** Every BN layer by name, residual blocks' included ("res1.bn0"): the forward pass records stats under these. */
@@ -53,7 +63,7 @@ export class SgdStepper {
     this.batchnorms = new Map(flattenLayers(layers).flatMap((l) => (l.type === 'batchnorm' ? [[l.name, l] as const] : [])));
     this.theta0 = theta0 ? tf.tensor1d(theta0) : (tf.keep(tf.clone(state.theta)) as tf.Tensor1D);
     this.valueAndGrad = tf.valueAndGrad((theta: tf.Tensor1D) => {
-      const logits = forwardLogits(this.layers, this.state.lookup(theta), this.x!, 'batch', this.kept.stats, { matMul: this.matMul });
+      const logits = forwardLogits(this.layers, this.state.lookup(theta), this.x!, 'batch', this.kept.stats, { matMul: this.matMul, inputMatMul: this.inputMatMul });
       // valueAndGrad disposes what the forward pass made; keep what the step reads afterwards.
       this.kept.correct = tf.keep(correctCount(logits, this.labels!));
       for (const s of this.kept.stats.values()) {
@@ -83,13 +93,13 @@ export class SgdStepper {
         this.velocity = tf.keep(direction === grad ? tf.clone(direction) : direction);
       }
       const next: tf.Tensor1D = tf.sub(theta, tf.mul(direction, lr));
-      const updateNorm = tf.norm(tf.sub(next, theta));
+      const updateNorm = euclideanNorm(tf.sub(next, theta));
       theta.assign(next);
       for (const [name, { mean, variance }] of this.kept.stats) this.updateRunningStats(name, mean, variance, batch);
       const gradDot = this.previousGrad ? tf.sum(tf.mul(grad, this.previousGrad)) : tf.scalar(NaN);
       this.previousGrad?.dispose();
       this.previousGrad = tf.keep(grad);
-      return tf.stack([loss, this.kept.correct!, tf.norm(grad), gradDot, updateNorm, tf.norm(tf.sub(theta, this.theta0))]);
+      return tf.stack([loss, this.kept.correct!, euclideanNorm(grad), gradDot, updateNorm, euclideanNorm(tf.sub(theta, this.theta0))]);
     });
     const values = stacked.dataSync();
     stacked.dispose();
