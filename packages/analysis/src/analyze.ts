@@ -19,6 +19,7 @@ import { readRunFolder, type RunMetrics } from './run-folder.js';
 import { ONNXRUNTIME_VERSION } from './session.js';
 import { measureSharpness } from './sharpness-stage.js';
 import { summarize } from './summary.js';
+import { analyzeSurfaces } from './surface-stage.js';
 
 export type EngineKind = 'fast' | 'naive';
 
@@ -156,6 +157,7 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
     }
 
     const sharpness = await measureSharpness({ config, run, reader, dataset, outDir, reuseDir, log });
+    const surfaces = await analyzeSurfaces({ config, model, layout, reader, evalSet, evalSetHash, pairs: pairMetrics, outDir, reuseDir, engine: opts.engine, log });
 
     const inRange = (step: number) => !config.steps || (step >= config.steps[0] && step <= config.steps[1]);
     const summary = summarize(pairMetrics, {
@@ -174,6 +176,8 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
       runStatus: run.info.status,
       seconds: (performance.now() - started) / 1000,
     });
+
+    summary.surfaces = surfaces;
 
     // The old manifest goes first: until the new one is written, the folder does not claim to be complete.
     await rm(join(outDir, FILES.manifest), { force: true });
