@@ -4,6 +4,7 @@
 const benches = {
   analysis: () => import('./analysis.mjs'),
   train: () => import('./train.mjs'),
+  surface: () => import('./surface.mjs'),
 };
 const name = process.argv[2];
 if (!benches[name]) {

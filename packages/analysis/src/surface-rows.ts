@@ -70,32 +70,50 @@ export async function evaluateSurfaceRow(plane: PreparedPlane, row: SurfaceRow):
   return engine.interpolate(start, end, row.as.map((a) => (a - aLo) / (aHi - aLo)));
 }
 
+/** Points of a plane evaluated one by one by the plain graph (the reference; the benchmark's "plain"). */
+export interface PlainPointEvaluator {
+  evaluate(plane: Plane, points: readonly { a: number; b: number }[]): Promise<InterpolationCurve>;
+  release(): Promise<void>;
+}
+
 /**
  * The reference: every point evaluated on its own by the plain graph, the state θ_c + a·d₁ + b·d₂ formed
  * in float64 and rounded once. What the fast path must equal to float32 rounding (tests, the benchmark).
  */
-export async function evaluatePointsPlain(opts: InterpolationEngineOptions, plane: Plane, points: readonly { a: number; b: number }[]): Promise<InterpolationCurve> {
+export async function createPlainPointEvaluator(opts: InterpolationEngineOptions): Promise<PlainPointEvaluator> {
   const session = await openModelSession(opts);
-  try {
-    const batches = evaluationBatches(opts.evalSet, opts.evalBatchSize);
-    const state = new Float32Array(opts.layout.totalSize);
-    const feeds = stateFeeds(opts.layout, state, session.inputNames);
-    const lossPerAlpha = new Float64Array(points.length);
-    const accuracyPerAlpha = new Float64Array(points.length);
-    for (const [k, { a, b }] of points.entries()) {
-      planeState(plane, a, b, state);
-      let lossSum = 0;
-      let correct = 0;
-      for (const batch of batches) {
-        const sums = await session.run({ ...feeds, [GRAPH_NAMES.x]: batch.x, [GRAPH_NAMES.labels]: batch.labels });
-        lossSum += sums.lossSum;
-        correct += sums.correct;
+  const batches = evaluationBatches(opts.evalSet, opts.evalBatchSize);
+  const state = new Float32Array(opts.layout.totalSize);
+  // Views into `state`: built once, they see each point's state as it is written.
+  const feeds = stateFeeds(opts.layout, state, session.inputNames);
+  return {
+    async evaluate(plane, points) {
+      const lossPerAlpha = new Float64Array(points.length);
+      const accuracyPerAlpha = new Float64Array(points.length);
+      for (const [k, { a, b }] of points.entries()) {
+        planeState(plane, a, b, state);
+        let lossSum = 0;
+        let correct = 0;
+        for (const batch of batches) {
+          const sums = await session.run({ ...feeds, [GRAPH_NAMES.x]: batch.x, [GRAPH_NAMES.labels]: batch.labels });
+          lossSum += sums.lossSum;
+          correct += sums.correct;
+        }
+        lossPerAlpha[k] = lossSum / opts.evalSet.count;
+        accuracyPerAlpha[k] = correct / opts.evalSet.count;
       }
-      lossPerAlpha[k] = lossSum / opts.evalSet.count;
-      accuracyPerAlpha[k] = correct / opts.evalSet.count;
-    }
-    return { lossPerAlpha, accuracyPerAlpha };
+      return { lossPerAlpha, accuracyPerAlpha };
+    },
+    release: () => session.release(),
+  };
+}
+
+/** createPlainPointEvaluator for one set of points. */
+export async function evaluatePointsPlain(opts: InterpolationEngineOptions, plane: Plane, points: readonly { a: number; b: number }[]): Promise<InterpolationCurve> {
+  const evaluator = await createPlainPointEvaluator(opts);
+  try {
+    return await evaluator.evaluate(plane, points);
   } finally {
-    await session.release();
+    await evaluator.release();
   }
 }
