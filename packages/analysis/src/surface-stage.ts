@@ -163,12 +163,12 @@ export async function analyzeSurfaces(opts: SurfaceStageOptions): Promise<Surfac
   const points: KeyedSurfacePoint[] = [];
   const paths: SurfacePathRow[] = [];
   const summaries: SurfaceSummary[] = [];
-  const resolved: Array<ResolvedSurface | undefined> = [];
-  for (const [i, surface] of config.surfaces.entries()) resolved.push(await resolveSurface(opts, surface, i, window));
-  resolved.push(await resolveInitLine(opts, window));
-  for (const surface of resolved) {
-    if (!surface) continue;
+  // Resolved one at a time (a PCA reads the window into memory), each timed with its evaluation.
+  const resolvers = [...config.surfaces.map((surface, i) => () => resolveSurface(opts, surface, i, window)), () => resolveInitLine(opts, window)];
+  for (const resolve of resolvers) {
     const started = performance.now();
+    const surface = await resolve();
+    if (!surface) continue;
     const path = await projectPath(opts, surface, window);
     const result = await evaluateSurface(opts, surface, path, known);
     points.push(...result.points);
