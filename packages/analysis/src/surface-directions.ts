@@ -65,6 +65,13 @@ export function symmetricEigen(matrix: Float64Array, n: number): { values: Float
 
 /** At most this many checkpoints enter the PCA (evenly spaced, first and last kept): its Gram matrix costs T²·P. */
 export const PCA_MAX_CHECKPOINTS = 256;
+/** Bytes the PCA may hold as centred float32 checkpoints (a large conv net gets fewer of them). */
+export const PCA_MEMORY_BYTES = 2 ** 31;
+
+/** How many checkpoints of `trainableSize` parameters the PCA takes: PCA_MAX_CHECKPOINTS, fewer for large models, at least 3. */
+export function pcaCheckpointLimit(trainableSize: number): number {
+  return Math.max(3, Math.min(PCA_MAX_CHECKPOINTS, Math.floor(PCA_MEMORY_BYTES / (4 * trainableSize))));
+}
 
 /** `count` indices of 0..n−1, evenly spaced, both ends kept. */
 export function evenlySpaced(n: number, count: number): number[] {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng, mlpSpec, parameterLayout, slotOf, tensorView, type ModelSpec } from '@sgdwalk/core';
-import { directionTowards, evenlySpaced, filterNormalizedDirection, orthogonalized, pcaDirections, symmetricEigen } from './surface-directions.js';
+import { directionTowards, evenlySpaced, pcaCheckpointLimit, filterNormalizedDirection, orthogonalized, pcaDirections, symmetricEigen } from './surface-directions.js';
 import { gridValues, pathRange, planeState, projector, roundCoordinate } from './surface-plane.js';
 
 /** A model of one dense layer straight into the loss: a plain linear layout, weight [in, out] and bias. */
@@ -68,9 +68,12 @@ describe('PCA directions', () => {
     expect(() => pcaDirections(layout, line.slice(0, 2))).toThrow(/at least 3 checkpoints/);
   });
 
-  it('keeps both ends when thinning the checkpoints', () => {
+  it('keeps both ends when thinning the checkpoints, and takes fewer of a large model', () => {
     expect(evenlySpaced(5, 10)).toEqual([0, 1, 2, 3, 4]);
     expect(evenlySpaced(11, 3)).toEqual([0, 5, 10]);
+    expect(pcaCheckpointLimit(573_060)).toBe(256);
+    expect(pcaCheckpointLimit(9_000_000)).toBe(59); // 2 GiB of float32 checkpoints
+    expect(pcaCheckpointLimit(1e9)).toBe(3);
   });
 });
 

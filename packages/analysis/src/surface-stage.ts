@@ -10,7 +10,7 @@ import { evaluationSubset } from '@sgdwalk/data';
 import { createNaiveEngine, type InterpolationEngineOptions } from './engine.js';
 import type { EvaluationSet } from './evaluation-set.js';
 import { createFastEngine } from './fast-engine.js';
-import { directionTowards, evenlySpaced, filterNormalizedDirection, orthogonalized, pcaDirections, PCA_MAX_CHECKPOINTS } from './surface-directions.js';
+import { directionTowards, evenlySpaced, filterNormalizedDirection, orthogonalized, pcaCheckpointLimit, pcaDirections } from './surface-directions.js';
 import { pointId, readKnownSurfacePoints, writeSurfaceTables, type KeyedSurfacePoint, type KnownSurfacePoints } from './surface-files.js';
 import { gridValues, pathRange, projector, type Plane } from './surface-plane.js';
 import { evaluateSurfaceRow, preparePlane, type SurfaceRow } from './surface-rows.js';
@@ -74,7 +74,7 @@ async function resolveSurface(opts: SurfaceStageOptions, surface: SurfaceConfig,
   const planeError = (e: unknown, fieldName: string) => new ConfigError((e as Error).message, undefined, fieldName);
   switch (directions.kind) {
     case 'pca': {
-      const steps = evenlySpaced(window.length, PCA_MAX_CHECKPOINTS).map((i) => window[i]);
+      const steps = evenlySpaced(window.length, pcaCheckpointLimit(layout.trainableSize)).map((i) => window[i]);
       const states = [];
       for (const step of steps) states.push((await reader.read(step)).state);
       let pca;
