@@ -170,9 +170,12 @@ describe('surfaces in the analyze stage', () => {
     expect((paths.a as Float64Array)[at(0)]).toBeCloseTo(1, 6);
     expect((paths.b as Float64Array)[at(0)]).toBeCloseTo(0, 6);
     expect((paths.distance as Float64Array)[at(7)]).toBeCloseTo(0, 4);
-    // the init line: step 0 at a = 0, step 8 at a = 1
-    const line = [...(paths.surface as string[]).keys()].filter((i) => (paths.surface as string[])[i] === 'init-line');
-    expect((paths.a as Float64Array)[line.find((i) => (paths.step as Int32Array)[i] === 8)!]).toBeCloseTo(1, 6);
+    // the init line: the run's first stored step (0) at a = 0, its last (10) at a = 1, every stored step on its path
+    const line = [...(paths.surface as string[]).keys()].filter((i) => (paths.surface as string[])[i] === 'init-line' && (paths.kind as string[])[i] === 'checkpoint');
+    expect(line.map((i) => (paths.step as Int32Array)[i])).toEqual(STEPS);
+    expect((paths.a as Float64Array)[line.find((i) => (paths.step as Int32Array)[i] === 10)!]).toBeCloseTo(1, 6);
+    expect((paths.distance as Float64Array)[line.find((i) => (paths.step as Int32Array)[i] === 10)!]).toBeCloseTo(0, 6);
+    expect(rows[3].towards).toEqual([10]);
 
     // summary.json and the table's metadata carry the same rows
     const written = JSON.parse(await readFile(join(outDir, FILES.summary), 'utf8')) as AnalysisSummary;
@@ -202,6 +205,8 @@ describe('surfaces in the analyze stage', () => {
     await expect(run({ centre: 5 })).rejects.toThrow(new ConfigError('step 5 is not stored in this run (stored: 0–10)', undefined, 'analyze.surfaces[0].centre'));
     await expect(run({ directions: { kind: 'between', step: 6 } })).rejects.toThrow(/field "analyze.surfaces\[0\].directions.step": step 6 is not stored/);
     await expect(run({ directions: { kind: 'between', step: 8 } })).rejects.toThrow(/field "analyze.surfaces\[0\].directions.step": the direction's step is the centre \(8\)/);
+    const line = analyzeConfig({ initLine: { steps: [0, 9] } });
+    await expect(analyzeRun({ runDir, dataDir, outDir: join(root, 'bad'), config: line, log: silentLogger })).rejects.toThrow(/field "analyze.initLine.steps\[1\]": step 9 is not stored/);
   });
 });
 
@@ -216,6 +221,9 @@ describe('the surfaces config', () => {
     expect(random.directions).toEqual({ kind: 'random', seed: 0, perturbBiasesAndBatchNorm: false });
     expect(parseSection(analyzeSectionSchema, {}).initLine).toBe(false);
     expect(parseSection(analyzeSectionSchema, { initLine: {} }).initLine).toEqual({ from: -0.5, to: 1.5, points: 41 });
+    expect(() => parse([])).not.toThrow();
+    expect(() => parseSection(analyzeSectionSchema, { initLine: { from: 1, to: 0 } }, 'p.json', 'analyze')).toThrow('p.json: field "analyze.initLine.to": from must be less than to');
+    expect(() => parseSection(analyzeSectionSchema, { initLine: { steps: [5, 5] } }, 'p.json', 'analyze')).toThrow(/analyze.initLine.steps/);
   });
 
   it('names the field of a bad surface', () => {

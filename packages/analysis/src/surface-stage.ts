@@ -113,27 +113,35 @@ async function resolveSurface(opts: SurfaceStageOptions, surface: SurfaceConfig,
   }
 }
 
-/** The init line: from the window's first checkpoint through its last and beyond (Goodfellow et al. 2015). */
-async function resolveInitLine(opts: SurfaceStageOptions, window: readonly number[]): Promise<ResolvedSurface | undefined> {
+/**
+ * The init line: from θ_0 through θ_T and beyond (Goodfellow et al. 2015) — the run's first and last stored
+ * steps unless `initLine.steps` names others. Its path is every stored step between them.
+ */
+async function resolveInitLine(opts: SurfaceStageOptions): Promise<{ surface: ResolvedSurface; pathSteps: number[] } | undefined> {
   const line = opts.config.initLine;
   if (line === false) return undefined;
-  const first = window[0];
-  const last = window[window.length - 1];
-  const centre = (await opts.reader.read(first)).state;
-  const d1 = directionTowards(opts.layout, centre, (await opts.reader.read(last)).state);
+  const { reader } = opts;
+  const [first, last] = line.steps ?? [reader.steps[0], reader.steps[reader.steps.length - 1]];
+  requireStored(reader, first, 'analyze.initLine.steps[0]');
+  requireStored(reader, last, 'analyze.initLine.steps[1]');
+  const centre = (await reader.read(first)).state;
+  const d1 = directionTowards(opts.layout, centre, (await reader.read(last)).state);
   return {
-    id: INIT_LINE_ID, kind: 'line', centre: first, towards: [last], plane: { centre, d1 }, explainedVariance: null,
-    range: { a: [line.from, line.to], b: [0, 0] }, margin: 0, size: [line.points, 1], examples: line.examples,
+    surface: {
+      id: INIT_LINE_ID, kind: 'line', centre: first, towards: [last], plane: { centre, d1 }, explainedVariance: null,
+      range: { a: [line.from, line.to], b: [0, 0] }, margin: 0, size: [line.points, 1], examples: line.examples,
+    },
+    pathSteps: [...new Set(reader.steps)].filter((s) => s >= first && s <= last).sort((a, b) => a - b),
   };
 }
 
-/** Every checkpoint of the window and every valley-floor point θ_{t−1} + α*·(θ_t − θ_{t−1}), projected. */
-async function projectPath(opts: SurfaceStageOptions, surface: ResolvedSurface, window: readonly number[]): Promise<SurfacePathRow[]> {
+/** Every checkpoint of `steps` and every valley-floor point θ_{t−1} + α*·(θ_t − θ_{t−1}) among them, projected. */
+async function projectPath(opts: SurfaceStageOptions, surface: ResolvedSurface, steps: readonly number[]): Promise<SurfacePathRow[]> {
   const project = projector(opts.layout, surface.plane);
   const pairByEnd = new Map(opts.pairs.map((p) => [p.stepB, p]));
   const rows: SurfacePathRow[] = [];
   let previous: { step: number; state: Float32Array } | undefined;
-  for (const step of window) {
+  for (const step of steps) {
     const state = (await opts.reader.read(step)).state;
     rows.push({ surface: surface.id, kind: 'checkpoint', step, alpha: NaN, ...project(state) });
     const pair = pairByEnd.get(step);
@@ -164,12 +172,16 @@ export async function analyzeSurfaces(opts: SurfaceStageOptions): Promise<Surfac
   const paths: SurfacePathRow[] = [];
   const summaries: SurfaceSummary[] = [];
   // Resolved one at a time (a PCA reads the window into memory), each timed with its evaluation.
-  const resolvers = [...config.surfaces.map((surface, i) => () => resolveSurface(opts, surface, i, window)), () => resolveInitLine(opts, window)];
+  const resolvers = [
+    ...config.surfaces.map((surface, i) => async () => ({ surface: await resolveSurface(opts, surface, i, window), pathSteps: window })),
+    () => resolveInitLine(opts),
+  ];
   for (const resolve of resolvers) {
     const started = performance.now();
-    const surface = await resolve();
-    if (!surface) continue;
-    const path = await projectPath(opts, surface, window);
+    const resolved = await resolve();
+    if (!resolved) continue;
+    const { surface, pathSteps } = resolved;
+    const path = await projectPath(opts, surface, pathSteps);
     const result = await evaluateSurface(opts, surface, path, known);
     points.push(...result.points);
     paths.push(...path);

@@ -225,14 +225,16 @@ function withSurfaceIds<T extends { id?: string; directions: { kind: string } }>
   });
 }
 
-/** The 1-D line θ_0 → θ_T and beyond (Goodfellow et al. 2015): the window's first to last stored step. */
+/** The 1-D line θ_0 → θ_T and beyond (Goodfellow et al. 2015): by default the run's first to its last stored step. */
 export const initLineSchema = z.strictObject({
-  /** α = 0 is the window's first stored step, α = 1 its last. */
+  /** The stored steps at α = 0 and α = 1; default the run's first and last stored steps (θ_0 and θ_T). */
+  steps: z.tuple([nonNegativeInt, nonNegativeInt]).refine(([a, b]) => a < b, { message: 'steps must be [from, to] with from < to' }).optional(),
+  /** The α range drawn, beyond both ends by default. */
   from: z.number().default(-0.5),
   to: z.number().default(1.5),
   points: z.number().int().min(3).default(41),
   examples: positiveInt.optional(),
-});
+}).refine((line) => line.from < line.to, { message: 'from must be less than to', path: ['to'] });
 
 export const analyzeSectionSchema = z.strictObject({
   alphas: alphaGrid.default({ from: 0, to: 1, step: 0.1 }),
@@ -286,7 +288,7 @@ export const analyzeSectionSchema = z.strictObject({
       });
     })
     .default([]),
-  /** The line from the window's first to its last checkpoint and beyond; false for none. */
+  /** The line from the run's first to its last checkpoint and beyond; false for none. */
   initLine: z.union([z.literal(false), initLineSchema]).default(false),
 });
 
