@@ -133,10 +133,8 @@ function surfaceFigure(surface: SurfaceSummary, points: SurfacePointRow[], paths
   const checkpoints = paths.filter((p) => p.kind === 'checkpoint').sort((x, y) => x.step - y.step);
   const floors = paths.filter((p) => p.kind === 'floor');
   const first = checkpoints[0];
-  const labels = [
-    ...(first ? [{ a: first.a, b: first.b, text: `step ${first.step}` }] : []),
-    { a: 0, b: 0, text: `centre (step ${surface.centre})` },
-  ];
+  const startLabel = first ? [{ a: first.a, b: first.b, text: `step ${first.step}` }] : [];
+  const centreLabel = [{ a: 0, b: 0, text: `centre (step ${surface.centre})` }];
   const titles = axisTitles(surface);
   // The plot spans the cells (half a step beyond the outer grid points); marks outside it are clipped.
   const x = { type: 'quantitative' as const, title: titles.a, scale: { domain: [half(as, 0, -1), half(as, as.length - 1, 1)], nice: false, zero: false } };
@@ -149,7 +147,13 @@ function surfaceFigure(surface: SurfaceSummary, points: SurfacePointRow[], paths
     legend: { orient: 'right' as const, gradientLength: 300 },
   };
   const layers: Extract<TopLevelSpec, { layer: unknown }>['layer'] = [
-    { data: { values: cells }, name: 'loss_cells', mark: { type: 'rect', strokeWidth: 0 }, encoding: { x: { ...x, field: 'a0' }, x2: { field: 'a1' }, y: { ...y, field: 'b0' }, y2: { field: 'b1' }, color: lossColor } },
+    // Each cell stroked in its own colour: without it, anti-aliasing leaves faint seams between cells.
+    {
+      data: { values: cells },
+      name: 'loss_cells',
+      mark: { type: 'rect', strokeWidth: 0.6 },
+      encoding: { x: { ...x, field: 'a0' }, x2: { field: 'a1' }, y: { ...y, field: 'b0' }, y2: { field: 'b1' }, color: lossColor, stroke: { ...lossColor, legend: null } },
+    },
     {
       data: { values: segments },
       name: 'contours',
@@ -180,10 +184,18 @@ function surfaceFigure(surface: SurfaceSummary, points: SurfacePointRow[], paths
       mark: { type: 'point', shape: 'cross', filled: true, color: COLORS.minimum, size: 140, stroke: '#000000', strokeWidth: 0.5, clip: true },
       encoding: { x: { ...x, field: 'a' }, y: { ...y, field: 'b' } },
     },
+    // The path's start labelled above right of it; the centre (often near the walk's end, at the grid's
+    // edge) below left, so its label stays inside the plot.
     {
-      data: { values: labels },
-      name: 'labels',
+      data: { values: startLabel },
+      name: 'start_label',
       mark: { type: 'text', color: '#ffffff', align: 'left', dx: 7, dy: -7, fontSize: 12, fontWeight: 'bold', clip: true },
+      encoding: { x: { ...x, field: 'a' }, y: { ...y, field: 'b' }, text: { field: 'text' } },
+    },
+    {
+      data: { values: centreLabel },
+      name: 'centre_label',
+      mark: { type: 'text', color: '#ffffff', align: 'right', baseline: 'top', dx: -6, dy: 8, fontSize: 12, fontWeight: 'bold', clip: true },
       encoding: { x: { ...x, field: 'a' }, y: { ...y, field: 'b' }, text: { field: 'text' } },
     },
   ];
@@ -205,6 +217,8 @@ function surfaceFigure(surface: SurfaceSummary, points: SurfacePointRow[], paths
       },
       ...SIZE,
       config: FIGURE_CONFIG,
+      // The cells' stroke shares the colour scale but not the legend (one gradient legend, not symbols).
+      resolve: { legend: { stroke: 'independent' } },
       layer: layers,
     },
   };
