@@ -5,6 +5,7 @@ const benches = {
   analysis: () => import('./analysis.mjs'),
   train: () => import('./train.mjs'),
   queue: () => import('./queue.mjs'),
+  surface: () => import('./surface.mjs'),
 };
 const name = process.argv[2];
 if (!benches[name]) {

@@ -21,6 +21,7 @@ import { evaluateRemotely, lazyEngine, type RemoteLines, type RemoteOutcome } fr
 import { ONNXRUNTIME_VERSION } from './session.js';
 import { measureSharpness } from './sharpness-stage.js';
 import { summarize } from './summary.js';
+import { analyzeSurfaces } from './surface-stage.js';
 
 export interface AnalyzeRunOptions {
   /** The train stage's output folder: run.json, metrics.arrow, checkpoints/. */
@@ -178,6 +179,7 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
     const noSharpness = sharpnessUnavailable(run.info, config);
     if (noSharpness) log.warn(`sharpness: ${noSharpness}`);
     const sharpness = noSharpness ? [] : await measureSharpness({ config, run, reader, dataset, outDir, reuseDir, log });
+    const surfaces = await analyzeSurfaces({ config, model, layout, reader, evalSet, evalSetHash, pairs: pairMetrics, outDir, reuseDir, engine: engineKind, graph, log });
 
     const inRange = (step: number) => !config.steps || (step >= config.steps[0] && step <= config.steps[1]);
     const summary = summarize(pairMetrics, {
@@ -198,6 +200,8 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
       seconds: (performance.now() - started) / 1000,
     });
     if (noSharpness) summary.sharpnessUnavailable = noSharpness;
+
+    summary.surfaces = surfaces;
 
     // The old manifest goes first: until the new one is written, the folder does not claim to be complete.
     await rm(join(outDir, FILES.manifest), { force: true });

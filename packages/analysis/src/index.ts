@@ -19,3 +19,7 @@ export { floorSegments, lagLines, type LagLine } from './barrier-lines.js';
 export { summarizeBarriers, type BarrierSummary } from './summary.js';
 export { BARRIER_LINES_FILE } from './outputs.js';
 export { measureMatMulPeak } from './matmul-peak.js';
+export { analyzeSurfaces, INIT_LINE_ID, type SurfaceStageOptions } from './surface-stage.js';
+export { preparePlane, evaluateSurfaceRow, surfaceRowKey, createPlainPointEvaluator, type PreparedPlane, type SurfaceRow, type PlainPointEvaluator } from './surface-rows.js';
+export { pcaDirections, filterNormalizedDirection, directionTowards, orthogonalized } from './surface-directions.js';
+export { gridValues, pathRange, planeState, projector, type Plane, type PlanePoint } from './surface-plane.js';

@@ -162,6 +162,80 @@ const alphaGrid = z.union([
   z.strictObject({ from: z.number(), to: z.number(), step: z.number().positive() }),
 ]);
 
+/** A fixed range of a surface's coordinate: [from, to] with from < to. */
+const coordinateRange = z.tuple([z.number(), z.number()]).refine(([a, b]) => a < b, { message: 'range must be [from, to] with from < to' });
+
+/**
+ * A surface's two directions (docs/surfaces.md): `pca`, the top two principal directions of the window's
+ * checkpoints; `random`, seeded Gaussian directions normalised filter by filter (Li et al. 2018);
+ * `between`, towards a stored step, the second towards another step or a random filter-normalised direction,
+ * orthogonalised against the first.
+ */
+const surfaceDirectionsSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('pca') }),
+  z.strictObject({
+    kind: z.literal('random'),
+    seed: nonNegativeInt.default(0),
+    /** Perturb biases and batch-norm γ, β too (their direction is the parameter itself); false: they stay at the centre's values. */
+    perturbBiasesAndBatchNorm: z.boolean().default(false),
+  }),
+  z.strictObject({
+    kind: z.literal('between'),
+    /** The stored step the first direction points to (a = 1 reaches it). */
+    step: nonNegativeInt,
+    /** A stored step for the second direction; default a seeded random filter-normalised direction. */
+    second: nonNegativeInt.optional(),
+    seed: nonNegativeInt.default(0),
+  }),
+]);
+
+export const surfaceSchema = z
+  .strictObject({
+    /** Names the surface in surfaces.arrow, summary.json and the figure's file; default "<kind>" (then "-2", "-3"… when repeated). */
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { message: 'use lower-case letters, digits and dashes' }).optional(),
+    /** The checkpoint step the plane is centred on; default the window's last stored step. */
+    centre: nonNegativeInt.optional(),
+    directions: surfaceDirectionsSchema.default({ kind: 'pca' }),
+    grid: z
+      .strictObject({
+        /** Points along a and b. */
+        size: z.tuple([z.number().int().min(2), z.number().int().min(2)]).default([21, 21]),
+        /**
+         * "path": the projected path's extent plus `margin` of it on each side; or fixed ranges of a and b.
+         * Default "path" for pca and between, [-1, 1] × [-1, 1] for random directions (whose plane the path
+         * barely leaves the centre on).
+         */
+        range: z.union([z.literal('path'), z.strictObject({ a: coordinateRange, b: coordinateRange })]).optional(),
+        margin: z.number().min(0).default(0.25),
+      })
+      .default({ size: [21, 21], margin: 0.25 }),
+    /** Evaluate on a seeded subset of this many examples of the evaluation set; default all of it. */
+    examples: positiveInt.optional(),
+  })
+  .overwrite((s) => ({ ...s, grid: { ...s.grid, range: s.grid.range ?? (s.directions.kind === 'random' ? { a: [-1, 1], b: [-1, 1] } : 'path') } }));
+
+/** Default ids: the directions' kind, then "<kind>-2", "<kind>-3"… for the next surfaces of that kind. */
+function withSurfaceIds<T extends { id?: string; directions: { kind: string } }>(surfaces: T[]): T[] {
+  const seen = new Map<string, number>();
+  return surfaces.map((s) => {
+    if (s.id !== undefined) return s;
+    const n = (seen.get(s.directions.kind) ?? 0) + 1;
+    seen.set(s.directions.kind, n);
+    return { ...s, id: n === 1 ? s.directions.kind : `${s.directions.kind}-${n}` };
+  });
+}
+
+/** The 1-D line θ_0 → θ_T and beyond (Goodfellow et al. 2015): by default the run's first to its last stored step. */
+export const initLineSchema = z.strictObject({
+  /** The stored steps at α = 0 and α = 1; default the run's first and last stored steps (θ_0 and θ_T). */
+  steps: z.tuple([nonNegativeInt, nonNegativeInt]).refine(([a, b]) => a < b, { message: 'steps must be [from, to] with from < to' }).optional(),
+  /** The α range drawn, beyond both ends by default. */
+  from: z.number().default(-0.5),
+  to: z.number().default(1.5),
+  points: z.number().int().min(3).default(41),
+  examples: positiveInt.optional(),
+}).refine((line) => line.from < line.to, { message: 'from must be less than to', path: ['to'] });
+
 export const analyzeSectionSchema = z.strictObject({
   alphas: alphaGrid.default({ from: 0, to: 1, step: 0.1 }),
   evalSet: z
@@ -204,6 +278,18 @@ export const analyzeSectionSchema = z.strictObject({
       iterations: positiveInt.default(20),
     })
     .default({ steps: [], subsetSize: 1000, seed: 0, iterations: 20 }),
+  /** Loss surfaces on planes through the trajectory, with the path projected on them; [] for none. */
+  surfaces: z
+    .array(surfaceSchema)
+    .overwrite(withSurfaceIds)
+    .superRefine((surfaces, ctx) => {
+      surfaces.forEach((s, i) => {
+        if (surfaces.findIndex((t) => t.id === s.id) !== i) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate surface id "${s.id}"` });
+      });
+    })
+    .default([]),
+  /** The line from the run's first to its last checkpoint and beyond; false for none. */
+  initLine: z.union([z.literal(false), initLineSchema]).default(false),
 });
 
 export const reportSectionSchema = z.strictObject({
@@ -228,7 +314,15 @@ export const pipelineSchema = z.strictObject({
 
 export type DataConfig = z.output<typeof dataSectionSchema>;
 export type CheckpointPolicy = z.output<typeof checkpointPolicySchema>;
-export type AnalyzeConfig = Omit<z.output<typeof analyzeSectionSchema>, 'alphas'> & { alphas: number[] };
+export type AnalyzeConfig = Omit<z.output<typeof analyzeSectionSchema>, 'alphas' | 'surfaces'> & { alphas: number[]; surfaces: SurfaceConfig[] };
+type SurfaceSchemaOutput = z.output<typeof surfaceSchema>;
+/** One surface as validated: its id and grid range resolved. */
+export type SurfaceConfig = Omit<SurfaceSchemaOutput, 'id' | 'grid'> & {
+  id: string;
+  grid: Omit<SurfaceSchemaOutput['grid'], 'range'> & { range: 'path' | { a: [number, number]; b: [number, number] } };
+};
+export type SurfaceDirectionsConfig = SurfaceConfig['directions'];
+export type InitLineConfig = z.output<typeof initLineSchema>;
 export type ReportConfig = z.output<typeof reportSectionSchema>;
 export type TrainConfig = Omit<z.output<typeof trainSectionSchema>, 'model'> & { model: ModelSpec };
 export interface PipelineConfig {
@@ -330,7 +424,7 @@ export function parsePipeline(raw: unknown, file?: string): PipelineConfig {
     outDir: parsed.outDir ?? rules.defaultOutDir(name),
     data: parsed.data,
     train: { ...parsed.train, model: resolveModel(parsed.train.model, file) },
-    analyze: { ...parsed.analyze, alphas: alphaGridValues(parsed.analyze.alphas) },
+    analyze: { ...parsed.analyze, alphas: alphaGridValues(parsed.analyze.alphas), surfaces: parsed.analyze.surfaces as SurfaceConfig[] },
     report: parsed.report,
     ...(parsed.sweep ? { sweep: parsed.sweep as Record<string, SweepValue[]> } : {}),
   };

@@ -18,6 +18,10 @@ export const FILES = {
   /** Losses along every barrier line, per α, keyed by content so re-runs reuse them. */
   barrierLines: 'barrier-lines.arrow',
   sharpness: 'sharpness.arrow',
+  /** Loss and accuracy on the grid of every surface (and the init line), keyed by plane (docs/surfaces.md). */
+  surfaces: 'surfaces.arrow',
+  /** The window's checkpoints and valley-floor points projected onto every surface. */
+  surfacePaths: 'surface-paths.arrow',
   summary: 'summary.json',
 } as const;
 
@@ -112,6 +116,58 @@ export interface SharpnessRow {
   subsetSize: number;
 }
 
+/** One row of surfaces.arrow: the loss and accuracy at θ_c + a·d₁ + b·d₂ of one surface. */
+export interface SurfacePointRow {
+  surface: string;
+  a: number;
+  b: number;
+  loss: number;
+  accuracy: number;
+  /** false for a point evaluated beside the grid (the centre, when the grid does not hold it). */
+  onGrid: boolean;
+}
+
+/**
+ * One row of surface-paths.arrow: a state projected onto a surface. kind 'checkpoint': the stored step
+ * `step` (alpha NaN); kind 'floor': pair (stepA, step)'s valley-floor point θ(α*), α* in `alpha`.
+ * distance: how far the state lies off the plane (the line), over the trainable parameters.
+ */
+export interface SurfacePathRow {
+  surface: string;
+  kind: 'checkpoint' | 'floor';
+  step: number;
+  alpha: number;
+  a: number;
+  b: number;
+  distance: number;
+}
+
+/** A surface in summary.json (and in surfaces.arrow's metadata). */
+export interface SurfaceSummary {
+  id: string;
+  /** 'pca' | 'random' | 'between' as configured, or 'line' for the init line. */
+  kind: 'pca' | 'random' | 'between' | 'line';
+  centre: number;
+  /** The steps the directions point to: between's step(s); the init line's last step. */
+  towards: number[];
+  /** PCA: each direction's share of the checkpoints' variance; null for other kinds. */
+  explainedVariance: [number, number] | null;
+  /** ‖d₁‖, ‖d₂‖ over the trainable parameters (the units of a and b); ‖d₂‖ is NaN for a line. */
+  directionNorms: [number, number];
+  gridSize: [number, number];
+  aRange: [number, number];
+  bRange: [number, number];
+  examples: number;
+  /** The loss at the centre (a = b = 0) and the lowest loss on the grid, where it lies. */
+  centreLoss: number;
+  minLoss: number;
+  minAt: { a: number; b: number };
+  /** The content key of the plane: centre, directions, evaluation set, settings. */
+  key: string;
+  pointsComputed: number;
+  pointsReused: number;
+}
+
 /** summary.json of the analyze stage. */
 export interface AnalysisSummary {
   pairs: number;
@@ -139,6 +195,8 @@ export interface AnalysisSummary {
   /** Pairs whose curves were reused from a previous analysis (same content key) vs computed now. */
   pairsReused: number;
   pairsComputed: number;
+  /** The configured surfaces and the init line (absent in analyses from before surfaces). */
+  surfaces?: SurfaceSummary[];
   evalSetSize: number;
   alphas: number[];
   bnMode: AnalyzeConfig['bnMode'];

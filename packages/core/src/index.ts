@@ -15,6 +15,7 @@ export {
   pipelineSchema, dataSectionSchema, trainSectionSchema, analyzeSectionSchema, reportSectionSchema,
   parsePipeline, loadPipeline, parseSection, resolveModel, alphaGridValues, pipelineNameOf, checkAlphaGrid,
   readPipelineJson, sweepFieldSchema, SWEEP_LABEL, type SweepValue,
+  surfaceSchema, type SurfaceConfig, type SurfaceDirectionsConfig, type InitLineConfig,
 } from './config.js';
 export {
   type SweepPoint, type ResolvedPoint, sweepPoints, pointId, sweepValueLabel, applyOverrides, parseSweepPipeline, loadSweepPipeline, findPoint, pointStageRoot,

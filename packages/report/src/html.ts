@@ -6,7 +6,9 @@ import { escapeHtml, htmlPage } from './page.js';
 export { escapeHtml };
 
 /** A figure with its rendered SVG, as the HTML page inlines it. */
-export interface RenderedFigure extends Omit<Figure, 'spec'> {
+export interface RenderedFigure extends Omit<Figure, 'spec' | 'name'> {
+  /** A FigureName, or surface-<id> (surface-figures.ts), placed after them. */
+  name: string;
   svg: string;
 }
 

@@ -15,6 +15,8 @@ export function inputPaths(runDir: string, analysisDir: string): Record<string, 
     [FILES.interpolation]: join(analysisDir, FILES.interpolation),
     [FILES.barriers]: join(analysisDir, FILES.barriers),
     [FILES.sharpness]: join(analysisDir, FILES.sharpness),
+    [FILES.surfaces]: join(analysisDir, FILES.surfaces),
+    [FILES.surfacePaths]: join(analysisDir, FILES.surfacePaths),
   };
 }
 

@@ -16,7 +16,7 @@ function table(rows: FactRow[], head: [string, string, string]): string {
 }
 
 /** summary.md: the headline table, the run's facts and links to the PNG figures. */
-export function renderMarkdown(inputs: ReportInputs, figures: readonly Pick<Figure, 'name' | 'title' | 'caption'>[]): string {
+export function renderMarkdown(inputs: ReportInputs, figures: readonly (Pick<Figure, 'title' | 'caption'> & { name: string })[]): string {
   const { run, summary } = inputs;
   const parts = [`# ${escapeMarkdown(`A walk with SGD — run ${run.runId}`)}`, ''];
   if (run.status === 'diverged') {
@@ -31,7 +31,9 @@ export function renderMarkdown(inputs: ReportInputs, figures: readonly Pick<Figu
   // In page order, a figure without data replaced by the sentence saying why.
   const omitted = new Map<string, string>(omittedFigures(inputs).map((f) => [f.name, f.reason]));
   const drawn = new Set<string>(figures.map((f) => f.name));
-  for (const name of FIGURE_NAMES) {
+  // Figures beyond FIGURE_NAMES (the surfaces: surface-<id>) follow in their own order.
+  const others = figures.map((f) => f.name).filter((name) => !(FIGURE_NAMES as readonly string[]).includes(name));
+  for (const name of [...FIGURE_NAMES, ...new Set(others)]) {
     const reason = omitted.get(name);
     if (reason !== undefined && !drawn.has(name)) parts.push(`*${escapeMarkdown(reason)}*`, '');
     for (const f of figures.filter((g) => g.name === name)) {

@@ -7,6 +7,7 @@ import { renderHtml } from './html.js';
 import { inputPaths, loadReportInputs } from './load.js';
 import { renderMarkdown } from './markdown.js';
 import { rendererVersions } from './render.js';
+import { buildSurfaceFigures, loadSurfaceInputs, removeStaleSurfaceFigures } from './surface-figures.js';
 
 export interface WriteReportOptions {
   /** The train stage's folder: run.json, metrics.arrow, evaluations.arrow. */
@@ -33,13 +34,14 @@ export async function writeReport(opts: WriteReportOptions): Promise<void> {
   }
   await rm(join(outDir, FILES.manifest), { force: true });
 
-  const figures = buildFigures(inputs, config);
+  const figures = [...buildFigures(inputs, config), ...buildSurfaceFigures(await loadSurfaceInputs(analysisDir), run)];
   // A figure drawn by an earlier report but not this one (e.g. barriers, now disabled) must not linger
   // beside the new report as if it belonged to it.
   const drawn = new Set<string>(figures.map((f) => f.name));
   for (const name of FIGURE_NAMES.filter((n) => !drawn.has(n))) {
     for (const ext of ['svg', 'png']) await rm(join(outDir, 'figures', `${name}.${ext}`), { force: true });
   }
+  await removeStaleSurfaceFigures(outDir, figures.map((f) => f.name));
   const rendered = await writeFigureFiles(outDir, figures, log);
   await writeFileAtomic(join(outDir, 'index.html'), renderHtml(inputs, rendered, `sgdwalk ${SGDWALK_VERSION}`));
   await writeFileAtomic(join(outDir, 'summary.md'), renderMarkdown(inputs, figures));
