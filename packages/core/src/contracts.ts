@@ -42,6 +42,11 @@ export interface RunInfo {
   status: 'complete' | 'diverged';
   divergence?: { step: number; message: string };
   seconds: number;
+  /**
+   * Anchored runs only (train.checkpoints.anchors): the anchor stride, the anchor steps stored and the
+   * sha256 of the training split's images and labels the replay must see again (docs/anchors.md).
+   */
+  anchors?: { every: number; steps: number[]; trainSplitSha256: string };
 }
 
 /** One row of metrics.arrow: step t moved θ_{t−1} to θ_t on minibatch B_t. */
