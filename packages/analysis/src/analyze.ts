@@ -5,7 +5,7 @@ import {
   ConfigError, FILES, checkAlphaGrid, inputFeatures, SgdwalkError, hashJson, sha256, writeFileAtomic, writeManifest,
   type AnalysisSummary, type AnalyzeConfig, type Logger,
 } from '@sgdwalk/core';
-import { CheckpointReader } from '@sgdwalk/checkpoints';
+import { openAnalysisCheckpoints } from '@sgdwalk/train';
 import { evaluationSubset, labelsOf, readPreparedDataset, toFloat32, type PreparedDataset } from '@sgdwalk/data';
 import { runAnalysisPass, type AnalysisPassResult, type ReuseCount } from './analysis-pass.js';
 import { floorSegments, lagLines } from './barrier-lines.js';
@@ -81,7 +81,10 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
   const run = await readRunFolder(opts.runDir);
   const { model, layout } = run.info;
   const checkpointsDir = join(opts.runDir, FILES.checkpoints);
-  const reader = await CheckpointReader.open(checkpointsDir, { layout });
+  // An anchored run's window steps that are not stored are replayed first (docs/anchors.md).
+  const reader = await openAnalysisCheckpoints({
+    runDir: opts.runDir, dataDir: opts.dataDir, run: run.info, window: config.steps, steps: config.sharpness.steps, replay: config.replay, log,
+  });
   try {
     const pairs = consecutivePairs(reader.steps, config.steps);
     if (pairs.length === 0) {
