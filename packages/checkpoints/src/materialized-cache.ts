@@ -73,15 +73,15 @@ export class MaterializedCache {
     const entry = this.entries.get(sha256);
     if (!entry) return null;
     const dir = join(this.dir, sha256);
-    const now = Date.now();
+    const lastUsed = this.nextUseTime();
     try {
-      await utimes(dir, now / 1000, now / 1000);
+      await utimes(dir, lastUsed / 1000, lastUsed / 1000);
     } catch {
       // Removed by another process since: not cached.
       this.entries.delete(sha256);
       return null;
     }
-    entry.lastUsed = Math.max(now, entry.lastUsed + 1);
+    entry.lastUsed = lastUsed;
     return { dir, sha256, bytes: entry.bytes };
   }
 
@@ -113,9 +113,8 @@ export class MaterializedCache {
         if (!['ENOTEMPTY', 'EEXIST'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
         await rm(staging, { recursive: true, force: true });
       }
-      const now = Date.now();
-      await utimes(target, now / 1000, now / 1000).catch(() => undefined);
-      const lastUsed = Math.max(now, ...[...this.entries.values()].map((e) => e.lastUsed + 1));
+      const lastUsed = this.nextUseTime();
+      await utimes(target, lastUsed / 1000, lastUsed / 1000).catch(() => undefined);
       this.entries.set(checkpoint.sha256, { bytes: measured.bytes, lastUsed });
       return { dir: target, sha256: checkpoint.sha256, bytes: measured.bytes };
     } catch (e) {
@@ -125,6 +124,13 @@ export class MaterializedCache {
   }
 
   private pendingEvictions: string[] = [];
+
+  /** Now, in ms, but after every recorded use: two uses in one millisecond keep their order on disk too. */
+  private nextUseTime(): number {
+    let latest = 0;
+    for (const e of this.entries.values()) latest = Math.max(latest, e.lastUsed);
+    return Math.max(Date.now(), Math.floor(latest) + 1);
+  }
 
   /** Choose least recently used unpinned entries to remove until `bytes` more fit within the bound. */
   private makeRoom(bytes: number, pinned: ReadonlySet<string>, target: string): void {
