@@ -4,6 +4,7 @@
 const benches = {
   analysis: () => import('./analysis.mjs'),
   train: () => import('./train.mjs'),
+  anchors: () => import('./anchors.mjs'),
 };
 const name = process.argv[2];
 if (!benches[name]) {

@@ -1,0 +1,156 @@
+// Dense vs anchored runs (docs/anchors.md): storage in bytes, replay time per step against training time,
+// the time to materialise a 100-step window, and the analysis of a window first declared after training.
+//
+// What is measured and what is computed is said in every figure's name and in `notes`:
+//  - mlp-bn (the default pipeline's network) on the first 10,000 MNIST training images: trained (anchored,
+//    and plain for the hashing overhead), a 100-step window materialised, a 30-pair window analysed (on 2,000
+//    examples) without and with its states cached, all measured;
+//  - VGG-11 at width 1/4 (about 0.6 s per step on wasm here): 20 steps on synthetic 32×32×3 data trained and
+//    9 replayed, measured; its 100-step materialisation is computed from those per-step times;
+//  - storage of whole runs (the default pipeline's 1,000 steps, VGG's 450-step epoch and a 100-epoch run) is
+//    computed from the measured bytes of one checkpoint and one state-hash row.
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { analyzeSectionSchema, dataSectionSchema, parseSection, resolveModel, trainSectionSchema } from '@sgdwalk/core';
+import { prepareDataset } from '@sgdwalk/data';
+import { analyzeRun } from '@sgdwalk/analysis';
+import { checkpointSteps, materializeSteps, replay, trainRun } from '@sgdwalk/train';
+
+const log = { info: (m) => process.stderr.write(`${m}\n`), warn: (m) => process.stderr.write(`warning: ${m}\n`), progress: () => {} };
+const quiet = { info: () => {}, warn: log.warn, progress: () => {} };
+const round = (x, digits = 1) => Number(x.toFixed(digits));
+
+async function folderBytes(dir) {
+  let sum = 0;
+  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const path = join(dir, e.name);
+    sum += e.isDirectory() ? await folderBytes(path) : (await stat(path)).size;
+  }
+  return sum;
+}
+
+function trainConfig(fields) {
+  const parsed = parseSection(trainSectionSchema, { backend: 'auto', ...fields });
+  return { ...parsed, model: resolveModel(parsed.model) };
+}
+
+/** Bytes of one stored checkpoint (shards only, their Arrow framing included) and of one state-hash row. */
+async function unitBytes(runDir, run) {
+  const shards = (await readdir(join(runDir, 'checkpoints'))).filter((n) => n.endsWith('.arrow'));
+  let shardBytes = 0;
+  for (const s of shards) shardBytes += (await stat(join(runDir, 'checkpoints', s))).size;
+  const hashes = (await stat(join(runDir, 'state-hashes.arrow'))).size;
+  return { checkpoint: Math.round(shardBytes / run.checkpointSteps.length), hashRow: hashes / (run.steps + 1), stateFloats: run.layout.totalSize, trainable: run.layout.trainableSize };
+}
+
+/** Storage of a whole run, computed: every step stored, a policy's checkpoints, or anchors every N. */
+function storage(unit, steps, stepsPerEpoch, { policy, anchorsEvery, momentum }) {
+  const velocity = momentum > 0 ? Math.round((unit.checkpoint * unit.trainable) / unit.stateFloats) : 0;
+  const out = { steps, denseEveryStepBytes: steps * unit.checkpoint + unit.checkpoint };
+  if (policy) out.policyBytes = checkpointSteps(policy, steps, stepsPerEpoch).length * unit.checkpoint;
+  for (const every of anchorsEvery) {
+    const anchors = Math.floor(steps / every) + 1;
+    // θ_0 has no velocity; the last step is stored too (train.checkpoints.last) unless it is an anchor.
+    const last = steps % every === 0 ? 0 : unit.checkpoint;
+    out[`anchorsEvery${every}Bytes`] = Math.round(anchors * unit.checkpoint + (anchors - 1) * velocity + (steps + 1) * unit.hashRow + last);
+  }
+  return out;
+}
+
+export async function run() {
+  const root = await mkdtemp(join(tmpdir(), 'sgdwalk-bench-anchors-'));
+  try {
+    // --- mlp-bn on MNIST (first 10,000 training images: 100 steps per epoch at batch 100)
+    const mnist = join(root, 'mnist');
+    await prepareDataset({ config: parseSection(dataSectionSchema, { dataset: 'mnist', limit: { train: 10000, validation: 500, test: 500 } }), outDir: mnist, log: quiet });
+    const mlpFields = { model: 'mlp-bn', lr: 0.1, batchSize: 100, weightDecay: 1e-4, epochs: 3, maxSteps: 250 };
+    log.info('mlp-bn: training 250 steps, anchors at 0 and 250 only');
+    const mlpRun = await trainRun({ config: trainConfig({ ...mlpFields, checkpoints: { windows: [], every: 0, anchors: { every: 250 } } }), dataDir: mnist, outDir: join(root, 'mlp-anchored'), log: quiet });
+    log.info('mlp-bn: training 250 steps without anchors (hashing overhead)');
+    const mlpPlain = await trainRun({ config: trainConfig({ ...mlpFields, checkpoints: { windows: [], every: 0 } }), dataDir: mnist, outDir: join(root, 'mlp-plain'), log: quiet });
+    const mlpUnit = await unitBytes(join(root, 'mlp-anchored'), mlpRun);
+    log.info('mlp-bn: materialising steps 1..100 (100 steps from anchor 0)');
+    const window = Array.from({ length: 100 }, (_, i) => i + 1);
+    const mat = await materializeSteps({ runDir: join(root, 'mlp-anchored'), dataDir: mnist, steps: window, cacheDir: join(root, 'cache-window'), log: quiet });
+    const matAgain = await materializeSteps({ runDir: join(root, 'mlp-anchored'), dataDir: mnist, steps: window, cacheDir: join(root, 'cache-window'), log: quiet });
+    log.info('mlp-bn: analysing pairs 1..30, a window first declared now');
+    const analyze = parseSection(analyzeSectionSchema, { evalSet: { split: 'train', size: 2000, seed: 0 }, steps: [1, 30], replay: { cacheDir: join(root, 'cache-analysis') } });
+    const timeAnalysis = async (runDir, outDir) => {
+      const started = performance.now();
+      const summary = await analyzeRun({ runDir, dataDir: mnist, outDir, config: analyze, log: quiet });
+      return { seconds: (performance.now() - started) / 1000, pairs: summary.pairs };
+    };
+    const firstAnalysis = await timeAnalysis(join(root, 'mlp-anchored'), join(root, 'a1'));
+    const cachedAnalysis = await timeAnalysis(join(root, 'mlp-anchored'), join(root, 'a2'));
+
+    // --- VGG-11 at width 1/4 on synthetic 32×32×3 data (2,000 images: 20 steps per epoch at batch 100)
+    const synth = join(root, 'synthetic');
+    await prepareDataset({
+      config: parseSection(dataSectionSchema, { dataset: 'synthetic', synthetic: { imageShape: [32, 32, 3], classes: 10, counts: { train: 2000, validation: 100, test: 100 } } }),
+      outDir: synth, log: quiet,
+    });
+    log.info('vgg11-bn w/4: training 20 steps, anchors every 10');
+    const vggRun = await trainRun({
+      config: trainConfig({ model: { library: 'vgg11-bn', width: 0.25 }, lr: 0.05, batchSize: 100, weightDecay: 5e-4, epochs: 1, checkpoints: { windows: [], every: 0, anchors: { every: 10 } } }),
+      dataDir: synth, outDir: join(root, 'vgg-anchored'), log: quiet,
+    });
+    const vggUnit = await unitBytes(join(root, 'vgg-anchored'), vggRun);
+    log.info('vgg11-bn w/4: replaying steps 11..19 from anchor 10');
+    const vggReplay = await replay({ runDir: join(root, 'vgg-anchored'), dataDir: synth, from: 11, to: 19, log: quiet, onState: async () => {} });
+    const vggMat = await materializeSteps({ runDir: join(root, 'vgg-anchored'), dataDir: synth, steps: [11, 12, 13], cacheDir: join(root, 'cache-vgg'), log: quiet });
+    const vggWriteMs = Math.max(0, (vggMat.seconds * 1000 - vggMat.stepsTaken * (vggReplay.seconds * 1000) / vggReplay.stepsReplayed) / vggMat.replayed);
+
+    const mlpTrainMs = (1000 * mlpRun.seconds) / mlpRun.steps;
+    const vggTrainMs = (1000 * vggRun.seconds) / vggRun.steps;
+    const vggReplayMs = (1000 * vggReplay.seconds) / vggReplay.stepsReplayed;
+    const defaultPolicy = parseSection(trainSectionSchema, {}).checkpoints;
+    const vggPolicy = { windows: [{ steps: [1, 50] }], every: 50, first: true, last: true, shardSize: 64 };
+    return {
+      backend: mlpRun.backend,
+      measured: {
+        mlp: {
+          bytesPerCheckpoint: mlpUnit.checkpoint,
+          bytesPerStateHash: round(mlpUnit.hashRow, 1),
+          trainMsPerStepAnchored: round(mlpTrainMs),
+          trainMsPerStepPlain: round((1000 * mlpPlain.seconds) / mlpPlain.steps),
+          replayMsPerStep: round((1000 * mat.seconds) / mat.stepsTaken),
+          replayOverTrain: round((1000 * mat.seconds) / mat.stepsTaken / mlpTrainMs, 2),
+          materialize100StepsSeconds: round(mat.seconds, 2),
+          materialize100StepsCachedSeconds: round(matAgain.seconds, 2),
+          cacheBytesFor100Steps: await folderBytes(join(root, 'cache-window')),
+          analysisOfNewWindow: { pairs: firstAnalysis.pairs, evalExamples: 2000, secondsWithReplay: round(firstAnalysis.seconds, 2), secondsStatesCached: round(cachedAnalysis.seconds, 2) },
+        },
+        vgg11w4: {
+          bytesPerCheckpoint: vggUnit.checkpoint,
+          trainMsPerStep: round(vggTrainMs),
+          replayMsPerStep: round(vggReplayMs),
+          replayOverTrain: round(vggReplayMs / vggTrainMs, 2),
+          cacheWriteMsPerCheckpoint: round(vggWriteMs),
+          stepsTrained: vggRun.steps,
+          stepsReplayed: vggReplay.stepsReplayed,
+        },
+      },
+      computed: {
+        vgg11w4Materialize100StepsSeconds: {
+          fromAnchorAtWindowStart: round((100 * (vggReplayMs + vggWriteMs)) / 1000),
+          anchorsEvery450MeanExtraSteps225: round(((100 + 225) * vggReplayMs + 100 * vggWriteMs) / 1000),
+        },
+        storage: {
+          mlpDefaultPipeline: storage(mlpUnit, 1000, 600, { policy: defaultPolicy, anchorsEvery: [100, 500], momentum: 0 }),
+          mlpDefaultPipelineMomentum09: storage(mlpUnit, 1000, 600, { anchorsEvery: [100, 500], momentum: 0.9 }),
+          vgg11w4OneEpoch: storage(vggUnit, 450, 450, { policy: vggPolicy, anchorsEvery: [50, 450], momentum: 0 }),
+          vgg11w4HundredEpochs: storage(vggUnit, 45000, 450, { anchorsEvery: [450, 4500], momentum: 0 }),
+        },
+      },
+      notes: [
+        'train ms/step is the whole train stage (data read, epoch evaluations, checkpoint writes, hashing) over its steps; replay ms/step the whole replay (setup included) over the steps it took',
+        'mlp on the first 10,000 MNIST training images; VGG-11 w/4 on synthetic 32×32×3 data (CIFAR-10 is not on this machine): a step costs the same for any data of that shape',
+        'storage.* are computed from the measured bytes of one checkpoint and of one state-hash row; anchored bytes include the last step (stored by default), and with momentum the velocity at each anchor',
+        'vgg11w4Materialize100StepsSeconds is computed from the measured replay ms/step and cache write ms/checkpoint: 100 steps from an anchor at the window start, or 325 steps when the window starts on average half an epoch after its anchor',
+      ],
+    };
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
