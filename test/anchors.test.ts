@@ -42,6 +42,13 @@ describe('anchored runs from the command line', () => {
     const summary = JSON.parse(await readFile(join(out, 'analyze', FILES.summary), 'utf8'));
     expect(summary.pairs).toBe(4);
     expect((await readdir(join(out, 'materialized'))).length).toBe(5); // θ_11 … θ_15
+    // Another window of the same run, named only now by another analysis: no retraining.
+    const later = join(dir, 'later.json');
+    await writeFile(later, JSON.stringify({ ...anchored, analyze: { ...anchored.analyze, steps: [22, 24] } }));
+    const again = runCli(['analyze', '--pipeline', later, '--run', join(out, 'train'), '-o', join(dir, 'later-analysis')]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/0 stored, 0 reused from the replay cache, 4 replayed \(4 steps taken\)/);
+    expect(JSON.parse(await readFile(join(dir, 'later-analysis', FILES.summary), 'utf8')).pairs).toBe(3);
     const verify = runCli(['verify', out]);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
   });
