@@ -12,7 +12,7 @@
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { analyzeSectionSchema, dataSectionSchema, parseSection, resolveModel, trainSectionSchema } from '@sgdwalk/core';
+import { alphaGridValues, analyzeSectionSchema, dataSectionSchema, parseSection, resolveModel, trainSectionSchema } from '@sgdwalk/core';
 import { prepareDataset } from '@sgdwalk/data';
 import { analyzeRun } from '@sgdwalk/analysis';
 import { checkpointSteps, materializeSteps, replay, trainRun } from '@sgdwalk/train';
@@ -64,10 +64,10 @@ export async function run() {
     // --- mlp-bn on MNIST (first 10,000 training images: 100 steps per epoch at batch 100)
     const mnist = join(root, 'mnist');
     await prepareDataset({ config: parseSection(dataSectionSchema, { dataset: 'mnist', limit: { train: 10000, validation: 500, test: 500 } }), outDir: mnist, log: quiet });
-    const mlpFields = { model: 'mlp-bn', lr: 0.1, batchSize: 100, weightDecay: 1e-4, epochs: 3, maxSteps: 250 };
-    log.info('mlp-bn: training 250 steps, anchors at 0 and 250 only');
-    const mlpRun = await trainRun({ config: trainConfig({ ...mlpFields, checkpoints: { windows: [], every: 0, anchors: { every: 250 } } }), dataDir: mnist, outDir: join(root, 'mlp-anchored'), log: quiet });
-    log.info('mlp-bn: training 250 steps without anchors (hashing overhead)');
+    const mlpFields = { model: 'mlp-bn', lr: 0.1, batchSize: 100, weightDecay: 1e-4, epochs: 2, maxSteps: 150 };
+    log.info('mlp-bn: training 150 steps, anchors at 0 and 150 only');
+    const mlpRun = await trainRun({ config: trainConfig({ ...mlpFields, checkpoints: { windows: [], every: 0, anchors: { every: 150 } } }), dataDir: mnist, outDir: join(root, 'mlp-anchored'), log: quiet });
+    log.info('mlp-bn: training 150 steps without anchors (hashing overhead)');
     const mlpPlain = await trainRun({ config: trainConfig({ ...mlpFields, checkpoints: { windows: [], every: 0 } }), dataDir: mnist, outDir: join(root, 'mlp-plain'), log: quiet });
     const mlpUnit = await unitBytes(join(root, 'mlp-anchored'), mlpRun);
     log.info('mlp-bn: materialising steps 1..100 (100 steps from anchor 0)');
@@ -75,7 +75,8 @@ export async function run() {
     const mat = await materializeSteps({ runDir: join(root, 'mlp-anchored'), dataDir: mnist, steps: window, cacheDir: join(root, 'cache-window'), log: quiet });
     const matAgain = await materializeSteps({ runDir: join(root, 'mlp-anchored'), dataDir: mnist, steps: window, cacheDir: join(root, 'cache-window'), log: quiet });
     log.info('mlp-bn: analysing pairs 1..30, a window first declared now');
-    const analyze = parseSection(analyzeSectionSchema, { evalSet: { split: 'train', size: 2000, seed: 0 }, steps: [1, 30], replay: { cacheDir: join(root, 'cache-analysis') } });
+    const parsedAnalyze = parseSection(analyzeSectionSchema, { evalSet: { split: 'train', size: 2000, seed: 0 }, steps: [1, 30], replay: { cacheDir: join(root, 'cache-analysis') } });
+    const analyze = { ...parsedAnalyze, alphas: alphaGridValues(parsedAnalyze.alphas) };
     const timeAnalysis = async (runDir, outDir) => {
       const started = performance.now();
       const summary = await analyzeRun({ runDir, dataDir: mnist, outDir, config: analyze, log: quiet });

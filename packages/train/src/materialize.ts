@@ -136,10 +136,11 @@ export interface AnalysisCheckpointsOptions {
 }
 
 /**
- * The checkpoints an analysis reads. A run without anchors, or an analysis without a window: the
- * stored ones, as stored. An anchored run with a window: every state θ_{from−1} … θ_to and the other
- * states named (sharpness steps) that the run does not store are materialised first (replayed or
- * taken from the cache), so every pair of the window is there, any window, declared before training or not.
+ * The checkpoints an analysis reads. A run without anchors: the stored ones, as stored. An anchored
+ * run: every state θ_{from−1} … θ_to of the window and the other states named (sharpness steps) that
+ * the run does not store are materialised first (replayed or taken from the cache), so every pair of
+ * the window is there, any window, declared before training or not. Without a window, an anchored run's
+ * stored pairs are analysed, as any run's.
  */
 export async function openAnalysisCheckpoints(opts: AnalysisCheckpointsOptions): Promise<CheckpointSet> {
   const { run } = opts;
@@ -151,10 +152,9 @@ export async function openAnalysisCheckpoints(opts: AnalysisCheckpointsOptions):
   } finally {
     await reader.close();
   }
-  if (run.anchors && opts.window) {
-    const [from, to] = opts.window;
+  if (run.anchors && (opts.window || opts.steps?.length)) {
     const wanted: number[] = [];
-    for (let t = Math.max(0, from - 1); t <= Math.min(to, run.steps); t++) wanted.push(t);
+    if (opts.window) for (let t = Math.max(0, opts.window[0] - 1); t <= Math.min(opts.window[1], run.steps); t++) wanted.push(t);
     for (const t of opts.steps ?? []) if (t <= run.steps) wanted.push(t);
     if (wanted.some((t) => !locations.has(t))) {
       const result = await materializeSteps({

@@ -11,8 +11,8 @@ import { AnchorRecorder, anchorSteps, splitSha256, writeStateHashes } from './an
 import { evaluateSplit } from './evaluate.js';
 import { checkpointSteps, windowSteps } from './policy.js';
 import { ResumeJournal } from './resume-journal.js';
-import type { SgdStepper, StepReadout } from './sgd-step.js';
-import { TrainingSteps, startStepper } from './training-step.js';
+import type { SgdStepper } from './sgd-step.js';
+import { TrainingSteps, startStepper, type TrainingRow } from './training-step.js';
 
 export interface TrainOptions {
   config: TrainConfig;
@@ -68,7 +68,7 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
     writer = await CheckpointWriter.create(checkpointsDir, checkpointMeta, { shardSize: config.checkpoints.shardSize });
   }
 
-  const rows: (StepMetrics & { stateSha256?: string })[] = [];
+  const rows: TrainingRow[] = [];
   const evaluations: EpochEvaluation[] = [];
   let state: DeviceState;
   let stepper: SgdStepper;
@@ -109,7 +109,7 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
   let divergence: RunInfo['divergence'];
   let lastGoodStep = resumed?.step ?? 0;
   for (let step = lastGoodStep + 1; step <= plannedSteps; step++) {
-    const { row, readout: r } = steps.take(step) as { row: StepMetrics & { stateSha256?: string }; readout: StepReadout };
+    const { row, readout: r } = steps.take(step);
     const { epoch } = row;
     // An anchored run records every step's state hash (the row carries it through the resume journal).
     const downloaded = anchors || toCheckpoint.has(step) ? state.download(stateBuffer) : null;

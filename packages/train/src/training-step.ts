@@ -3,6 +3,9 @@ import { labelsOf, toFloat32, type DatasetMeta, type MinibatchSchedule, type Spl
 import { DeviceState } from '@sgdwalk/model';
 import { SgdStepper, type OptimizerSnapshot, type StepReadout } from './sgd-step.js';
 
+/** A step's metrics row; an anchored run adds the hash of the state after the step. */
+export type TrainingRow = StepMetrics & { stateSha256?: string };
+
 /**
  * The one piece of code that takes a training step: the schedule's minibatch of `step`, normalised, then
  * one SGD step. Training and replay (replay.ts) both go through it, so a replayed trajectory cannot drift
@@ -22,12 +25,12 @@ export class TrainingSteps {
   ) {}
 
   /** Step `step` (1-based): θ_{step−1} → θ_step. The metrics row it logs, and the raw readout. */
-  take(step: number): { row: StepMetrics; readout: StepReadout } {
+  take(step: number): { row: TrainingRow; readout: StepReadout } {
     const epoch = this.schedule.epochOf(step);
     const indices = this.schedule.indicesFor(step);
     this.x = toFloat32(this.train, indices, this.meta, this.x);
     const r = this.stepper.step(this.x, labelsOf(this.train, indices));
-    const row: StepMetrics = {
+    const row: TrainingRow = {
       step, epoch, lr: this.config.lr, batchSize: this.config.batchSize, loss: r.loss, accuracy: r.correct / indices.length,
       gradNorm: r.gradNorm, gradCosine: r.gradDotPrevious / (r.gradNorm * this.previousGradNorm),
       updateNorm: r.updateNorm, distanceFromInit: r.distanceFromInit, indices,
