@@ -3,8 +3,8 @@
 //
 // What is measured and what is computed is said in every figure's name and in `notes`:
 //  - mlp-bn (the default pipeline's network) on the first 10,000 MNIST training images: trained (anchored,
-//    and plain for the hashing overhead), a 100-step window materialised, a 30-pair window analysed (on 2,000
-//    examples) without and with its states cached, all measured;
+//    and plain for the hashing overhead), a 100-step window materialised, a 30-pair window analysed (on 1,000
+//    examples, ONNX Runtime's CPU provider) without and with its states cached, all measured;
 //  - VGG-11 at width 1/4 (about 0.6 s per step on wasm here): 20 steps on synthetic 32×32×3 data trained and
 //    9 replayed, measured; its 100-step materialisation is computed from those per-step times;
 //  - storage of whole runs (the default pipeline's 1,000 steps, VGG's 450-step epoch and a 100-epoch run) is
@@ -17,7 +17,7 @@ import { prepareDataset } from '@sgdwalk/data';
 import { analyzeRun } from '@sgdwalk/analysis';
 import { checkpointSteps, materializeSteps, replay, trainRun } from '@sgdwalk/train';
 
-const log = { info: (m) => process.stderr.write(`${m}\n`), warn: (m) => process.stderr.write(`warning: ${m}\n`), progress: () => {} };
+const log = { info: (m) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${m}\n`), warn: (m) => process.stderr.write(`warning: ${m}\n`), progress: () => {} };
 const quiet = { info: () => {}, warn: log.warn, progress: () => {} };
 const round = (x, digits = 1) => Number(x.toFixed(digits));
 
@@ -75,7 +75,7 @@ export async function run() {
     const mat = await materializeSteps({ runDir: join(root, 'mlp-anchored'), dataDir: mnist, steps: window, cacheDir: join(root, 'cache-window'), log: quiet });
     const matAgain = await materializeSteps({ runDir: join(root, 'mlp-anchored'), dataDir: mnist, steps: window, cacheDir: join(root, 'cache-window'), log: quiet });
     log.info('mlp-bn: analysing pairs 1..30, a window first declared now');
-    const parsedAnalyze = parseSection(analyzeSectionSchema, { evalSet: { split: 'train', size: 2000, seed: 0 }, steps: [1, 30], replay: { cacheDir: join(root, 'cache-analysis') } });
+    const parsedAnalyze = parseSection(analyzeSectionSchema, { evalSet: { split: 'train', size: 1000, seed: 0 }, provider: 'cpu', steps: [1, 30], replay: { cacheDir: join(root, 'cache-analysis') } });
     const analyze = { ...parsedAnalyze, alphas: alphaGridValues(parsedAnalyze.alphas) };
     const timeAnalysis = async (runDir, outDir) => {
       const started = performance.now();
@@ -120,7 +120,7 @@ export async function run() {
           materialize100StepsSeconds: round(mat.seconds, 2),
           materialize100StepsCachedSeconds: round(matAgain.seconds, 2),
           cacheBytesFor100Steps: await folderBytes(join(root, 'cache-window')),
-          analysisOfNewWindow: { pairs: firstAnalysis.pairs, evalExamples: 2000, secondsWithReplay: round(firstAnalysis.seconds, 2), secondsStatesCached: round(cachedAnalysis.seconds, 2) },
+          analysisOfNewWindow: { pairs: firstAnalysis.pairs, evalExamples: 1000, provider: 'cpu', secondsWithReplay: round(firstAnalysis.seconds, 2), secondsStatesCached: round(cachedAnalysis.seconds, 2) },
         },
         vgg11w4: {
           bytesPerCheckpoint: vggUnit.checkpoint,
