@@ -12,7 +12,10 @@
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { alphaGridValues, analyzeSectionSchema, dataSectionSchema, parseSection, resolveModel, trainSectionSchema } from '@sgdwalk/core';
+import {
+  alphaGridValues, analyzeSectionSchema, dataSectionSchema, initialState, instantiateLibraryModel, parameterLayout, parseSection, resolveModel, sha256, silentLogger, trainSectionSchema,
+} from '@sgdwalk/core';
+import { DeviceState, selectBackend } from '@sgdwalk/model';
 import { prepareDataset } from '@sgdwalk/data';
 import { analyzeRun } from '@sgdwalk/analysis';
 import { checkpointSteps, materializeSteps, replay, trainRun } from '@sgdwalk/train';
@@ -58,7 +61,21 @@ function storage(unit, steps, stepsPerEpoch, { policy, anchorsEvery, momentum })
   return out;
 }
 
+/** What an anchored run adds to every step: θ downloaded from the backend and hashed (40 repetitions, after 3). */
+async function hashCost(ref) {
+  await selectBackend('auto', silentLogger);
+  const layout = parameterLayout(instantiateLibraryModel(ref));
+  const state = new DeviceState(layout, initialState(layout, 0));
+  const buffer = new Float32Array(layout.totalSize);
+  for (let i = 0; i < 3; i++) sha256(state.download(buffer));
+  const started = performance.now();
+  for (let i = 0; i < 40; i++) sha256(state.download(buffer));
+  state.dispose();
+  return round((performance.now() - started) / 40, 2);
+}
+
 export async function run() {
+  const hashMsPerStep = { mlp: await hashCost({ library: 'mlp-bn' }), vgg11w4: await hashCost({ library: 'vgg11-bn', width: 0.25, inputShape: [32, 32, 3] }) };
   const root = await mkdtemp(join(tmpdir(), 'sgdwalk-bench-anchors-'));
   try {
     // --- mlp-bn on MNIST (first 10,000 training images: 100 steps per epoch at batch 100)
@@ -113,6 +130,7 @@ export async function run() {
         mlp: {
           bytesPerCheckpoint: mlpUnit.checkpoint,
           bytesPerStateHash: round(mlpUnit.hashRow, 1),
+          hashMsPerStep: hashMsPerStep.mlp,
           trainMsPerStepAnchored: round(mlpTrainMs),
           trainMsPerStepPlain: round((1000 * mlpPlain.seconds) / mlpPlain.steps),
           replayMsPerStep: round((1000 * mat.seconds) / mat.stepsTaken),
@@ -124,6 +142,7 @@ export async function run() {
         },
         vgg11w4: {
           bytesPerCheckpoint: vggUnit.checkpoint,
+          hashMsPerStep: hashMsPerStep.vgg11w4,
           trainMsPerStep: round(vggTrainMs),
           replayMsPerStep: round(vggReplayMs),
           replayOverTrain: round(vggReplayMs / vggTrainMs, 2),
@@ -145,6 +164,7 @@ export async function run() {
         },
       },
       notes: [
+        'hashMsPerStep: the per-step cost anchors add (download θ, sha256), timed alone; trainMsPerStepAnchored vs trainMsPerStepPlain compares two whole runs and is as noisy as the machine',
         'train ms/step is the whole train stage (data read, epoch evaluations, checkpoint writes, hashing) over its steps; replay ms/step the whole replay (setup included) over the steps it took',
         'mlp on the first 10,000 MNIST training images; VGG-11 w/4 on synthetic 32×32×3 data (CIFAR-10 is not on this machine): a step costs the same for any data of that shape',
         'storage.* are computed from the measured bytes of one checkpoint and of one state-hash row; anchored bytes include the last step (stored by default), and with momentum the velocity at each anchor',
