@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   FILES, Rng, parseSection, resolveModel, sha256, silentLogger, trainSectionSchema, writeManifest, type ModelSpec, type RunInfo, type TrainConfig,
 } from '@sgdwalk/core';
-import { CheckpointReader, CheckpointSet, CheckpointWriter } from '@sgdwalk/checkpoints';
+import { CheckpointReader, CheckpointSet, CheckpointWriter, MaterializedCache } from '@sgdwalk/checkpoints';
 import { ANCHOR_FILES, readAnchoredRun, velocityLayout } from './anchors.js';
 import { materializeSteps, openAnalysisCheckpoints, parseStepRange, replayStretches } from './materialize.js';
 import { replay } from './replay.js';
@@ -132,6 +132,30 @@ describe('anchored runs: replay any window, verified bit for bit', () => {
     for (const step of set.steps) expect(set.hashOf(step)).toBe(denseReader.hashOf(step));
     await denseReader.close();
     await set.close();
+  });
+
+  it('materialises the sharpness steps of an anchored run even without a window', async () => {
+    const set = await openAnalysisCheckpoints({ runDir: anchoredDir, dataDir, run: anchored, steps: [3, 10], replay: { cacheDir: join(root, 'cache-sharpness') }, log: silentLogger });
+    expect(set.steps).toEqual([0, 3, 5, 10, 15]);
+    await set.close();
+  });
+
+  it('keeps the replay cache within its bound across materialisations, least recently used out', async () => {
+    const cacheDir = join(root, 'cache-bounded');
+    const entry = (await materializeSteps({ runDir: anchoredDir, dataDir, steps: [1], cacheDir, log: silentLogger })).locations.get(1)!;
+    const { bytes } = (await MaterializedCache.open(cacheDir)).list()[0];
+    expect(entry.dir.startsWith(cacheDir)).toBe(true);
+    const bound = 5 * bytes;
+    await materializeSteps({ runDir: anchoredDir, dataDir, steps: [2, 3, 4], cacheDir, maxBytes: bound, log: silentLogger });
+    const second = await materializeSteps({ runDir: anchoredDir, dataDir, steps: [6, 7, 8], cacheDir, maxBytes: bound, log: silentLogger });
+    expect(second.replayed).toBe(3);
+    const cache = await MaterializedCache.open(cacheDir, bound);
+    expect(cache.totalBytes).toBeLessThanOrEqual(bound);
+    expect(cache.list()).toHaveLength(5);
+    // Step 1 and step 2 were the least recently used: gone, so they are replayed again; 3 and 4 are still there.
+    const again = await materializeSteps({ runDir: anchoredDir, dataDir, steps: [1, 2, 3, 4], cacheDir, maxBytes: bound, log: silentLogger });
+    expect(again).toMatchObject({ reused: 2, replayed: 2 });
+    expect((await MaterializedCache.open(cacheDir, bound)).totalBytes).toBeLessThanOrEqual(bound);
   });
 
   it('stops a replay on another backend at the first step, naming it and the backends', async () => {
