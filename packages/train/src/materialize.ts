@@ -75,7 +75,7 @@ export async function materializeSteps(opts: MaterializeOptions): Promise<Materi
   const entryBytes = 4 * info.layout.totalSize;
   if (pinned.size * entryBytes > cache.maxBytes) {
     throw new ConfigError(
-      `${pinned.size} states of ${entryBytes} bytes are wanted at once, more than the replay cache's bound of ${cache.maxBytes} bytes (${cacheDir}): raise it or ask for fewer steps`,
+      `${pinned.size} states of ${entryBytes} bytes are wanted at once, more than the replay cache's bound of ${cache.maxBytes} bytes (${cacheDir}): raise it (analyze.replay.maxBytes, sgdwalk materialize --cache-max-bytes) or ask for fewer steps`,
       undefined, 'analyze.replay.maxBytes',
     );
   }
