@@ -6,6 +6,7 @@ const benches = {
   train: () => import('./train.mjs'),
   queue: () => import('./queue.mjs'),
   surface: () => import('./surface.mjs'),
+  anchors: () => import('./anchors.mjs'),
 };
 const name = process.argv[2];
 if (!benches[name]) {

@@ -6,7 +6,7 @@ import {
   FILES, checkAlphaGrid, inputFeatures, SgdwalkError, writeFileAtomic, writeManifest,
   type AnalysisSummary, type AnalyzeConfig, type Logger,
 } from '@sgdwalk/core';
-import { CheckpointReader } from '@sgdwalk/checkpoints';
+import { openAnalysisCheckpoints } from '@sgdwalk/train';
 import { readPreparedDataset } from '@sgdwalk/data';
 import { runAnalysisPass, type AnalysisPassResult, type ReuseCount } from './analysis-pass.js';
 import { floorSegments, lagLines } from './barrier-lines.js';
@@ -87,7 +87,10 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
   const run = await readRunFolder(opts.runDir);
   const { model, layout } = run.info;
   const checkpointsDir = join(opts.runDir, FILES.checkpoints);
-  const reader = await CheckpointReader.open(checkpointsDir, { layout });
+  // An anchored run's window steps that are not stored are replayed first (docs/anchors.md).
+  const reader = await openAnalysisCheckpoints({
+    runDir: opts.runDir, dataDir: opts.dataDir, run: run.info, window: config.steps, steps: config.sharpness.steps, replay: config.replay, log,
+  });
   try {
     const pairs = consecutivePairs(reader.steps, config.steps);
     if (pairs.length === 0) {
@@ -124,7 +127,10 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
         runDir: resolve(opts.runDir), dataDir: resolve(opts.dataDir), evalSet: config.evalSet, bnMode: config.bnMode,
         evalBatchSize: config.evalBatchSize, provider: config.provider, engine: engineKind,
       };
-      const checkpoints = Object.fromEntries(reader.steps.map((step) => [step, reader.hashOf(step)]));
+      const checkpoints = Object.fromEntries(reader.steps.map((step) => {
+        const { dir, sha256 } = reader.locate(step);
+        return [step, { dir: resolve(dir), sha256 }];
+      }));
       remote = await evaluateRemotely(opts.remote, { spec, checkpoints }, {
         pairs, lagLines: lags, floorSteps, alphas, lineAlphas, keys, known, convexityTolerance: config.convexityTolerance,
       });

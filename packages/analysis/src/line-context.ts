@@ -1,8 +1,7 @@
-import { join } from 'node:path';
 import {
-  CheckpointError, ConfigError, FILES, SgdwalkError, hashJson, inputFeatures, sha256, silentLogger, type AnalyzeConfig, type Logger,
+  CheckpointError, ConfigError, SgdwalkError, hashJson, inputFeatures, sha256, silentLogger, type AnalyzeConfig, type Logger,
 } from '@sgdwalk/core';
-import { CheckpointReader } from '@sgdwalk/checkpoints';
+import { CheckpointReader, type CheckpointLocation } from '@sgdwalk/checkpoints';
 import { evaluationSubset, labelsOf, readPreparedDataset, toFloat32, type PreparedDataset } from '@sgdwalk/data';
 import { createNaiveEngine, type InterpolationCurve, type InterpolationEngine, type InterpolationEngineOptions, type PreparedState } from './engine.js';
 import type { EvaluationSet } from './evaluation-set.js';
@@ -64,63 +63,74 @@ export function createEngine(kind: EngineKind | undefined, options: Interpolatio
 /** Prepared states kept by a worker between jobs: neighbouring pairs share an end, floor segments three. */
 const PREPARED_KEPT = 4;
 
+/** Checkpoint folders kept open by a worker: the run's own store, and recent replay-cache entries. */
+const READERS_KEPT = 8;
+
 /** A run opened for evaluating line jobs one at a time, keeping the engine and recent prepared states. */
 export interface LineContext {
   readonly provider: string;
   readonly evalSetHash: string;
   /**
-   * Evaluate a job. `expected` is the sha256 each checkpoint it reads must have (what the coordinator
-   * planned with): a checkpoint that differs here, or fails its own check, is an error naming file and step.
+   * Evaluate a job. `checkpoints` says, for each step it reads, the checkpoint folder (the run's store or a
+   * replay-cache entry, as this machine sees it) and the sha256 the coordinator planned with: a checkpoint
+   * that holds another state, or fails its own check, is an error naming the folder and step.
    */
-  evaluate(job: LineJob, expected: Readonly<Record<number, string>>): Promise<InterpolationCurve>;
+  evaluate(job: LineJob, checkpoints: Readonly<Record<number, CheckpointLocation>>): Promise<InterpolationCurve>;
   close(): Promise<void>;
 }
 
 export async function openLineContext(spec: LineContextSpec, log: Logger = silentLogger): Promise<LineContext> {
   const run = await readRunFolder(spec.runDir);
   const { model, layout } = run.info;
-  const checkpointsDir = join(spec.runDir, FILES.checkpoints);
-  const reader = await CheckpointReader.open(checkpointsDir, { layout });
-  try {
-    const dataset = await readPreparedDataset(spec.dataDir);
-    const { evalSet, hash: evalSetHash } = loadEvaluationSet(dataset, spec.dataDir, spec, inputFeatures(model));
-    // An imported run evaluates its own (rewritten) ONNX graph, as in the embedded analysis.
-    const graph = await importedEvaluationGraph(spec.runDir, run.info, spec.bnMode);
-    const engine = await createEngine(spec.engine, { model, layout, bnMode: spec.bnMode, evalSet, evalBatchSize: spec.evalBatchSize, provider: spec.provider, log, graph });
-    // Most recently used last; a job's own ends are never dropped while it runs (capacity ≥ 3).
-    const kept = new Map<string, PreparedState>();
-    const prepared = async (step: number, expected: string): Promise<PreparedState> => {
-      const hit = kept.get(expected);
-      if (hit) {
-        kept.delete(expected);
-        kept.set(expected, hit);
-        return hit;
+  const dataset = await readPreparedDataset(spec.dataDir);
+  const { evalSet, hash: evalSetHash } = loadEvaluationSet(dataset, spec.dataDir, spec, inputFeatures(model));
+  // An imported run evaluates its own (rewritten) ONNX graph, as in the embedded analysis.
+  const graph = await importedEvaluationGraph(spec.runDir, run.info, spec.bnMode);
+  const engine = await createEngine(spec.engine, { model, layout, bnMode: spec.bnMode, evalSet, evalBatchSize: spec.evalBatchSize, provider: spec.provider, log, graph });
+  // Both caches: most recently used last.
+  const readers = new Map<string, Promise<CheckpointReader>>();
+  const readerFor = (dir: string): Promise<CheckpointReader> => {
+    let reader = readers.get(dir);
+    if (reader) readers.delete(dir);
+    else reader = CheckpointReader.open(dir, { layout });
+    readers.set(dir, reader);
+    while (readers.size > READERS_KEPT) {
+      const [oldest, opened] = readers.entries().next().value!;
+      readers.delete(oldest);
+      void opened.then((r) => r.close()).catch(() => {});
+    }
+    return reader;
+  };
+  // A job's own ends are never dropped while it runs (capacity ≥ 3).
+  const kept = new Map<string, PreparedState>();
+  const prepared = async (step: number, { dir, sha256 }: CheckpointLocation): Promise<PreparedState> => {
+    const hit = kept.get(sha256);
+    if (hit) {
+      kept.delete(sha256);
+      kept.set(sha256, hit);
+      return hit;
+    }
+    const checkpoint = await (await readerFor(dir)).read(step);
+    if (checkpoint.sha256 !== sha256) {
+      throw new CheckpointError(`holds a state with sha256 ${checkpoint.sha256.slice(0, 12)}…, the analysis planned with ${sha256.slice(0, 12)}… (another run, or a changed file)`, dir, step);
+    }
+    const state = await engine.prepare(checkpoint.state);
+    kept.set(sha256, state);
+    while (kept.size > PREPARED_KEPT) kept.delete(kept.keys().next().value!);
+    return state;
+  };
+  return {
+    provider: engine.provider,
+    evalSetHash,
+    async evaluate(job, checkpoints) {
+      for (const step of lineJobSteps(job)) {
+        if (checkpoints[step] === undefined) throw new SgdwalkError(`line job ${job.key.slice(0, 12)} names step ${step} without its checkpoint`, 'analyze');
       }
-      const stored = reader.hashOf(step);
-      if (stored !== expected) {
-        throw new CheckpointError(`the checkpoint here has sha256 ${stored.slice(0, 12)}…, the analysis planned with ${expected.slice(0, 12)}… (another run, or a changed file)`, checkpointsDir, step);
-      }
-      const state = await engine.prepare((await reader.read(step)).state);
-      kept.set(expected, state);
-      while (kept.size > PREPARED_KEPT) kept.delete(kept.keys().next().value!);
-      return state;
-    };
-    return {
-      provider: engine.provider,
-      evalSetHash,
-      async evaluate(job, expected) {
-        for (const step of lineJobSteps(job)) {
-          if (expected[step] === undefined) throw new SgdwalkError(`line job ${job.key.slice(0, 12)} names step ${step} without its sha256`, 'analyze');
-        }
-        return evaluateLineJob(engine, job, endResolver(engine, (step) => prepared(step, expected[step])));
-      },
-      async close() {
-        await engine.release();
-        await reader.close();
-      },
-    };
-  } catch (error) {
-    await reader.close();
-    throw error;
-  }
+      return evaluateLineJob(engine, job, endResolver(engine, (step) => prepared(step, checkpoints[step])));
+    },
+    async close() {
+      await engine.release();
+      await Promise.all([...readers.values()].map(async (r) => (await r).close()));
+    },
+  };
 }

@@ -1,3 +1,4 @@
+import type { CheckpointLocation } from '@sgdwalk/checkpoints';
 import type { InterpolationCurve, InterpolationEngine } from './engine.js';
 import { TransferCounter } from './transfers.js';
 import type { KnownLines } from './known-lines.js';
@@ -23,11 +24,14 @@ export interface EvaluatedLine {
   worker: LineWorker;
 }
 
-/** What a remote evaluator is told besides the jobs: where the run is, and each checkpoint's sha256. */
+/** What a remote evaluator is told besides the jobs: where the run is, and where each checkpoint is. */
 export interface RemoteLineContext {
   spec: LineContextSpec;
-  /** sha256 of every stored checkpoint, by step: a worker checks each one it reads against this. */
-  checkpoints: Record<number, string>;
+  /**
+   * Every checkpoint of the analysis by step (stored, or replayed into the cache): its folder, absolute, and
+   * its sha256, which a worker checks each one it reads against.
+   */
+  checkpoints: Record<number, CheckpointLocation>;
 }
 
 export interface RemoteLines {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FILES, hashJson, sha256, type AnalyzeConfig, type Logger, type SharpnessRow } from '@sgdwalk/core';
-import { readTable, writeTable, type CheckpointReader } from '@sgdwalk/checkpoints';
+import { readTable, writeTable, type CheckpointSet } from '@sgdwalk/checkpoints';
 import { evaluationSubset, labelsOf, toFloat32, type PreparedDataset } from '@sgdwalk/data';
 import type { RunFolder } from './run-folder.js';
 import { computeSharpness } from './sharpness.js';
@@ -49,7 +49,7 @@ async function readKnownSharpness(dir: string, log: Logger): Promise<Map<string,
 export async function measureSharpness(opts: {
   config: AnalyzeConfig;
   run: RunFolder;
-  reader: CheckpointReader;
+  reader: Pick<CheckpointSet, 'has' | 'hashOf' | 'read'>;
   /** The prepared dataset (read once by the analyze stage). */
   dataset: PreparedDataset;
   outDir: string;

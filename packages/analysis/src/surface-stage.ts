@@ -5,7 +5,7 @@ import {
   ConfigError, FILES, hashJson, interpolate, sha256, type AnalyzeConfig, type Logger, type ModelSpec, type PairMetrics, type ParameterLayout,
   type SurfaceConfig, type SurfacePathRow, type SurfaceSummary,
 } from '@sgdwalk/core';
-import type { CheckpointReader } from '@sgdwalk/checkpoints';
+import type { CheckpointSet } from '@sgdwalk/checkpoints';
 import { evaluationSubset } from '@sgdwalk/data';
 import type { InterpolationEngineOptions } from './engine.js';
 import type { EvaluationSet } from './evaluation-set.js';
@@ -22,7 +22,7 @@ export interface SurfaceStageOptions {
   config: AnalyzeConfig;
   model: ModelSpec;
   layout: ParameterLayout;
-  reader: CheckpointReader;
+  reader: CheckpointSet;
   /** The analysis's evaluation set and its content hash; a surface may use a seeded subset of it. */
   evalSet: EvaluationSet;
   evalSetHash: string;
@@ -53,7 +53,7 @@ interface ResolvedSurface {
 
 const field = (index: number, rest: string) => `analyze.surfaces[${index}].${rest}`;
 
-function requireStored(reader: CheckpointReader, step: number, fieldName: string): void {
+function requireStored(reader: CheckpointSet, step: number, fieldName: string): void {
   if (!reader.has(step)) throw new ConfigError(`step ${step} is not stored in this run (stored: ${reader.steps[0]}–${reader.steps.at(-1)})`, undefined, fieldName);
 }
 

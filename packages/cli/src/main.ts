@@ -5,6 +5,7 @@ import { consoleLogger } from './logger.js';
 import { compareDir, dataDirForRun, defaultStageDirs, pointStageDirs, runCompare, runStage, type StageDirs } from './stages.js';
 import { formatProblem, verifyFolder } from './verify.js';
 import { remoteLines, runQueueStatusCommand, runWorkerCommand, withQueue, workerOptions } from './queue-commands.js';
+import { materializeCommand, runMaterialize } from './materialize.js';
 
 export const DEFAULT_PIPELINE = 'pipelines/pipeline/pipeline.json';
 
@@ -168,6 +169,8 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`verified ${filesChecked} files, ${checkpointsChecked} checkpoints: ${count}\n`);
         if (problems.length > 0) throw new SgdwalkError(`${args.dir}: ${count}`, 'verify', { file: args.dir });
       })
+    .command('materialize', 'replay steps of an anchored run from its nearest anchors into the replay cache, verified bit for bit', materializeCommand,
+      (args) => runMaterialize(args))
     .demandCommand(1, 'name a command')
     .strict()
     .help()

@@ -4,6 +4,7 @@ import {
   FILES, SgdwalkError, listStageFiles, manifestDiscrepancies, parseManifest, readJsonFile, readRunInfo, type Manifest, type ParameterLayout,
 } from '@sgdwalk/core';
 import { problemOf, readTable, verifyCheckpointStore } from '@sgdwalk/checkpoints';
+import { ANCHOR_FILES, velocityLayout } from '@sgdwalk/train';
 
 /** One thing wrong in a folder: the file (the folder given joined with the file's path in it), the checkpoint's step. */
 export interface Problem {
@@ -47,6 +48,16 @@ const STAGE_ORDER = ['data', 'train', 'analyze', 'report'];
 async function verifyTree(dir: string, result: Verification): Promise<void> {
   const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
   const isStage = entries.some((e) => !e.isDirectory());
+  // A replay cache (docs/anchors.md): only folders named by a sha256, each a checkpoint store of one state.
+  if (!isStage && entries.length > 0 && entries.every((e) => /^[0-9a-f]{64}$/.test(e.name))) {
+    for (const e of entries) {
+      const store = await verifyCheckpointStore(join(dir, e.name));
+      result.problems.push(...store.problems);
+      result.checkpointsChecked += store.checkpointsChecked;
+      result.filesChecked += (await listStageFiles(join(dir, e.name))).length;
+    }
+    return;
+  }
   if (isStage) {
     await verifyStage(dir, result);
     return;
@@ -91,11 +102,17 @@ async function verifyStage(dir: string, result: Verification): Promise<void> {
     const store = await verifyCheckpointStore(join(dir, FILES.checkpoints), { layout });
     problems.push(...store.problems);
     result.checkpointsChecked += store.checkpointsChecked;
+    // An anchored run's optimizer state is a checkpoint store of its own (the velocity at each anchor).
+    if (files.some((f) => f.startsWith(`${ANCHOR_FILES.optimizer}/`))) {
+      const optimizer = await verifyCheckpointStore(join(dir, ANCHOR_FILES.optimizer), { layout: layout && velocityLayout(layout) });
+      problems.push(...optimizer.problems);
+      result.checkpointsChecked += optimizer.checkpointsChecked;
+    }
   }
 
   // Every Arrow table reads back; checkpoint shards were read by the store's checks above.
   for (const rel of files) {
-    if (!rel.endsWith('.arrow') || (isRun && rel.startsWith(`${FILES.checkpoints}/`))) continue;
+    if (!rel.endsWith('.arrow') || (isRun && (rel.startsWith(`${FILES.checkpoints}/`) || rel.startsWith(`${ANCHOR_FILES.optimizer}/`)))) continue;
     const path = join(dir, rel);
     try {
       await readTable(path);

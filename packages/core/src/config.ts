@@ -80,6 +80,11 @@ export const checkpointPolicySchema = z.strictObject({
   last: z.boolean().default(true),
   /** Checkpoints per Arrow shard file. */
   shardSize: positiveInt.default(64),
+  /**
+   * Anchors: the full state and the optimizer state every N steps, and every step's state hash, so any
+   * window can be replayed later and checked bit for bit (docs/anchors.md). Absent: no anchors.
+   */
+  anchors: z.strictObject({ every: positiveInt }).optional(),
 });
 
 export const trainSectionSchema = z.strictObject({
@@ -257,6 +262,11 @@ export const analyzeSectionSchema = z.strictObject({
   convexityTolerance: z.number().min(0).default(1e-4),
   /** Analyse the checkpoints of an existing run folder instead of this pipeline's train output. */
   run: z.string().optional(),
+  /**
+   * Steps of an anchored run that are not stored are replayed into this content-addressed cache (default:
+   * the `materialized` folder beside the run), at most maxBytes (default 4 GiB), least recently used out.
+   */
+  replay: z.strictObject({ cacheDir: z.string().optional(), maxBytes: positiveInt.optional() }).optional(),
   barriers: z
     .strictObject({
       /** Barriers along the valley floor: the segment θ_t(α*_t) → θ_{t+1}(α*_{t+1}) of successive pairs. */

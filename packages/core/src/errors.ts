@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'analyze', // nothing to analyse in a run (no consecutive checkpoints in the window)
   'sharpness', // a sharpness estimate that cannot be made
   'import', // a run from another framework (ONNX graph, safetensors checkpoints) that cannot be imported
+  'replay', // a replayed step of an anchored run whose state is not the one training recorded
   'queue', // the job queue's Redis unreachable, refusing the password, lost mid-run, or a job failed for good
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -66,6 +66,11 @@ export const runInfoSchema = z.object({
   source: runSourceSchema.optional(),
   /** The state's tensor names by role (BN running statistics are buffers), for readers outside sgdwalk. */
   tensors: z.object({ trainable: z.array(z.string()), buffers: z.array(z.string()) }).optional(),
+  /**
+   * Anchored runs only (train.checkpoints.anchors): the anchor stride, the anchor steps stored and the
+   * sha256 of the training split's images and labels the replay must see again (docs/anchors.md).
+   */
+  anchors: z.object({ every: positiveInt, steps: z.array(nonNegativeInt), trainSplitSha256: z.string() }).optional(),
 });
 
 /** run.json as read: the schema's fields, the config typed as the train section it was resolved from. */

@@ -1,8 +1,9 @@
+import type { CheckpointLocation } from '@sgdwalk/checkpoints';
 import { lineJobSteps, type LineContextSpec, type LineJob, type LineWorker } from '@sgdwalk/analysis';
 
 /**
  * What travels through Redis. A job carries keys and paths, never tensors: the line (its ends, α values and
- * content key), where the run and the prepared data are, and the sha256 of each checkpoint it reads. A
+ * content key), where the run and the prepared data are, and the folder and sha256 of each checkpoint it reads. A
  * result carries the curve and who computed it. JSON cannot hold NaN or ±Infinity (a diverged run's loss),
  * so non-finite numbers travel as strings; finite doubles round-trip exactly through JSON.
  */
@@ -13,8 +14,8 @@ export const LINE_JOB_NAME = 'line';
 export interface LineJobData {
   spec: LineContextSpec;
   line: LineJob;
-  /** sha256 of each checkpoint the line reads, by step. */
-  checkpoints: Record<string, string>;
+  /** Folder and sha256 of each checkpoint the line reads, by step. */
+  checkpoints: Record<string, CheckpointLocation>;
 }
 
 export interface LineJobResult extends LineWorker {
@@ -35,6 +36,6 @@ export function fromWire(values: readonly WireNumber[]): Float64Array {
   return Float64Array.from(values, (v) => (typeof v === 'number' ? v : Number(v)));
 }
 
-export function lineJobData(spec: LineContextSpec, line: LineJob, hashes: Readonly<Record<number, string>>): LineJobData {
-  return { spec, line, checkpoints: Object.fromEntries(lineJobSteps(line).map((step) => [String(step), hashes[step]])) };
+export function lineJobData(spec: LineContextSpec, line: LineJob, locations: Readonly<Record<number, CheckpointLocation>>): LineJobData {
+  return { spec, line, checkpoints: Object.fromEntries(lineJobSteps(line).map((step) => [String(step), locations[step]])) };
 }

@@ -42,7 +42,8 @@ export default async function processLine(job: SandboxedJob<LineJobData, LineJob
   const started = performance.now();
   const { spec, line, checkpoints } = job.data;
   const context = await contextFor(spec);
-  const expected = Object.fromEntries(Object.entries(checkpoints).map(([step, sha]) => [Number(step), sha]));
+  // The checkpoint folders as this machine sees them.
+  const expected = Object.fromEntries(Object.entries(checkpoints).map(([step, { dir, sha256 }]) => [Number(step), { dir: mapPath(dir, pathMaps), sha256 }]));
   const curve = await context.evaluate(line, expected);
   return {
     host: hostname(),

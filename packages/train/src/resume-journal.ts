@@ -3,8 +3,11 @@ import { join } from 'node:path';
 import { FILES, writeFileAtomic, type EpochEvaluation, type Logger, type StepMetrics } from '@sgdwalk/core';
 import type { OptimizerSnapshot } from './sgd-step.js';
 
-/** A metrics row without its minibatch indices: those follow from (seed, step) through the schedule. */
-export type JournalRow = Omit<StepMetrics, 'indices'>;
+/**
+ * A metrics row without its minibatch indices: those follow from (seed, step) through the schedule. An
+ * anchored run's rows also carry the state hash of the step (docs/anchors.md).
+ */
+export type JournalRow = Omit<StepMetrics, 'indices'> & { stateSha256?: string };
 
 /** Where an interrupted run continues: its last complete checkpoint and everything logged up to it. */
 export interface ResumePoint {

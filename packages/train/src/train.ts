@@ -1,16 +1,18 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  ConfigError, FILES, RUN_FORMAT_VERSION, hashJson, initialState, parameterLayout, resolveLayers, writeFileAtomic, writeManifest,
+  ConfigError, FILES, RUN_FORMAT_VERSION, hashJson, initialState, parameterLayout, resolveLayers, sha256, writeFileAtomic, writeManifest,
   type EpochEvaluation, type Logger, type ModelSpec, type RunInfo, type StepMetrics, type TrainConfig,
 } from '@sgdwalk/core';
 import { CheckpointReader, CheckpointWriter, writeTable } from '@sgdwalk/checkpoints';
-import { MinibatchSchedule, labelsOf, readPreparedDataset, toFloat32, type DatasetMeta } from '@sgdwalk/data';
-import { DeviceState, selectBackend, tf } from '@sgdwalk/model';
+import { MinibatchSchedule, readPreparedDataset, type DatasetMeta } from '@sgdwalk/data';
+import { selectBackend, tf, type DeviceState } from '@sgdwalk/model';
+import { AnchorRecorder, anchorSteps, splitSha256, writeStateHashes } from './anchors.js';
 import { evaluateSplit } from './evaluate.js';
 import { checkpointSteps, windowSteps } from './policy.js';
 import { ResumeJournal } from './resume-journal.js';
-import { SgdStepper } from './sgd-step.js';
+import type { SgdStepper } from './sgd-step.js';
+import { TrainingSteps, startStepper, type TrainingRow } from './training-step.js';
 
 export interface TrainOptions {
   config: TrainConfig;
@@ -45,7 +47,9 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
     const [from] = windowSteps(window, schedule.stepsPerEpoch);
     if (from > plannedSteps) throw new ConfigError(`window starts at step ${from}, after the run's last step ${plannedSteps}`, undefined, `train.checkpoints.windows[${i}]`);
   });
-  const toCheckpoint = new Set(checkpointSteps(config.checkpoints, plannedSteps, schedule.stepsPerEpoch));
+  const anchorsPolicy = config.checkpoints.anchors;
+  // Anchors are ordinary checkpoints too: the replay starts from their stored state.
+  const toCheckpoint = new Set([...checkpointSteps(config.checkpoints, plannedSteps, schedule.stepsPerEpoch), ...(anchorsPolicy ? anchorSteps(anchorsPolicy.every, plannedSteps) : [])]);
   const runId = hashJson({ config, datasetHash: dataset.hash }).slice(0, 16);
   log.info(`run ${runId}: ${config.model.name}, ${layout.trainableSize} trainable parameters, ${plannedSteps} steps, ${toCheckpoint.size} checkpoints`);
 
@@ -64,28 +68,27 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
     writer = await CheckpointWriter.create(checkpointsDir, checkpointMeta, { shardSize: config.checkpoints.shardSize });
   }
 
-  const rows: StepMetrics[] = [];
+  const rows: TrainingRow[] = [];
   const evaluations: EpochEvaluation[] = [];
   let state: DeviceState;
   let stepper: SgdStepper;
-  let previousGradNorm = NaN;
   const stateBuffer = new Float32Array(layout.totalSize);
   if (resumed) {
     const reader = await CheckpointReader.open(checkpointsDir, { layout });
     const { state: stored } = await reader.read(resumed.step);
     await reader.close();
-    state = new DeviceState(layout, stored);
-    stepper = new SgdStepper(layers, state, config, meta.classes, initial.subarray(0, layout.trainableSize));
-    stepper.restore(resumed.optimizer);
-    previousGradNorm = resumed.optimizer.previousGradNorm;
+    ({ state, stepper } = startStepper(layers, layout, config, meta.classes, { state: stored, optimizer: resumed.optimizer, theta0: initial.subarray(0, layout.trainableSize) }));
     rows.push(...resumed.rows.map((row) => ({ ...row, indices: schedule.indicesFor(row.step) })));
     evaluations.push(...resumed.evaluations);
     log.info(`resuming run ${runId} after step ${resumed.step}, its last complete checkpoint`);
   } else {
-    state = new DeviceState(layout, initial);
-    stepper = new SgdStepper(layers, state, config, meta.classes);
+    ({ state, stepper } = startStepper(layers, layout, config, meta.classes, { state: initial }));
     if (toCheckpoint.has(0)) await writer.append(0, 0, state.download(stateBuffer));
   }
+  const steps = new TrainingSteps(train, meta, schedule, stepper, config, resumed?.optimizer.previousGradNorm ?? NaN);
+  const anchors = anchorsPolicy
+    ? await AnchorRecorder.open(outDir, checkpointMeta, { every: anchorsPolicy.every, totalSteps: plannedSteps, momentum: config.momentum, resumed })
+    : null;
   const isEpochEnd = (step: number) => step % schedule.stepsPerEpoch === 0 || step === plannedSteps;
   const evaluateEpoch = async (step: number, epoch: number) => {
     const added: EpochEvaluation[] = [];
@@ -103,22 +106,17 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
     await evaluateEpoch(resumed.step, schedule.epochOf(resumed.step));
   }
 
-  let xBuffer: Float32Array | undefined;
   let divergence: RunInfo['divergence'];
   let lastGoodStep = resumed?.step ?? 0;
   for (let step = lastGoodStep + 1; step <= plannedSteps; step++) {
-    const epoch = schedule.epochOf(step);
-    const indices = schedule.indicesFor(step);
-    xBuffer = toFloat32(train, indices, meta, xBuffer);
-    const r = stepper.step(xBuffer, labelsOf(train, indices));
-    const row = {
-      step, epoch, lr: config.lr, batchSize: config.batchSize, loss: r.loss, accuracy: r.correct / indices.length,
-      gradNorm: r.gradNorm, gradCosine: r.gradDotPrevious / (r.gradNorm * previousGradNorm),
-      updateNorm: r.updateNorm, distanceFromInit: r.distanceFromInit,
-    };
-    rows.push({ ...row, indices });
-    journal.addRow(row);
-    previousGradNorm = r.gradNorm;
+    const { row, readout: r } = steps.take(step);
+    const { epoch } = row;
+    // An anchored run records every step's state hash (the row carries it through the resume journal).
+    const downloaded = anchors || toCheckpoint.has(step) ? state.download(stateBuffer) : null;
+    if (anchors) row.stateSha256 = sha256(downloaded!);
+    rows.push(row);
+    const { indices: _indices, ...journalRow } = row;
+    journal.addRow(journalRow);
     if (![r.loss, r.gradNorm, r.distanceFromInit].every(Number.isFinite)) {
       divergence = { step, message: `non-finite ${Number.isFinite(r.loss) ? 'parameters' : 'loss'} (loss ${r.loss})` };
       log.warn(`training diverged at step ${step}: ${divergence.message}; keeping the ${writer.steps.length} checkpoints up to step ${lastGoodStep}`);
@@ -126,9 +124,11 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
     }
     lastGoodStep = step;
     if (toCheckpoint.has(step)) {
-      await journal.beforeCheckpoint(step, stepper.snapshot(previousGradNorm));
+      const optimizer = steps.snapshot();
+      await journal.beforeCheckpoint(step, optimizer);
       injectFault(step, 'before-checkpoint');
-      await writer.append(step, epoch, state.download(stateBuffer));
+      await writer.append(step, epoch, downloaded!);
+      if (anchors?.isAnchor(step)) await anchors.store(step, epoch, optimizer, layout.trainableSize);
       injectFault(step, 'after-checkpoint');
       await journal.afterCheckpoint(step);
     }
@@ -137,6 +137,7 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
     log.progress('train', step, plannedSteps);
   }
   await writer.close();
+  await anchors?.close();
   stepper.dispose();
   state.dispose();
 
@@ -148,11 +149,16 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
     loss: Float64Array.from(evaluations, (e) => e.loss),
     accuracy: Float64Array.from(evaluations, (e) => e.accuracy),
   }, { runId });
+  if (anchors) {
+    const hashes = [{ step: 0, sha256: sha256(initial) }, ...rows.filter((r) => r.step <= lastGoodStep).map((r) => ({ step: r.step, sha256: r.stateSha256! }))];
+    await writeStateHashes(outDir, hashes, runId);
+  }
   const seconds = (performance.now() - started) / 1000;
   const run: RunInfo = {
     formatVersion: RUN_FORMAT_VERSION, runId, config, model: config.model, layout, backend, datasetHash: dataset.hash,
     stepsPerEpoch: schedule.stepsPerEpoch, steps: lastGoodStep, checkpointSteps: writer.steps, status: divergence ? 'diverged' : 'complete',
     ...(divergence ? { divergence } : {}), seconds,
+    ...(anchorsPolicy ? { anchors: { every: anchorsPolicy.every, steps: writer.steps.filter((t) => anchors!.isAnchor(t)), trainSplitSha256: splitSha256(train) } } : {}),
   };
   await writeFileAtomic(join(outDir, FILES.run), JSON.stringify(run, null, 2) + '\n');
   await journal.remove();
