@@ -238,6 +238,24 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
     expect(message[0]).toMatch(/\(step \d+\)/);
   });
 
+  it('an anchored run: workers read the replayed steps from the replay cache\'s folders, with the same numbers', async () => {
+    const queue = nextQueue();
+    worker(queue);
+    const file = join(work, 'anchored.json');
+    const anchored = tinyPipeline({
+      train: { checkpoints: { windows: [], every: 0, anchors: { every: 4 } } },
+      analyze: { steps: [1, 8], barriers: { floor: true, lags: [2] } },
+    });
+    writeFileSync(file, JSON.stringify({ ...anchored, name: 'anchored', outDir: join(work, 'anchored') }));
+    const embedded = runCli(['run', '--pipeline', file]);
+    expect(embedded.code, embedded.stderr).toBe(0);
+    const out = join(work, 'q-anchored');
+    const run = runCli(['analyze', '--pipeline', file, '-o', out, '--queue', queue]);
+    expect(run.code, run.stderr).toBe(0);
+    await expectSameAnalysis(out, join(work, 'anchored/analyze'));
+    expect(linesOf(join(work, 'anchored/analyze'))).toBeGreaterThan(8);
+  });
+
   it('Redis unreachable or refusing the password: a clear message within seconds, never the password', async () => {
     const nowhere = `redis://127.0.0.1:${await freePort()}`;
     let started = Date.now();
