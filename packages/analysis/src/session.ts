@@ -71,10 +71,21 @@ async function deviceOf(provider: string, auto: boolean): Promise<{ device: stri
   return { device: probe.adapter.name };
 }
 
+/** Fallback warnings each logger has had: a stage opens several sessions, each of which would repeat them. */
+const warned = new WeakMap<Logger, Set<string>>();
+
+function warnOnce(log: Logger, message: string): void {
+  const seen = warned.get(log) ?? new Set<string>();
+  warned.set(log, seen);
+  if (seen.has(message)) return;
+  seen.add(message);
+  log.warn(message);
+}
+
 /**
  * Create a session on the first provider that works. Creating one with an absent provider throws in
- * onnxruntime-node: each failure is logged as a warning naming the provider and the reason, and the next
- * candidate is tried. Only when every candidate fails is it an error.
+ * onnxruntime-node: each failure is logged as a warning naming the provider and the reason (once per
+ * logger), and the next candidate is tried. Only when every candidate fails is it an error.
  */
 export async function openSession(model: Uint8Array, opts: OpenSessionOptions = {}): Promise<OpenedSession> {
   const log = opts.log ?? silentLogger;
@@ -87,7 +98,7 @@ export async function openSession(model: Uint8Array, opts: OpenSessionOptions = 
     const next = candidates[index + 1];
     const skipped = (reason: string) => {
       failures.push(`${provider}: ${reason}`);
-      log.warn(`execution provider ${provider} is not available (${reason})${next ? `; trying ${next}` : ''}`);
+      warnOnce(log, `execution provider ${provider} is not available (${reason})${next ? `; trying ${next}` : ''}`);
     };
     const target = await deviceOf(provider, auto);
     if ('skip' in target) {
