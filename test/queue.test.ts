@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readTable } from '@sgdwalk/checkpoints';
 import { lineQueueStatus, parseQueueUrl } from '@sgdwalk/queue';
 import { cliBin, repoRoot, requireBuiltCli, runCli, tempDir, tinyPipeline } from './helpers.js';
 import { freePort, redisServerAvailable, startRedis } from '../tools/redis/server.mjs';
@@ -17,7 +18,7 @@ const available = redisServerAvailable();
 if (!available && process.env.CI) throw new Error('redis-server is missing: .ci/run installs it (apt-get install redis-server)');
 
 /** Arrow outputs compared byte for byte; summary.json value for value but for timing and who computed it. */
-const TABLES = ['interpolation.arrow', 'pairs.arrow', 'barriers.arrow', 'barrier-lines.arrow', 'sharpness.arrow'];
+const TABLES = ['interpolation.arrow', 'pairs.arrow', 'barriers.arrow', 'barrier-lines.arrow', 'sharpness.arrow', 'surfaces.arrow', 'surface-paths.arrow'];
 
 function comparableSummary(dir: string): unknown {
   const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
@@ -35,9 +36,28 @@ async function expectSameAnalysis(dir: string, reference: string, { rerun = fals
   const tables = (await readdir(reference)).filter((f) => TABLES.includes(f)).sort();
   expect(tables.length).toBeGreaterThan(0);
   expect((await readdir(dir)).filter((f) => TABLES.includes(f)).sort()).toEqual(tables);
-  for (const table of tables) expect(readFileSync(join(dir, table)).equals(readFileSync(join(reference, table))), table).toBe(true);
+  for (const table of tables) {
+    if (readFileSync(join(dir, table)).equals(readFileSync(join(reference, table)))) continue;
+    // Not byte-identical: say which column differs, and where.
+    const [ours, theirs] = await Promise.all([readTable(join(dir, table)), readTable(join(reference, table))]);
+    const differences = Object.keys(theirs.columns).flatMap((name) => {
+      const a = ours.columns[name] as ArrayLike<unknown>;
+      const b = theirs.columns[name] as ArrayLike<unknown>;
+      const at = Array.from({ length: Math.max(a?.length ?? 0, b.length) }, (_, i) => i).find((i) => String(a?.[i]) !== String(b[i]));
+      return at === undefined ? [] : [`${name}[${at}]: ${String(a?.[at])} vs ${String(b[at])}`];
+    });
+    // A re-run's surfaces.arrow records its surfaces' reuse counts in its metadata: only the values must match.
+    if (rerun && table === 'surfaces.arrow' && differences.length === 0) continue;
+    const metadata = JSON.stringify(ours.metadata) === JSON.stringify(theirs.metadata) ? 'same metadata' : `metadata ${JSON.stringify(ours.metadata)} vs ${JSON.stringify(theirs.metadata)}`;
+    expect.fail(`${table} differs from ${reference}: ${differences.join('; ') || `same columns, ${metadata}`}`);
+  }
   // A re-run reuses what it finds instead of computing it: only its counts and provider differ.
-  const comparable = (d: string) => (rerun ? { ...(comparableSummary(d) as object), pairsReused: 0, pairsComputed: 0, provider: '' } : comparableSummary(d));
+  const comparable = (d: string) => {
+    const summary = comparableSummary(d) as { surfaces?: Array<Record<string, unknown>> };
+    if (!rerun) return summary;
+    const surfaces = summary.surfaces?.map((row) => ({ ...row, pointsComputed: 0, pointsReused: 0 }));
+    return { ...summary, surfaces, pairsReused: 0, pairsComputed: 0, provider: '' };
+  };
   expect(comparable(dir)).toEqual(comparable(reference));
 }
 
@@ -100,6 +120,9 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
       analyze: {
         barriers: { floor: true, lags: [2, 4], every: 1 },
         sharpness: { steps: [8], subsetSize: 50, iterations: 5 },
+        // A surface's rows are queue jobs too; the init line is a surface of one row.
+        surfaces: [{ id: 'pca', directions: { kind: 'pca' }, grid: { size: [5, 4] }, examples: 100 }],
+        initLine: { points: 7 },
       },
     });
     pipelines.fast = join(work, 'fast.json');
@@ -138,8 +161,12 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
     expect(summary.computedBy.reduce((n: number, w: { lines: number }) => n + w.lines, 0)).toBe(27);
     for (const w of summary.computedBy) expect(w.host).toBeTruthy();
     const status = await lineQueueStatus(parseQueueUrl(queue));
-    expect(status.counts.completed).toBe(27);
+    // 27 lines, then the rows of the surface (4 on its grid, a fifth when the centre is off it) and the
+    // init line's one row.
+    expect(status.counts.completed).toBeGreaterThanOrEqual(27 + 4 + 1);
+    expect(status.counts.completed).toBeLessThanOrEqual(27 + 5 + 1);
     expect(status.jobs.every((j) => j.attemptsStarted === 1)).toBe(true);
+    expect(readdirSync(join(out, 'surface-planes'))).toHaveLength(2);
 
     const again = runCli(analyzeArgs('fast', out), { env: { SGDWALK_QUEUE: queue } });
     expect(again.code, again.stderr).toBe(0);
@@ -211,9 +238,9 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
     await expectSameAnalysis(join(work, 'q-two-a'), reference.fast);
     await expectSameAnalysis(join(work, 'q-two-b'), reference.fast);
     const status = await lineQueueStatus(parseQueueUrl(queue));
-    expect(status.counts.completed).toBe(27);
+    expect(status.counts.completed).toBeGreaterThanOrEqual(27 + 5);
     expect(status.jobs.every((j) => j.attemptsStarted === 1)).toBe(true);
-    expect(w.output().match(/line \w+ done/g)?.length).toBe(27);
+    expect(w.output().match(/line \w+ done/g)?.length).toBe(status.counts.completed);
   });
 
   it('a checkpoint corrupt on the workers\' filesystem: after the attempts, one message naming file and step, exit 1', async () => {
@@ -288,8 +315,9 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
       const ok = runCli(analyzeArgs('fast', join(work, 'q-rightpass')).concat('--queue', right));
       expect(ok.code, ok.stderr).toBe(0);
       expect(ok.stderr).not.toContain('the-right-one');
-      for (const file of await readdir(join(work, 'q-rightpass'))) {
-        expect(readFileSync(join(work, 'q-rightpass', file)).includes('the-right-one'), file).toBe(false);
+      for (const file of await readdir(join(work, 'q-rightpass'), { recursive: true })) {
+        const path = join(work, 'q-rightpass', file);
+        if (statSync(path).isFile()) expect(readFileSync(path).includes('the-right-one'), file).toBe(false);
       }
     } finally {
       await guarded.stop();

@@ -121,12 +121,13 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
     log.info(`analyzing ${pairs.length} pairs${barrierWork} on ${evalSet.count} ${config.evalSet.split} examples, ${alphas.length} α values, BN ${config.bnMode}, ${where}`);
     const graph = await importedEvaluationGraph(opts.runDir, run.info, config.bnMode);
     const engineKind = engineFor(opts.engine, graph, log);
+    // What a worker is told of the run besides each job: paths, the evaluation set and the settings.
+    const spec: LineContextSpec = {
+      runDir: resolve(opts.runDir), dataDir: resolve(opts.dataDir), evalSet: config.evalSet, bnMode: config.bnMode,
+      evalBatchSize: config.evalBatchSize, provider: config.provider, engine: engineKind,
+    };
     let remote: RemoteOutcome | undefined;
     if (opts.remote) {
-      const spec: LineContextSpec = {
-        runDir: resolve(opts.runDir), dataDir: resolve(opts.dataDir), evalSet: config.evalSet, bnMode: config.bnMode,
-        evalBatchSize: config.evalBatchSize, provider: config.provider, engine: engineKind,
-      };
       const checkpoints = Object.fromEntries(reader.steps.map((step) => {
         const { dir, sha256 } = reader.locate(step);
         return [step, { dir: resolve(dir), sha256 }];
@@ -185,7 +186,11 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
     const noSharpness = sharpnessUnavailable(run.info, config);
     if (noSharpness) log.warn(`sharpness: ${noSharpness}`);
     const sharpness = noSharpness ? [] : await measureSharpness({ config, run, reader, dataset, outDir, reuseDir, log });
-    const surfaces = await analyzeSurfaces({ config, model, layout, reader, evalSet, evalSetHash, pairs: pairMetrics, outDir, reuseDir, engine: engineKind, graph, log });
+    const remoteRows = opts.remote?.evaluateSurfaceRows?.bind(opts.remote);
+    const surfaces = await analyzeSurfaces({
+      config, model, layout, reader, evalSet, evalSetHash, pairs: pairMetrics, outDir, reuseDir, engine: engineKind, graph, log,
+      remote: remoteRows && { rows: remoteRows, spec },
+    });
 
     const inRange = (step: number) => !config.steps || (step >= config.steps[0] && step <= config.steps[1]);
     const summary = summarize(pairMetrics, {

@@ -1,4 +1,6 @@
 import * as ort from 'onnxruntime-node';
+import { hashJson, sha256 } from '@sgdwalk/core';
+import { evaluationSubset } from '@sgdwalk/data';
 import { labelTensor } from './feeds.js';
 
 /** The evaluation set, resident in memory: x [count, features] normalised float32 and the labels. */
@@ -35,3 +37,13 @@ export function evaluationBatches(set: EvaluationSet, batchSize: number): Evalua
   }
   return batches;
 }
+
+/** A surface's evaluation set: a seeded subset of the analysis's (the same on a queue worker). */
+export function evaluationSetOf(set: EvaluationSet, hash: string, examples: number | undefined): { evalSet: EvaluationSet; hash: string } {
+  if (examples === undefined || examples >= set.count) return { evalSet: set, hash };
+  const picked = evaluationSubset(set.count, examples, 0);
+  const x = new Float32Array(picked.length * set.features);
+  picked.forEach((i, k) => x.set(set.x.subarray(i * set.features, (i + 1) * set.features), k * set.features));
+  return { evalSet: { x, labels: Int32Array.from(picked, (i) => set.labels[i]), count: picked.length, features: set.features }, hash: hashJson({ set: hash, subset: sha256(picked) }) };
+}
+

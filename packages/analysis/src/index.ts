@@ -3,6 +3,7 @@ export { analyzeRun, type AnalyzeRunOptions } from './analyze.js';
 export { openLineContext, type EngineKind, type LineContext, type LineContextSpec } from './line-context.js';
 export { lineJobId, lineJobSteps, type LineEnd, type LineJob } from './line-jobs.js';
 export type { EvaluatedLine, LineWorker, RemoteLineContext, RemoteLines } from './remote-lines.js';
+export type { EvaluatedSurfaceRow, SurfaceRowJob } from './surface-remote.js';
 export { createEvaluator, type Evaluator, type EvaluatorOptions, type BatchSums } from './evaluator.js';
 export {
   createNaiveEngine, type InterpolationEngine, type InterpolationEngineOptions, type InterpolationCurve, type PreparedState,

@@ -4,7 +4,9 @@ import {
 import { CheckpointReader, type CheckpointLocation } from '@sgdwalk/checkpoints';
 import { evaluationSubset, labelsOf, readPreparedDataset, toFloat32, type PreparedDataset } from '@sgdwalk/data';
 import { createNaiveEngine, type InterpolationCurve, type InterpolationEngine, type InterpolationEngineOptions, type PreparedState } from './engine.js';
-import type { EvaluationSet } from './evaluation-set.js';
+import { evaluationSetOf, type EvaluationSet } from './evaluation-set.js';
+import { readPlaneFile, type SurfaceRowJob } from './surface-remote.js';
+import { evaluateSurfaceRow, preparePlane, type PreparedPlane } from './surface-rows.js';
 import { createFastEngine } from './fast-engine.js';
 import { endResolver, evaluateLineJob, lineJobSteps, type LineJob, type LineKeys } from './line-jobs.js';
 import { importedEvaluationGraph } from './graph-source.js';
@@ -76,8 +78,13 @@ export interface LineContext {
    * that holds another state, or fails its own check, is an error naming the folder and step.
    */
   evaluate(job: LineJob, checkpoints: Readonly<Record<number, CheckpointLocation>>): Promise<InterpolationCurve>;
+  /** Evaluate one row of a surface (its plane read from the file the job names), as the embedded stage does. */
+  evaluateSurfaceRow(job: SurfaceRowJob): Promise<InterpolationCurve>;
   close(): Promise<void>;
 }
+
+/** Planes kept prepared by a worker (three prepared corners each). */
+const PLANES_KEPT = 2;
 
 export async function openLineContext(spec: LineContextSpec, log: Logger = silentLogger): Promise<LineContext> {
   const run = await readRunFolder(spec.runDir);
@@ -86,7 +93,28 @@ export async function openLineContext(spec: LineContextSpec, log: Logger = silen
   const { evalSet, hash: evalSetHash } = loadEvaluationSet(dataset, spec.dataDir, spec, inputFeatures(model));
   // An imported run evaluates its own (rewritten) ONNX graph, as in the embedded analysis.
   const graph = await importedEvaluationGraph(spec.runDir, run.info, spec.bnMode);
-  const engine = await createEngine(spec.engine, { model, layout, bnMode: spec.bnMode, evalSet, evalBatchSize: spec.evalBatchSize, provider: spec.provider, log, graph });
+  const engineOptions = { model, layout, bnMode: spec.bnMode, evalBatchSize: spec.evalBatchSize, provider: spec.provider, log, graph };
+  const engine = await createEngine(spec.engine, { ...engineOptions, evalSet });
+  // Surfaces: an engine per evaluation subset (as the embedded stage makes one per surface), and the planes.
+  const surfaceEngines = new Map<number | undefined, Promise<InterpolationEngine>>();
+  const surfaceEngine = (examples: number | undefined) => {
+    let made = surfaceEngines.get(examples);
+    if (!made) surfaceEngines.set(examples, (made = createEngine(spec.engine, { ...engineOptions, evalSet: evaluationSetOf(evalSet, evalSetHash, examples).evalSet })));
+    return made;
+  };
+  const planes = new Map<string, Promise<PreparedPlane>>();
+  const preparedPlane = (job: SurfaceRowJob): Promise<PreparedPlane> => {
+    const id = hashJson({ plane: job.planeKey, a: job.aRange, b: job.bRange, examples: job.examples ?? null });
+    let plane = planes.get(id);
+    if (plane) planes.delete(id);
+    else {
+      plane = (async () => preparePlane(await surfaceEngine(job.examples), await readPlaneFile(job.plane), job.aRange, job.bRange))();
+      plane.catch(() => planes.delete(id));
+    }
+    planes.set(id, plane);
+    while (planes.size > PLANES_KEPT) planes.delete(planes.keys().next().value!);
+    return plane;
+  };
   // Both caches: most recently used last.
   const readers = new Map<string, Promise<CheckpointReader>>();
   const readerFor = (dir: string): Promise<CheckpointReader> => {
@@ -128,8 +156,12 @@ export async function openLineContext(spec: LineContextSpec, log: Logger = silen
       }
       return evaluateLineJob(engine, job, endResolver(engine, (step) => prepared(step, checkpoints[step])));
     },
+    async evaluateSurfaceRow(job) {
+      return evaluateSurfaceRow(await preparedPlane(job), job.row);
+    },
     async close() {
       await engine.release();
+      await Promise.all([...surfaceEngines.values()].map(async (e) => (await e).release()));
       await Promise.all([...readers.values()].map(async (r) => (await r).close()));
     },
   };

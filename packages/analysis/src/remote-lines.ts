@@ -5,6 +5,7 @@ import type { KnownLines } from './known-lines.js';
 import type { LineContextSpec } from './line-context.js';
 import { planFloorJobs, planTrajectoryJobs, rememberJobs, type LineJob, type LineKeys } from './line-jobs.js';
 import type { LagLine } from './barrier-lines.js';
+import type { EvaluatedSurfaceRow, SurfaceRowJob } from './surface-remote.js';
 import type { StepPair } from './pairs.js';
 
 /**
@@ -39,6 +40,8 @@ export interface RemoteLines {
   readonly describe: string;
   /** Evaluate every job; resolves when all are done, rejects (with the cause) when one fails for good. */
   evaluate(jobs: readonly LineJob[], context: RemoteLineContext): Promise<EvaluatedLine[]>;
+  /** Evaluate surface rows the same way (absent: surfaces are evaluated here). */
+  evaluateSurfaceRows?(jobs: readonly SurfaceRowJob[], context: Pick<RemoteLineContext, 'spec'>): Promise<EvaluatedSurfaceRow[]>;
 }
 
 /** Lines (by key) whose α values were evaluated elsewhere in this analysis, with the machines that did it. */

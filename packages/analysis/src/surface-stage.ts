@@ -1,19 +1,20 @@
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   ConfigError, FILES, hashJson, interpolate, sha256, type AnalyzeConfig, type Logger, type ModelSpec, type PairMetrics, type ParameterLayout,
   type SurfaceConfig, type SurfacePathRow, type SurfaceSummary,
 } from '@sgdwalk/core';
 import type { CheckpointSet } from '@sgdwalk/checkpoints';
-import { evaluationSubset } from '@sgdwalk/data';
-import type { InterpolationEngineOptions } from './engine.js';
-import type { EvaluationSet } from './evaluation-set.js';
-import { createEngine, type EngineKind } from './line-context.js';
+import type { InterpolationCurve, InterpolationEngineOptions } from './engine.js';
+import { evaluationSetOf, type EvaluationSet } from './evaluation-set.js';
+import { createEngine, type EngineKind, type LineContextSpec } from './line-context.js';
+import type { RemoteLines } from './remote-lines.js';
+import { writePlaneFile, type SurfaceRowJob } from './surface-remote.js';
 import { directionTowards, evenlySpaced, filterNormalizedDirection, orthogonalized, pcaCheckpointLimit, pcaDirections } from './surface-directions.js';
 import { pointId, readKnownSurfacePoints, writeSurfaceTables, type KeyedSurfacePoint, type KnownSurfacePoints } from './surface-files.js';
 import { gridValues, pathRange, projector, type Plane } from './surface-plane.js';
-import { evaluateSurfaceRow, preparePlane, type SurfaceRow } from './surface-rows.js';
+import { evaluateSurfaceRow, preparePlane, surfaceRowKey, type SurfaceRow } from './surface-rows.js';
 
 /** The id of the init line θ_first → θ_last in the surface files. */
 export const INIT_LINE_ID = 'init-line';
@@ -33,6 +34,8 @@ export interface SurfaceStageOptions {
   engine?: EngineKind;
   /** An imported run's evaluation graph (see graph-source.ts): evaluated instead of lowering the model. */
   graph?: Uint8Array;
+  /** Where the rows are evaluated instead of here (queue workers), with the run they read; default here. */
+  remote?: { rows: NonNullable<RemoteLines['evaluateSurfaceRows']>; spec: LineContextSpec };
   log: Logger;
 }
 
@@ -58,14 +61,6 @@ function requireStored(reader: CheckpointSet, step: number, fieldName: string): 
 }
 
 /** A seeded subset of the evaluation set (the first examples would be the lowest indices: the set is sorted). */
-function evaluationSetOf(set: EvaluationSet, hash: string, examples: number | undefined): { evalSet: EvaluationSet; hash: string } {
-  if (examples === undefined || examples >= set.count) return { evalSet: set, hash };
-  const picked = evaluationSubset(set.count, examples, 0);
-  const x = new Float32Array(picked.length * set.features);
-  picked.forEach((i, k) => x.set(set.x.subarray(i * set.features, (i + 1) * set.features), k * set.features));
-  return { evalSet: { x, labels: Int32Array.from(picked, (i) => set.labels[i]), count: picked.length, features: set.features }, hash: hashJson({ set: hash, subset: sha256(picked) }) };
-}
-
 async function resolveSurface(opts: SurfaceStageOptions, surface: SurfaceConfig, index: number, window: readonly number[]): Promise<ResolvedSurface> {
   const { reader, layout } = opts;
   const centre = surface.centre ?? window[window.length - 1];
@@ -219,14 +214,22 @@ async function evaluateSurface(opts: SurfaceStageOptions, surface: ResolvedSurfa
   known.set(key, values);
   const missing = wanted.filter((p) => !values.has(pointId(p.a, p.b)));
   const rows: SurfaceRow[] = [...new Set(missing.map((p) => p.b))].map((b) => ({ b, as: missing.filter((p) => p.b === b).map((p) => p.a) }));
-  if (rows.length > 0) {
+  const aRange: [number, number] = [as[0], as[as.length - 1]];
+  const bRange: [number, number] = [bs[0], bs[bs.length - 1]];
+  const take = (row: SurfaceRow, curve: InterpolationCurve) =>
+    row.as.forEach((a, k) => values.set(pointId(a, row.b), { loss: curve.lossPerAlpha[k], accuracy: curve.accuracyPerAlpha[k] }));
+  if (rows.length > 0 && opts.remote) {
+    // On the queue: the plane's vectors go to a file the workers read; each row is one job.
+    const plane = { ...(await writePlaneFile(resolve(opts.outDir), key, surface.plane)), line };
+    const jobs: SurfaceRowJob[] = rows.map((row) => ({ key: surfaceRowKey(key, row), planeKey: key, plane, aRange, bRange, examples: surface.examples, row }));
+    for (const { job, curve } of await opts.remote.rows(jobs, { spec: opts.remote.spec })) take(job.row, curve);
+  } else if (rows.length > 0) {
     const engineOptions: InterpolationEngineOptions = { model: opts.model, layout: opts.layout, bnMode: config.bnMode, evalSet: subset.evalSet, evalBatchSize: config.evalBatchSize, provider: config.provider, log, graph: opts.graph };
     const engine = await createEngine(opts.engine, engineOptions);
     try {
-      const prepared = await preparePlane(engine, surface.plane, [as[0], as[as.length - 1]], [bs[0], bs[bs.length - 1]]);
+      const prepared = await preparePlane(engine, surface.plane, aRange, bRange);
       for (const [done, row] of rows.entries()) {
-        const curve = await evaluateSurfaceRow(prepared, row);
-        row.as.forEach((a, k) => values.set(pointId(a, row.b), { loss: curve.lossPerAlpha[k], accuracy: curve.accuracyPerAlpha[k] }));
+        take(row, await evaluateSurfaceRow(prepared, row));
         log.progress(`surface ${surface.id}`, done + 1, rows.length);
       }
     } finally {

@@ -1,8 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import { formatDuration, silentLogger, type Logger } from '@sgdwalk/core';
-import { lineJobId, type EvaluatedLine, type LineJob, type RemoteLineContext, type RemoteLines } from '@sgdwalk/analysis';
-import { LINE_JOB_NAME, QUEUE_NAME, fromWire, lineJobData, type LineJobData, type LineJobResult } from './line-job-data.js';
+import {
+  lineJobId, type EvaluatedLine, type EvaluatedSurfaceRow, type InterpolationCurve, type LineJob, type LineWorker, type RemoteLineContext,
+  type RemoteLines, type SurfaceRowJob,
+} from '@sgdwalk/analysis';
+import { LINE_JOB_NAME, QUEUE_NAME, SURFACE_ROW_JOB_NAME, fromWire, lineJobData, type LineJobData, type LineJobResult, type SurfaceRowJobData } from './line-job-data.js';
 import { scrubPassword, type RedisTarget } from './queue-url.js';
 import { QueueError, connectionOptions, probeRedis } from './redis-target.js';
 
@@ -57,11 +60,31 @@ export function lineQueue(opts: LineQueueOptions): RemoteLines {
 
   return {
     describe: `the queue at ${target.redacted}`,
-    async evaluate(jobs: readonly LineJob[], context: RemoteLineContext): Promise<EvaluatedLine[]> {
+    evaluate: (jobs: readonly LineJob[], context: RemoteLineContext): Promise<EvaluatedLine[]> =>
+      runJobs(jobs, {
+        name: LINE_JOB_NAME,
+        id: lineJobId,
+        data: (job) => lineJobData(context.spec, job, context.checkpoints),
+        decode: (job, curve, worker) => ({ job, curve, worker }),
+      }),
+    evaluateSurfaceRows: (jobs: readonly SurfaceRowJob[], context: Pick<RemoteLineContext, 'spec'>): Promise<EvaluatedSurfaceRow[]> =>
+      runJobs(jobs, {
+        name: SURFACE_ROW_JOB_NAME,
+        id: (job) => job.key,
+        data: (job): SurfaceRowJobData => ({ spec: context.spec, surfaceRow: job }),
+        decode: (job, curve, worker) => ({ job, curve, worker }),
+      }),
+  };
+
+  /** Enqueue one job per piece of work (its id its content key), and wait for all of them. */
+  async function runJobs<W, R>(
+    jobs: readonly W[],
+    work: { name: string; id: (job: W) => string; data: (job: W) => LineJobData | SurfaceRowJobData; decode: (job: W, curve: InterpolationCurve, worker: LineWorker) => R },
+  ): Promise<R[]> {
       if (jobs.length === 0) return [];
       await probeRedis(target);
       const connection = connectionOptions(target, 'sgdwalk-coordinator');
-      const queue = new Queue<LineJobData, LineJobResult>(QUEUE_NAME, { connection });
+      const queue = new Queue<LineJobData | SurfaceRowJobData, LineJobResult>(QUEUE_NAME, { connection });
       const events = new QueueEvents(QUEUE_NAME, { connection });
       let lastError = '';
       const noteError = (error: Error) => {
@@ -70,17 +93,16 @@ export function lineQueue(opts: LineQueueOptions): RemoteLines {
       queue.on('error', noteError);
       events.on('error', noteError);
 
-      const byId = new Map<string, LineJob>();
-      for (const job of jobs) byId.set(lineJobId(job), job);
-      const data = (job: LineJob) => lineJobData(context.spec, job, context.checkpoints);
+      const byId = new Map<string, W>();
+      for (const job of jobs) byId.set(work.id(job), job);
       const add = (ids: readonly string[]) =>
         queue.addBulk(ids.map((id) => ({
-          name: LINE_JOB_NAME,
-          data: data(byId.get(id)!),
+          name: work.name,
+          data: work.data(byId.get(id)!),
           opts: { jobId: id, attempts, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: keep, removeOnFail: keep },
         })));
 
-      const results = new Map<string, EvaluatedLine>();
+      const results = new Map<string, R>();
       const outstanding = new Set(byId.keys());
       const woken = new Set<string>();
       let wake: (() => void) | undefined;
@@ -103,22 +125,17 @@ export function lineQueue(opts: LineQueueOptions): RemoteLines {
       try {
         await events.waitUntilReady();
         for (let i = 0; i < byId.size; i += CHUNK) await add([...byId.keys()].slice(i, i + CHUNK));
-        log.info(`${byId.size} lines on ${target.redacted}`);
+        log.info(`${byId.size} ${work.name === LINE_JOB_NAME ? 'lines' : 'surface rows'} on ${target.redacted}`);
 
         /** Look at one job: take its result, put it back, retry it or stop. */
-        const check = async (id: string, job: Job<LineJobData, LineJobResult> | undefined, lost: string[]) => {
+        const check = async (id: string, job: Job<LineJobData | SurfaceRowJobData, LineJobResult> | undefined, lost: string[]) => {
           if (!job) {
             lost.push(id);
             return;
           }
           if (job.returnvalue) {
-            const line = byId.get(id)!;
             const value = job.returnvalue;
-            results.set(id, {
-              job: line,
-              curve: { lossPerAlpha: fromWire(value.loss), accuracyPerAlpha: fromWire(value.accuracy) },
-              worker: { host: value.host, provider: value.provider },
-            });
+            results.set(id, work.decode(byId.get(id)!, { lossPerAlpha: fromWire(value.loss), accuracyPerAlpha: fromWire(value.accuracy) }, { host: value.host, provider: value.provider }));
             hosts.add(value.host);
             outstanding.delete(id);
             return;
@@ -131,7 +148,7 @@ export function lineQueue(opts: LineQueueOptions): RemoteLines {
             return;
           }
           const reason = scrubPassword(job.failedReason ?? 'no reason given', target);
-          throw new QueueError(`a line failed on the workers after ${job.attemptsMade} attempt${job.attemptsMade === 1 ? '' : 's'}: ${reason}`);
+          throw new QueueError(`a ${work.name === LINE_JOB_NAME ? 'line' : 'surface row'} failed on the workers after ${job.attemptsMade} attempt${job.attemptsMade === 1 ? '' : 's'}: ${reason}`);
         };
 
         const poll = async () => {
@@ -193,6 +210,5 @@ export function lineQueue(opts: LineQueueOptions): RemoteLines {
       } finally {
         await Promise.allSettled([events.close(), queue.close()]);
       }
-    },
-  };
+  }
 }

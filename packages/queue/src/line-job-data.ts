@@ -1,5 +1,5 @@
 import type { CheckpointLocation } from '@sgdwalk/checkpoints';
-import { lineJobSteps, type LineContextSpec, type LineJob, type LineWorker } from '@sgdwalk/analysis';
+import { lineJobSteps, type LineContextSpec, type LineJob, type LineWorker, type SurfaceRowJob } from '@sgdwalk/analysis';
 
 /**
  * What travels through Redis. A job carries keys and paths, never tensors: the line (its ends, α values and
@@ -10,6 +10,8 @@ import { lineJobSteps, type LineContextSpec, type LineJob, type LineWorker } fro
 
 export const QUEUE_NAME = 'sgdwalk-lines';
 export const LINE_JOB_NAME = 'line';
+/** A row of a loss surface (its plane's vectors in a file the job names). */
+export const SURFACE_ROW_JOB_NAME = 'surface-row';
 
 export interface LineJobData {
   spec: LineContextSpec;
@@ -18,6 +20,12 @@ export interface LineJobData {
   checkpoints: Record<string, CheckpointLocation>;
 }
 
+export interface SurfaceRowJobData {
+  spec: LineContextSpec;
+  surfaceRow: SurfaceRowJob;
+}
+
+/** What a worker returns for a line or a surface row: the values per α (per a for a row) and who computed them. */
 export interface LineJobResult extends LineWorker {
   pid: number;
   loss: WireNumber[];

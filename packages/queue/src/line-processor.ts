@@ -2,8 +2,8 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { SandboxedJob } from 'bullmq';
 import { hashJson } from '@sgdwalk/core';
-import { openLineContext, type LineContext, type LineContextSpec } from '@sgdwalk/analysis';
-import { toWire, type LineJobData, type LineJobResult } from './line-job-data.js';
+import { openLineContext, type InterpolationCurve, type LineContext, type LineContextSpec } from '@sgdwalk/analysis';
+import { SURFACE_ROW_JOB_NAME, toWire, type LineJobData, type LineJobResult, type SurfaceRowJobData } from './line-job-data.js';
 import { PATH_MAP_ENV, mapPath, type PathMap } from './path-map.js';
 
 /**
@@ -38,13 +38,19 @@ function contextFor(spec: LineContextSpec): Promise<LineContext> {
   return context;
 }
 
-export default async function processLine(job: SandboxedJob<LineJobData, LineJobResult>): Promise<LineJobResult> {
+export default async function processJob(job: SandboxedJob<LineJobData | SurfaceRowJobData, LineJobResult>): Promise<LineJobResult> {
   const started = performance.now();
-  const { spec, line, checkpoints } = job.data;
-  const context = await contextFor(spec);
-  // The checkpoint folders as this machine sees them.
-  const expected = Object.fromEntries(Object.entries(checkpoints).map(([step, { dir, sha256 }]) => [Number(step), { dir: mapPath(dir, pathMaps), sha256 }]));
-  const curve = await context.evaluate(line, expected);
+  const context = await contextFor(job.data.spec);
+  let curve: InterpolationCurve;
+  if (job.name === SURFACE_ROW_JOB_NAME) {
+    const { surfaceRow } = job.data as SurfaceRowJobData;
+    curve = await context.evaluateSurfaceRow({ ...surfaceRow, plane: { ...surfaceRow.plane, file: mapPath(surfaceRow.plane.file, pathMaps) } });
+  } else {
+    const { line, checkpoints } = job.data as LineJobData;
+    // The checkpoint folders as this machine sees them.
+    const expected = Object.fromEntries(Object.entries(checkpoints).map(([step, { dir, sha256 }]) => [Number(step), { dir: mapPath(dir, pathMaps), sha256 }]));
+    curve = await context.evaluate(line, expected);
+  }
   return {
     host: hostname(),
     pid: process.pid,
