@@ -2,9 +2,9 @@ import type * as ort from 'onnxruntime-node';
 import { inputFeatures, interpolate, type Logger, type ModelSpec, type ParameterLayout } from '@sgdwalk/core';
 import { disposeAll, openDeviceStore, type DeviceState } from './device-store.js';
 import { stateFeeds } from './feeds.js';
-import { openModelSession } from './evaluator.js';
+import { openModelSession, sumOverBatches } from './evaluator.js';
 import { evaluationBatches, type EvaluationSet } from './evaluation-set.js';
-import { GRAPH_NAMES, type BatchNormMode } from './lower.js';
+import type { BatchNormMode } from './lower.js';
 import type { ProviderChoice } from './providers.js';
 import { TransferCounter } from './transfers.js';
 
@@ -108,13 +108,7 @@ export async function createNaiveEngine(opts: InterpolationEngineOptions): Promi
         const accuracyPerAlpha = new Float64Array(alphas.length);
         for (const [k, alpha] of alphas.entries()) {
           const theta = await store.lerpState(deviceStateOf(a), deviceStateOf(b), alpha);
-          let lossSum = 0;
-          let correct = 0;
-          for (const batch of batches) {
-            const sums = await session.run({ ...theta, [GRAPH_NAMES.x]: batch.x, [GRAPH_NAMES.labels]: batch.labels });
-            lossSum += sums.lossSum;
-            correct += sums.correct;
-          }
+          const { lossSum, correct } = await sumOverBatches(session, theta, batches);
           disposeAll(Object.values(theta));
           lossPerAlpha[k] = lossSum / opts.evalSet.count;
           accuracyPerAlpha[k] = correct / opts.evalSet.count;
@@ -141,13 +135,7 @@ export async function createNaiveEngine(opts: InterpolationEngineOptions): Promi
       const accuracyPerAlpha = new Float64Array(alphas.length);
       for (const [k, alpha] of alphas.entries()) {
         interpolate(a.state, b.state, alpha, interpolated);
-        let lossSum = 0;
-        let correct = 0;
-        for (const batch of hostBatches) {
-          const sums = await session.run({ ...feeds, [GRAPH_NAMES.x]: batch.x, [GRAPH_NAMES.labels]: batch.labels });
-          lossSum += sums.lossSum;
-          correct += sums.correct;
-        }
+        const { lossSum, correct } = await sumOverBatches(session, feeds, hostBatches);
         lossPerAlpha[k] = lossSum / opts.evalSet.count;
         accuracyPerAlpha[k] = correct / opts.evalSet.count;
       }

@@ -52,6 +52,21 @@ export interface ModelSession {
   release(): Promise<void>;
 }
 
+/**
+ * Loss and correct counts summed over every evaluation batch for one network (its state feeds), in batch
+ * order: the plain evaluation of one point, as the naive engine and the surfaces' reference run it.
+ */
+export async function sumOverBatches(session: ModelSession, state: Record<string, ort.Tensor>, batches: readonly { x: ort.Tensor; labels: ort.Tensor }[]): Promise<BatchSums> {
+  let lossSum = 0;
+  let correct = 0;
+  for (const batch of batches) {
+    const sums = await session.run({ ...state, [GRAPH_NAMES.x]: batch.x, [GRAPH_NAMES.labels]: batch.labels });
+    lossSum += sums.lossSum;
+    correct += sums.correct;
+  }
+  return { lossSum, correct };
+}
+
 export async function openModelSession(opts: EvaluatorOptions): Promise<ModelSession> {
   if (!opts.graph) resolveLayers(opts.model); // a bad spec fails here with its SpecError, not inside ORT
   const graph = opts.graph ?? lowerModel(opts.model, opts.layout, opts.bnMode);

@@ -1,9 +1,8 @@
 import { hashJson } from '@sgdwalk/core';
 import type { InterpolationCurve, InterpolationEngine, InterpolationEngineOptions, PreparedState } from './engine.js';
 import { evaluationBatches } from './evaluation-set.js';
-import { openModelSession } from './evaluator.js';
+import { openModelSession, sumOverBatches } from './evaluator.js';
 import { stateFeeds } from './feeds.js';
-import { GRAPH_NAMES } from './lower.js';
 import { planeState, type Plane } from './surface-plane.js';
 
 /**
@@ -92,13 +91,7 @@ export async function createPlainPointEvaluator(opts: InterpolationEngineOptions
       const accuracyPerAlpha = new Float64Array(points.length);
       for (const [k, { a, b }] of points.entries()) {
         planeState(plane, a, b, state);
-        let lossSum = 0;
-        let correct = 0;
-        for (const batch of batches) {
-          const sums = await session.run({ ...feeds, [GRAPH_NAMES.x]: batch.x, [GRAPH_NAMES.labels]: batch.labels });
-          lossSum += sums.lossSum;
-          correct += sums.correct;
-        }
+        const { lossSum, correct } = await sumOverBatches(session, feeds, batches);
         lossPerAlpha[k] = lossSum / opts.evalSet.count;
         accuracyPerAlpha[k] = correct / opts.evalSet.count;
       }
