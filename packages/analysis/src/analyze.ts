@@ -138,8 +138,7 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
     }
     const engineOptions: InterpolationEngineOptions = { model, layout, bnMode: config.bnMode, evalSet, evalBatchSize: config.evalBatchSize, provider: config.provider, log, graph };
     // With the lines evaluated elsewhere, the pass needs no engine here and none is opened.
-    const lazy = lazyEngine(() => createEngine(engineKind, engineOptions));
-    const engine = remote ? lazy.engine : await createEngine(engineKind, engineOptions);
+    const engine = remote ? lazyEngine(() => createEngine(engineKind, engineOptions)) : await createEngine(engineKind, engineOptions);
     if (!remote) log.info(`execution provider: ${engine.provider} on ${engine.device}${engine.deviceResident ? ', data resident on the device' : ''}`);
     let result: AnalysisPassResult;
     try {

@@ -4,6 +4,7 @@ export { openLineContext, type EngineKind, type LineContext, type LineContextSpe
 export { lineJobId, lineJobSteps, type LineEnd, type LineJob } from './line-jobs.js';
 export type { EvaluatedLine, LineWorker, RemoteLineContext, RemoteLines } from './remote-lines.js';
 export type { EvaluatedSurfaceRow, SurfaceRowJob } from './surface-remote.js';
+export { RecentlyUsed } from './recently-used.js';
 export { createEvaluator, type Evaluator, type EvaluatorOptions, type BatchSums } from './evaluator.js';
 export {
   createNaiveEngine, type InterpolationEngine, type InterpolationEngineOptions, type InterpolationCurve, type PreparedState,

@@ -11,6 +11,7 @@ import { createFastEngine } from './fast-engine.js';
 import { endResolver, evaluateLineJob, lineJobSteps, type LineJob, type LineKeys } from './line-jobs.js';
 import { importedEvaluationGraph } from './graph-source.js';
 import { readRunFolder } from './run-folder.js';
+import { RecentlyUsed } from './recently-used.js';
 
 /**
  * Everything a line is evaluated against besides its ends: the run folder and the prepared data (paths),
@@ -102,51 +103,22 @@ export async function openLineContext(spec: LineContextSpec, log: Logger = silen
     if (!made) surfaceEngines.set(examples, (made = createEngine(spec.engine, { ...engineOptions, evalSet: evaluationSetOf(evalSet, evalSetHash, examples).evalSet })));
     return made;
   };
-  const planes = new Map<string, Promise<PreparedPlane>>();
-  const preparedPlane = (job: SurfaceRowJob): Promise<PreparedPlane> => {
-    const id = hashJson({ plane: job.planeKey, a: job.aRange, b: job.bRange, examples: job.examples ?? null });
-    let plane = planes.get(id);
-    if (plane) planes.delete(id);
-    else {
-      plane = (async () => preparePlane(await surfaceEngine(job.examples), await readPlaneFile(job.plane), job.aRange, job.bRange))();
-      plane.catch(() => planes.delete(id));
-    }
-    planes.set(id, plane);
-    while (planes.size > PLANES_KEPT) planes.delete(planes.keys().next().value!);
-    return plane;
-  };
-  // Both caches: most recently used last.
-  const readers = new Map<string, Promise<CheckpointReader>>();
-  const readerFor = (dir: string): Promise<CheckpointReader> => {
-    let reader = readers.get(dir);
-    if (reader) readers.delete(dir);
-    else reader = CheckpointReader.open(dir, { layout });
-    readers.set(dir, reader);
-    while (readers.size > READERS_KEPT) {
-      const [oldest, opened] = readers.entries().next().value!;
-      readers.delete(oldest);
-      void opened.then((r) => r.close()).catch(() => {});
-    }
-    return reader;
-  };
+  const planes = new RecentlyUsed<string, Promise<PreparedPlane>>(PLANES_KEPT);
+  const preparedPlane = (job: SurfaceRowJob): Promise<PreparedPlane> =>
+    planes.get(hashJson({ plane: job.planeKey, a: job.aRange, b: job.bRange, examples: job.examples ?? null }), async () =>
+      preparePlane(await surfaceEngine(job.examples), await readPlaneFile(job.plane), job.aRange, job.bRange));
+  const closeReader = (reader: Promise<CheckpointReader>) => void reader.then((r) => r.close()).catch(() => {});
+  const readers = new RecentlyUsed<string, Promise<CheckpointReader>>(READERS_KEPT, closeReader);
   // A job's own ends are never dropped while it runs (capacity ≥ 3).
-  const kept = new Map<string, PreparedState>();
-  const prepared = async (step: number, { dir, sha256 }: CheckpointLocation): Promise<PreparedState> => {
-    const hit = kept.get(sha256);
-    if (hit) {
-      kept.delete(sha256);
-      kept.set(sha256, hit);
-      return hit;
-    }
-    const checkpoint = await (await readerFor(dir)).read(step);
-    if (checkpoint.sha256 !== sha256) {
-      throw new CheckpointError(`holds a state with sha256 ${checkpoint.sha256.slice(0, 12)}…, the analysis planned with ${sha256.slice(0, 12)}… (another run, or a changed file)`, dir, step);
-    }
-    const state = await engine.prepare(checkpoint.state);
-    kept.set(sha256, state);
-    while (kept.size > PREPARED_KEPT) kept.delete(kept.keys().next().value!);
-    return state;
-  };
+  const kept = new RecentlyUsed<string, Promise<PreparedState>>(PREPARED_KEPT);
+  const prepared = (step: number, { dir, sha256 }: CheckpointLocation): Promise<PreparedState> =>
+    kept.get(sha256, async () => {
+      const checkpoint = await (await readers.get(dir, () => CheckpointReader.open(dir, { layout }))).read(step);
+      if (checkpoint.sha256 !== sha256) {
+        throw new CheckpointError(`holds a state with sha256 ${checkpoint.sha256.slice(0, 12)}…, the analysis planned with ${sha256.slice(0, 12)}… (another run, or a changed file)`, dir, step);
+      }
+      return engine.prepare(checkpoint.state);
+    });
   return {
     provider: engine.provider,
     evalSetHash,
@@ -162,7 +134,7 @@ export async function openLineContext(spec: LineContextSpec, log: Logger = silen
     async close() {
       await engine.release();
       await Promise.all([...surfaceEngines.values()].map(async (e) => (await e).release()));
-      await Promise.all([...readers.values()].map(async (r) => (await r).close()));
+      await Promise.all(readers.kept().map(async (r) => (await r).close()));
     },
   };
 }

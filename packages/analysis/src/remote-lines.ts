@@ -1,12 +1,9 @@
 import type { CheckpointLocation } from '@sgdwalk/checkpoints';
 import type { InterpolationCurve, InterpolationEngine } from './engine.js';
 import { TransferCounter } from './transfers.js';
-import type { KnownLines } from './known-lines.js';
 import type { LineContextSpec } from './line-context.js';
-import { planFloorJobs, planTrajectoryJobs, rememberJobs, type LineJob, type LineKeys } from './line-jobs.js';
-import type { LagLine } from './barrier-lines.js';
+import { planFloorJobs, planTrajectoryJobs, rememberJobs, type LineJob } from './line-jobs.js';
 import type { EvaluatedSurfaceRow, SurfaceRowJob } from './surface-remote.js';
-import type { StepPair } from './pairs.js';
 
 /**
  * Lines evaluated somewhere else (a job queue's workers) before the analysis pass: the pass then finds
@@ -57,16 +54,7 @@ export interface RemoteOutcome {
 export async function evaluateRemotely(
   remote: RemoteLines,
   context: RemoteLineContext,
-  plan: {
-    pairs: readonly StepPair[];
-    lagLines: readonly LagLine[];
-    floorSteps: readonly number[];
-    alphas: readonly number[];
-    lineAlphas: readonly number[];
-    keys: LineKeys;
-    known: KnownLines;
-    convexityTolerance: number;
-  },
+  plan: Parameters<typeof planTrajectoryJobs>[0] & Parameters<typeof planFloorJobs>[0],
 ): Promise<RemoteOutcome> {
   const outcome: RemoteOutcome = { evaluatedElsewhere: new Map(), workers: new Map() };
   const take = (results: readonly EvaluatedLine[]) => {
@@ -94,11 +82,11 @@ const NO_TRANSFERS = new TransferCounter();
  * An engine created on first use: after a remote evaluation the pass usually needs none, and the
  * coordinator then opens no sessions.
  */
-export function lazyEngine(create: () => Promise<InterpolationEngine>): { engine: InterpolationEngine; created: () => InterpolationEngine | undefined } {
+export function lazyEngine(create: () => Promise<InterpolationEngine>): InterpolationEngine {
   let made: Promise<InterpolationEngine> | undefined;
   let ready: InterpolationEngine | undefined;
   const get = () => (made ??= create().then((engine) => (ready = engine)));
-  const engine: InterpolationEngine = {
+  return {
     get provider() {
       return ready?.provider ?? 'none';
     },
@@ -118,5 +106,4 @@ export function lazyEngine(create: () => Promise<InterpolationEngine>): { engine
       if (made) await (await made).release();
     },
   };
-  return { engine, created: () => ready };
 }

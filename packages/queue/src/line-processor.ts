@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { SandboxedJob } from 'bullmq';
 import { hashJson } from '@sgdwalk/core';
-import { openLineContext, type InterpolationCurve, type LineContext, type LineContextSpec } from '@sgdwalk/analysis';
+import { RecentlyUsed, openLineContext, type InterpolationCurve, type LineContext, type LineContextSpec } from '@sgdwalk/analysis';
 import { SURFACE_ROW_JOB_NAME, toWire, type LineJobData, type LineJobResult, type SurfaceRowJobData } from './line-job-data.js';
 import { PATH_MAP_ENV, mapPath, type PathMap } from './path-map.js';
 
@@ -16,26 +16,12 @@ import { PATH_MAP_ENV, mapPath, type PathMap } from './path-map.js';
 const CONTEXTS_KEPT = 2;
 
 const pathMaps: PathMap[] = JSON.parse(process.env[PATH_MAP_ENV] ?? '[]');
-const contexts = new Map<string, Promise<LineContext>>();
+const contexts = new RecentlyUsed<string, Promise<LineContext>>(CONTEXTS_KEPT, (context) => void context.then((c) => c.close()).catch(() => {}));
 
+/** The run a job names, opened once and kept (a run that failed to open is opened again next time). */
 function contextFor(spec: LineContextSpec): Promise<LineContext> {
   const local: LineContextSpec = { ...spec, runDir: mapPath(spec.runDir, pathMaps), dataDir: mapPath(spec.dataDir, pathMaps) };
-  const id = hashJson(local);
-  let context = contexts.get(id);
-  if (context) {
-    contexts.delete(id);
-  } else {
-    context = openLineContext(local);
-    // A run that failed to open is not kept: the next attempt opens it again (the file may be back).
-    context.catch(() => contexts.delete(id));
-  }
-  contexts.set(id, context);
-  while (contexts.size > CONTEXTS_KEPT) {
-    const [oldest, opened] = contexts.entries().next().value!;
-    contexts.delete(oldest);
-    void opened.then((c) => c.close()).catch(() => {});
-  }
-  return context;
+  return contexts.get(hashJson(local), () => openLineContext(local));
 }
 
 export default async function processJob(job: SandboxedJob<LineJobData | SurfaceRowJobData, LineJobResult>): Promise<LineJobResult> {
