@@ -59,6 +59,18 @@ describe('sgdwalk CLI on bad input', () => {
     expect(r.stderr).toContain('warning: analyze.steps asks for pairs ending in steps 1–5000; the run stores consecutive checkpoints for pairs ending in 1–5 only, so 5 pairs (1–5) are analysed');
   });
 
+  it('names a bad thread count from --threads or SGDWALK_THREADS', async () => {
+    expectCleanFailure(runCli(['worker', '--queue', 'redis://127.0.0.1:1', '--threads', '0']), /--threads/, /whole number ≥ 1, got 0/);
+    const fixture = join(repoRoot, 'test/fixtures/run-format-v1');
+    const prepared = runCli(['data', '--pipeline', join(repoRoot, 'test/fixtures/run-format-v1.pipeline.json'), '--out', join(dir, 'fx-threads')]);
+    expect(prepared.code, prepared.stderr).toBe(0);
+    const file = join(dir, 'threads-analysis.json');
+    await writeFile(file, JSON.stringify({ analyze: { evalSet: { split: 'train', size: 50, seed: 0 }, evalBatchSize: 50, barriers: { floor: false, lags: [] }, provider: 'cpu' } }));
+    const out = join(dir, 'threads-out');
+    const r = runCli(['analyze', '--pipeline', file, '--run', fixture, '--data', join(dir, 'fx-threads', 'data'), '-o', out], { env: { SGDWALK_THREADS: 'two' } });
+    expectCleanFailure(r, /field "SGDWALK_THREADS": must be a whole number ≥ 1, got "two"/);
+  });
+
   it('the unknown-field message points at README sections that exist', async () => {
     const file = join(dir, 'unknown-section.json');
     await writeFile(file, JSON.stringify({ report: { curvePairs: 3 } }));

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -85,6 +85,21 @@ function killGroup(proc: Proc, signal: NodeJS.Signals = 'SIGKILL'): void {
   }
 }
 
+/** The processes `pid` started (a worker's job children). */
+function childPids(pid: number): number[] {
+  const listed = spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).stdout;
+  return listed.split('\n').map((line) => Number(line.trim())).filter((n) => n > 0);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -148,7 +163,7 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
 
   it('writes the same files as the embedded run, with two workers, from SGDWALK_QUEUE; a re-run enqueues nothing', async () => {
     const queue = nextQueue();
-    worker(queue, '--concurrency', '2');
+    const shared = worker(queue, '--concurrency', '2', '--threads', '1');
     worker(queue);
     const out = join(work, 'q-fast');
     const run = runCli(analyzeArgs('fast', out), { env: { SGDWALK_QUEUE: queue } });
@@ -160,6 +175,7 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
     expect(linesOf(reference.fast)).toBe(27);
     expect(summary.computedBy.reduce((n: number, w: { lines: number }) => n + w.lines, 0)).toBe(27);
     for (const w of summary.computedBy) expect(w.host).toBeTruthy();
+    expect(shared.output()).toMatch(/concurrency 2 × 1 thread\b/);
     const status = await lineQueueStatus(parseQueueUrl(queue));
     // 27 lines, then the rows of the surface (4 on its grid, a fifth when the centre is off it) and the
     // init line's one row.
@@ -208,6 +224,44 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
     expect(await coordinator.exited, coordinator.output()).toBe(0);
     await expectSameAnalysis(out, reference.slow);
     expect((await lineQueueStatus(target)).jobs.every((j) => j.stalledCounter === 0 && j.attemptsStarted === 1)).toBe(true);
+  });
+
+  it('a second signal mid-job: the worker and its job child leave at once; the job goes to another worker', async () => {
+    const queue = nextQueue();
+    const target = parseQueueUrl(queue);
+    const leaving = worker(queue);
+    // Jobs of a few seconds each, so the worker is surely mid-job when it is told twice to stop.
+    const slower = join(work, 'slower.json');
+    const slow = JSON.parse(readFileSync(pipelines.slow, 'utf8'));
+    writeFileSync(slower, JSON.stringify({ ...slow, analyze: { ...slow.analyze, alphas: { from: -2, to: 3, step: 0.0003 } } }));
+    const out = join(work, 'q-second-signal');
+    const coordinator = start(['analyze', '--pipeline', slower, '--run', join(work, 'out/train'), '-o', out, '--queue', queue]);
+    await until('a job to start', async () => ((await lineQueueStatus(target)).counts.active > 0 ? true : undefined));
+    const children = childPids(leaving.child.pid!);
+    expect(children.length).toBeGreaterThan(0);
+    // Signalled as `kill PID` twice would: the worker alone, not its process group.
+    leaving.child.kill('SIGTERM');
+    await until('the first signal to be taken', async () => (/stopping after the running jobs/.test(leaving.output()) ? true : undefined));
+    leaving.child.kill('SIGTERM');
+    expect(await leaving.exited, leaving.output()).toBe(0);
+    expect(leaving.output()).toMatch(/stopping now/);
+    await until('the job child to exit with its worker', async () => (children.every((pid) => !alive(pid)) ? true : undefined), 10_000);
+    // It did not wait for its job: that job was taken over once its lock ended.
+    expect(leaving.output()).not.toMatch(/line \w+ done/);
+    worker(queue);
+    expect(await coordinator.exited, coordinator.output()).toBe(0);
+    expect((await lineQueueStatus(target)).jobs.some((j) => j.stalledCounter >= 1)).toBe(true);
+  });
+
+  it('Redis gone for good under an idle worker: SIGTERM still ends it, saying why it could not close', async () => {
+    const own = await startRedis();
+    const idle = start(['worker', '--queue', own.url]);
+    workers.push(idle);
+    await until('the worker to connect', async () => (/worker \S+ on /.test(idle.output()) ? true : undefined));
+    await own.stop();
+    idle.child.kill('SIGTERM');
+    expect(await idle.exited, idle.output()).toBe(0);
+    expect(idle.output()).toMatch(/did not answer within \d+ s of the last job; left without closing the connection/);
   });
 
   it('the coordinator killed mid-run: the same command again computes only what is missing', async () => {

@@ -13,7 +13,7 @@ export { createFastEngine, type FastEngineOptions } from './fast-engine.js';
 export type { EvaluationSet } from './evaluation-set.js';
 export type { BatchNormMode } from './lower.js';
 export type { ProviderChoice } from './providers.js';
-export { ONNXRUNTIME_VERSION } from './session.js';
+export { ONNXRUNTIME_VERSION, THREADS_ENV } from './session.js';
 export { valleyFloor, height, type ValleyFloor } from './valley-floor.js';
 export { isConvex } from './convexity.js';
 export { floorBarrier, lagBarrier, segmentAlphas, type BarrierMeasure } from './barriers.js';

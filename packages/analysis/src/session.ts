@@ -1,6 +1,6 @@
 import { availableParallelism, cpus } from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { SgdwalkError, silentLogger, type Logger } from '@sgdwalk/core';
+import { ConfigError, SgdwalkError, silentLogger, type Logger } from '@sgdwalk/core';
 import { providerCandidates, type ProviderChoice } from './providers.js';
 import { probeWebGpuAdapter } from './webgpu-adapter.js';
 
@@ -13,6 +13,22 @@ export interface OpenedSession {
   provider: string;
   /** What the provider runs on: the CPU's model, the WebGPU adapter's name, the CUDA device. */
   device: string;
+}
+
+/**
+ * How many intra-op threads each session gets: every core, unless this process was told its share. A queue
+ * worker running N jobs at once gives each job child cores / N, so N sessions do not fight over the cores.
+ * A deployment setting of the machine, never part of a config or a cache key (the numbers do not depend
+ * on it).
+ */
+export const THREADS_ENV = 'SGDWALK_THREADS';
+
+function intraOpThreads(): number {
+  const told = process.env[THREADS_ENV];
+  if (told === undefined || told === '') return availableParallelism();
+  const threads = Number(told);
+  if (!(Number.isInteger(threads) && threads >= 1)) throw new ConfigError(`must be a whole number ≥ 1, got "${told}"`, undefined, THREADS_ENV);
+  return threads;
 }
 
 /** Where a session leaves each named output: in host memory (the default) or in a device buffer. */
@@ -109,7 +125,7 @@ export async function openSession(model: Uint8Array, opts: OpenSessionOptions = 
       const session = await ort.InferenceSession.create(model, {
         executionProviders: [provider],
         graphOptimizationLevel: 'all',
-        intraOpNumThreads: availableParallelism(),
+        intraOpNumThreads: intraOpThreads(),
         ...(opts.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
         ...(provider === 'webgpu' && opts.outputLocations ? { preferredOutputLocation: opts.outputLocations } : {}),
       });

@@ -26,22 +26,28 @@ export function workerOptions<T>(y: Argv<T>) {
   return withQueue(y)
     .option('path-map', { type: 'string', array: true, default: [] as string[], describe: 'FROM=TO: the folder FROM on the coordinator is TO here (repeatable; shared filesystem mounted elsewhere)' })
     .option('concurrency', { type: 'number', default: 1, describe: 'jobs run at once, each in its own child process' })
+    .option('threads', { type: 'number', describe: 'ONNX Runtime threads per job (default: the cores shared out among --concurrency jobs)' })
     .option('lock-seconds', { type: 'number', default: 30, describe: 'a job held by a worker that stops answering moves to another worker after this long' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'only warnings and errors' });
 }
 
-export async function runWorkerCommand(args: { queue?: string; pathMap: string[]; concurrency: number; lockSeconds: number }, log: Logger): Promise<void> {
+export async function runWorkerCommand(args: { queue?: string; pathMap: string[]; concurrency: number; threads?: number; lockSeconds: number }, log: Logger): Promise<void> {
   const url = args.queue ?? process.env[QUEUE_ENV];
   if (!url) throw new ConfigError(`name the queue: --queue redis://host:port or $${QUEUE_ENV}`, undefined, '--queue');
   if (!(Number.isInteger(args.concurrency) && args.concurrency >= 1)) throw new ConfigError(`must be a whole number ≥ 1, got ${args.concurrency}`, undefined, '--concurrency');
+  if (args.threads !== undefined && !(Number.isInteger(args.threads) && args.threads >= 1)) throw new ConfigError(`must be a whole number ≥ 1, got ${args.threads}`, undefined, '--threads');
   if (!(args.lockSeconds > 0)) throw new ConfigError(`must be positive, got ${args.lockSeconds}`, undefined, '--lock-seconds');
-  await runWorker({
+  const { clean } = await runWorker({
     target: parseQueueUrl(url, args.queue !== undefined ? '--queue' : QUEUE_ENV),
     pathMaps: args.pathMap.map(parsePathMap),
     concurrency: args.concurrency,
+    threads: args.threads,
     lockSeconds: args.lockSeconds,
     log,
   });
+  // A worker that left without closing (Redis silent, or a second signal) still holds sockets that retry
+  // forever; exiting ends them, and its job children, which exit when their parent is gone.
+  if (!clean) process.exit(0);
 }
 
 /** `sgdwalk queue`: what the queue holds now, one line, plus the failed jobs' reasons. */

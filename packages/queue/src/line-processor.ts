@@ -15,6 +15,9 @@ import { PATH_MAP_ENV, mapPath, type PathMap } from './path-map.js';
 /** Runs kept open at once; a further one closes the least recently used. */
 const CONTEXTS_KEPT = 2;
 
+// A child whose worker is gone (killed, or left without closing) has no one to give its result to.
+process.on('disconnect', () => process.exit(1));
+
 const pathMaps: PathMap[] = JSON.parse(process.env[PATH_MAP_ENV] ?? '[]');
 const contexts = new RecentlyUsed<string, Promise<LineContext>>(CONTEXTS_KEPT, (context) => void context.then((c) => c.close()).catch(() => {}));
 

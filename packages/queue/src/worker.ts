@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'bullmq';
 import { silentLogger, type Logger } from '@sgdwalk/core';
+import { THREADS_ENV } from '@sgdwalk/analysis';
 import { QUEUE_NAME, type LineJobData, type LineJobResult } from './line-job-data.js';
 import { PATH_MAP_ENV, type PathMap } from './path-map.js';
 import { scrubPassword, type RedisTarget } from './queue-url.js';
@@ -19,6 +20,8 @@ export interface WorkerOptions {
   target: RedisTarget;
   pathMaps: readonly PathMap[];
   concurrency: number;
+  /** ONNX Runtime threads per job child; default the machine's cores shared out among the children. */
+  threads?: number;
   /**
    * How long a job stays owned by a worker that stops renewing its lock (killed, or cut off): after this,
    * another worker takes it over. Also the interval of the stalled-job check.
@@ -32,7 +35,15 @@ export interface WorkerOptions {
 export interface WorkerSummary {
   completed: number;
   failed: number;
+  /**
+   * False when the worker left without closing its connections (a second signal, or Redis silent): its
+   * sockets, reconnect timers and child processes are still there, so the process must exit to end them.
+   */
+  clean: boolean;
 }
+
+/** How long a stopping worker waits, after its last job, for Redis to acknowledge the close. */
+const CLOSE_GRACE_MS = 5_000;
 
 /** The processor module next to this one, as built (the children run plain JavaScript). */
 function processorFile(): string {
@@ -47,6 +58,8 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerSummary> {
   await probeRedis(target);
   // The children are forked with this environment: that is how they learn the path maps.
   process.env[PATH_MAP_ENV] = JSON.stringify(opts.pathMaps);
+  const threads = opts.threads ?? Math.max(1, Math.floor(availableParallelism() / opts.concurrency));
+  process.env[THREADS_ENV] = String(threads);
   const lockDuration = (opts.lockSeconds ?? 30) * 1000;
   const name = `${hostname()}:${process.pid}`;
   const worker = new Worker<LineJobData, LineJobResult>(QUEUE_NAME, processorFile(), {
@@ -59,7 +72,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerSummary> {
     name,
     autorun: false,
   });
-  const summary: WorkerSummary = { completed: 0, failed: 0 };
+  const summary = { completed: 0, failed: 0 };
   worker.on('completed', (job) => {
     summary.completed++;
     log.info(`line ${job.id?.slice(0, 12)} done in ${Math.round(job.returnvalue.ms)} ms (${summary.completed} done)`);
@@ -76,24 +89,48 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerSummary> {
     lastError = message;
   });
 
+  // Jobs running now, so a stop knows when only the goodbye to Redis is left.
+  const running = new Set<string | undefined>();
+  worker.on('active', (job) => running.add(job.id));
+  worker.on('completed', (job) => running.delete(job.id));
+  worker.on('failed', (job) => running.delete(job?.id));
+
+  // BullMQ's close() waits for Redis to answer its QUIT, and a second close() only returns the first: with
+  // Redis gone for good, or a second signal, it would never return. So the worker leaves without the
+  // goodbye: at once on a second signal, or CLOSE_GRACE_MS after its last job if Redis stays silent.
+  let leave!: (reason: string) => void;
+  const left = new Promise<string>((resolve) => (leave = resolve));
   let stopping = false;
   const stop = (force: boolean) => {
-    if (stopping && !force) return;
+    if (force) {
+      log.info('stopping now; held jobs go to other workers when their locks end');
+      leave('stopped at once on a second signal');
+      return;
+    }
+    if (stopping) return;
     stopping = true;
-    log.info(force ? 'stopping now; held jobs go to other workers when their locks end' : 'stopping after the running jobs (signal again to stop now)');
-    void worker.close(force);
+    log.info('stopping after the running jobs (signal again to stop now)');
+    void worker.close(false).catch(() => {});
+    const watchdog = setInterval(() => {
+      if (running.size > 0) return;
+      clearInterval(watchdog);
+      setTimeout(() => leave(`Redis at ${target.redacted} did not answer within ${CLOSE_GRACE_MS / 1000} s of the last job; left without closing the connection`), CLOSE_GRACE_MS).unref();
+    }, 200);
+    watchdog.unref();
   };
   const onSignal = () => stop(stopping);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   void opts.stop?.then(() => stop(false));
-  log.info(`worker ${name} on ${target.redacted}, concurrency ${opts.concurrency}${opts.pathMaps.length ? `, paths ${opts.pathMaps.map((m) => `${m.from}→${m.to}`).join(', ')}` : ''}`);
+  log.info(`worker ${name} on ${target.redacted}, concurrency ${opts.concurrency} × ${threads} thread${threads === 1 ? '' : 's'}${opts.pathMaps.length ? `, paths ${opts.pathMaps.map((m) => `${m.from}→${m.to}`).join(', ')}` : ''}`);
+  let unclean: string | undefined;
   try {
-    await worker.run();
+    unclean = await Promise.race([worker.run().then(() => undefined), left]);
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }
+  if (unclean) log.warn(unclean);
   log.info(`worker ${name} stopped: ${summary.completed} lines done, ${summary.failed} failed`);
-  return summary;
+  return { ...summary, clean: unclean === undefined };
 }
