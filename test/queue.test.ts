@@ -233,10 +233,12 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
     // Jobs of a few seconds each, so the worker is surely mid-job when it is told twice to stop.
     const slower = join(work, 'slower.json');
     const slow = JSON.parse(readFileSync(pipelines.slow, 'utf8'));
-    writeFileSync(slower, JSON.stringify({ ...slow, analyze: { ...slow.analyze, alphas: { from: -2, to: 3, step: 0.0003 } } }));
+    writeFileSync(slower, JSON.stringify({ ...slow, analyze: { ...slow.analyze, alphas: { from: -2, to: 3, step: 0.0002 } } }));
     const out = join(work, 'q-second-signal');
     const coordinator = start(['analyze', '--pipeline', slower, '--run', join(work, 'out/train'), '-o', out, '--queue', queue]);
-    await until('a job to start', async () => ((await lineQueueStatus(target)).counts.active > 0 ? true : undefined));
+    await until('a job to start', async () => ((await lineQueueStatus(target)).counts.active > 0 ? true : undefined)).catch((e) => {
+      throw new Error(`${e.message}; the coordinator said: ${coordinator.output()}; the worker: ${leaving.output()}`);
+    });
     const children = childPids(leaving.child.pid!);
     expect(children.length).toBeGreaterThan(0);
     // Signalled as `kill PID` twice would: the worker alone, not its process group.
@@ -257,7 +259,8 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
     const own = await startRedis();
     const idle = start(['worker', '--queue', own.url]);
     workers.push(idle);
-    await until('the worker to connect', async () => (/worker \S+ on /.test(idle.output()) ? true : undefined));
+    // Connected, and registered (both its connections up): Redis is not stopped mid-handshake.
+    await until('the worker to connect', async () => (/worker \S+ on /.test(idle.output()) && (await lineQueueStatus(parseQueueUrl(own.url))).workers > 0 ? true : undefined));
     await own.stop();
     idle.child.kill('SIGTERM');
     expect(await idle.exited, idle.output()).toBe(0);

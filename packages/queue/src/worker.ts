@@ -122,6 +122,9 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerSummary> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   void opts.stop?.then(() => stop(false));
+  // Connected before saying so (a connection still in its handshake when Redis goes away is BullMQ's to
+  // report, and it does so as an uncaught error).
+  await worker.waitUntilReady();
   log.info(`worker ${name} on ${target.redacted}, concurrency ${opts.concurrency} × ${threads} thread${threads === 1 ? '' : 's'}${opts.pathMaps.length ? `, paths ${opts.pathMaps.map((m) => `${m.from}→${m.to}`).join(', ')}` : ''}`);
   let unclean: string | undefined;
   try {
