@@ -73,10 +73,10 @@ describe('the Nx plugin and core share their rules', () => {
       return found;
     };
     for (const [stage, pkg] of Object.entries(implementing)) {
-      const keyed = new Set(plan[stage].packages);
+      const keyed = new Set<string>(plan[stage].packages);
       expect(keyed.has(pkg) && keyed.has('cli') && keyed.has('core')).toBe(true);
       // The import closure of the implementing package lies inside the keyed packages.
-      const pending = [pkg];
+      const pending: string[] = [pkg];
       const seen = new Set<string>();
       while (pending.length) {
         const next = pending.pop()!;

@@ -13,7 +13,7 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  alphaGridValues, analyzeSectionSchema, dataSectionSchema, initialState, instantiateLibraryModel, parameterLayout, parseSection, resolveModel, sha256, silentLogger, trainSectionSchema,
+  dataSectionSchema, parseAnalyzeSection, initialState, instantiateLibraryModel, parameterLayout, parseSection, resolveModel, sha256, silentLogger, trainSectionSchema,
 } from '@sgdwalk/core';
 import { DeviceState, selectBackend } from '@sgdwalk/model';
 import { prepareDataset } from '@sgdwalk/data';
@@ -101,8 +101,7 @@ export async function run() {
     const mat = await materializeSteps({ runDir: join(root, 'mlp-anchored'), dataDir: mnist, steps: window, cacheDir: join(root, 'cache-window'), log: quiet });
     const matAgain = await materializeSteps({ runDir: join(root, 'mlp-anchored'), dataDir: mnist, steps: window, cacheDir: join(root, 'cache-window'), log: quiet });
     log.info('mlp-bn: analysing pairs 1..30, a window first declared now');
-    const parsedAnalyze = parseSection(analyzeSectionSchema, { evalSet: { split: 'train', size: 1000, seed: 0 }, provider: 'cpu', steps: [1, 30], replay: { cacheDir: join(root, 'cache-analysis') } });
-    const analyze = { ...parsedAnalyze, alphas: alphaGridValues(parsedAnalyze.alphas) };
+    const analyze = parseAnalyzeSection({ evalSet: { split: 'train', size: 1000, seed: 0 }, provider: 'cpu', steps: [1, 30], replay: { cacheDir: join(root, 'cache-analysis') } });
     const timeAnalysis = async (runDir, outDir) => {
       const started = performance.now();
       const summary = await analyzeRun({ runDir, dataDir: mnist, outDir, config: analyze, log: quiet });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  FILES, Rng, analyzeSectionSchema, parseSection, resolveModel, trainSectionSchema, writeManifest, type AnalyzeConfig, type Logger, type ModelSpec, type TrainConfig,
+  FILES, Rng, parseSection, parseAnalyzeSection, resolveModel, trainSectionSchema, writeManifest, type AnalyzeConfig, type Logger, type ModelSpec, type TrainConfig,
 } from '@sgdwalk/core';
 import { readTable } from '@sgdwalk/checkpoints';
 import { trainRun } from '@sgdwalk/train';
@@ -40,7 +40,7 @@ function trainConfig(checkpoints: Record<string, unknown>): TrainConfig {
 }
 
 function analyzeConfig(fields: Record<string, unknown>): AnalyzeConfig {
-  return parseSection(analyzeSectionSchema, {
+  return parseAnalyzeSection({
     evalSet: { split: 'train', size: 16, seed: 1 }, evalBatchSize: 8, provider: 'cpu', alphas: [0, 0.5, 1], barriers: { floor: true, lags: [2], every: 2 }, ...fields,
   });
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  CheckpointError, ConfigError, FILES, Rng, analyzeSectionSchema, distance, interpolate, mean, mlpSpec, parameterLayout, parseSection,
+  CheckpointError, ConfigError, FILES, Rng, distance, interpolate, mean, mlpSpec, parameterLayout, parseSection, parseAnalyzeSection,
   readManifest, sha256File, tensorView, trainSectionSchema, writeManifest,
   type AnalysisSummary, type AnalyzeConfig, type BarrierRow, type Logger, type ModelSpec, type RunInfo,
 } from '@sgdwalk/core';
@@ -95,7 +95,7 @@ async function writeRun(dir: string, states: Map<number, Float32Array>, status: 
 }
 
 function analyzeConfig(fields: Record<string, unknown> = {}): AnalyzeConfig {
-  const parsed = parseSection(analyzeSectionSchema, { evalSet: { split: 'train', size: 20, seed: 1 }, evalBatchSize: 8, provider: 'cpu', ...fields });
+  const parsed = parseAnalyzeSection({ evalSet: { split: 'train', size: 20, seed: 1 }, evalBatchSize: 8, provider: 'cpu', ...fields });
   return { ...parsed, alphas: [0, 0.25, 0.5, 0.75, 1, 1.25] };
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import {
-  FILES, Rng, analyzeSectionSchema, dataSectionSchema, initialState, parameterLayout, parseSection, silentLogger, trainSectionSchema, writeManifest,
+  FILES, Rng, dataSectionSchema, initialState, parameterLayout, parseSection, parseAnalyzeSection, silentLogger, trainSectionSchema, writeManifest,
   type ModelSpec, type RunInfo,
 } from '@sgdwalk/core';
 import { CheckpointWriter, readTable, writeTable } from '@sgdwalk/checkpoints';
@@ -119,7 +119,7 @@ describe.each(SPECS)('a native $name run', (spec) => {
     });
 
     it.each(['batch', 'running'] as const)('analyses to the same numbers after import (BN %s)', async (bnMode) => {
-      const config = parseSection(analyzeSectionSchema, {
+      const config = parseAnalyzeSection({
         alphas: [0, 0.5, 1, 1.5], evalSet: { split: 'train', size: 40, seed: 2 }, evalBatchSize: 16, provider: 'cpu', bnMode, sharpness: { steps: [] },
       });
       const nativeOut = join(root, spec.name, `native-${layout}-${bnMode}`);

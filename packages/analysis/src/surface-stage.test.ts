@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ConfigError, FILES, Rng, analyzeSectionSchema, interpolate, mlpSpec, parameterLayout, parseSection, tensorView, trainSectionSchema, writeManifest,
+  ConfigError, FILES, Rng, interpolate, mlpSpec, parameterLayout, parseSection, parseAnalyzeSection, tensorView, trainSectionSchema, writeManifest,
   type AnalysisSummary, type AnalyzeConfig, type ModelSpec, type RunInfo, type SurfaceSummary,
 } from '@sgdwalk/core';
 import { CheckpointWriter, readTable, writeTable } from '@sgdwalk/checkpoints';
@@ -74,7 +74,7 @@ async function writeRun(dir: string, states: Map<number, Float32Array>): Promise
 }
 
 function analyzeConfig(fields: Record<string, unknown> = {}): AnalyzeConfig {
-  const parsed = parseSection(analyzeSectionSchema, { evalSet: { split: 'train', size: 20, seed: 1 }, evalBatchSize: 8, provider: 'cpu', barriers: { floor: false, lags: [] }, ...fields });
+  const parsed = parseAnalyzeSection({ evalSet: { split: 'train', size: 20, seed: 1 }, evalBatchSize: 8, provider: 'cpu', barriers: { floor: false, lags: [] }, ...fields });
   return { ...parsed, alphas: [0, 0.25, 0.5, 0.75, 1, 1.25] } as AnalyzeConfig;
 }
 
@@ -211,7 +211,7 @@ describe('surfaces in the analyze stage', () => {
 });
 
 describe('the surfaces config', () => {
-  const parse = (surfaces: unknown) => parseSection(analyzeSectionSchema, { surfaces }, 'p.json', 'analyze');
+  const parse = (surfaces: unknown) => parseAnalyzeSection({ surfaces }, 'p.json');
 
   it('fills ids, grids and ranges', () => {
     const [pca, random, pca2] = parse([{}, { directions: { kind: 'random' } }, { directions: { kind: 'pca' } }]).surfaces;
@@ -219,11 +219,11 @@ describe('the surfaces config', () => {
     expect(pca.grid).toEqual({ size: [21, 21], margin: 0.25, range: 'path' });
     expect(random.grid.range).toEqual({ a: [-1, 1], b: [-1, 1] });
     expect(random.directions).toEqual({ kind: 'random', seed: 0, perturbBiasesAndBatchNorm: false });
-    expect(parseSection(analyzeSectionSchema, {}).initLine).toBe(false);
-    expect(parseSection(analyzeSectionSchema, { initLine: {} }).initLine).toEqual({ from: -0.5, to: 1.5, points: 41 });
+    expect(parseAnalyzeSection({}).initLine).toBe(false);
+    expect(parseAnalyzeSection({ initLine: {} }).initLine).toEqual({ from: -0.5, to: 1.5, points: 41 });
     expect(() => parse([])).not.toThrow();
-    expect(() => parseSection(analyzeSectionSchema, { initLine: { from: 1, to: 0 } }, 'p.json', 'analyze')).toThrow('p.json: field "analyze.initLine.to": from must be less than to');
-    expect(() => parseSection(analyzeSectionSchema, { initLine: { steps: [5, 5] } }, 'p.json', 'analyze')).toThrow(/analyze.initLine.steps/);
+    expect(() => parseAnalyzeSection({ initLine: { from: 1, to: 0 } }, 'p.json')).toThrow('p.json: field "analyze.initLine.to": from must be less than to');
+    expect(() => parseAnalyzeSection({ initLine: { steps: [5, 5] } }, 'p.json')).toThrow(/analyze.initLine.steps/);
   });
 
   it('names the field of a bad surface', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FILES, analyzeSectionSchema, dataSectionSchema, parseSection, silentLogger, type AnalysisSummary, type RunInfo } from '@sgdwalk/core';
+import { FILES, dataSectionSchema, parseAnalyzeSection, silentLogger, type AnalysisSummary, type RunInfo } from '@sgdwalk/core';
 import { CheckpointReader, readTable } from '@sgdwalk/checkpoints';
 import { prepareDataset } from '@sgdwalk/data';
 import { decodeModel, evaluationGraph, importRun, readSafetensors } from '@sgdwalk/interop';
@@ -114,7 +114,7 @@ describe.each(NETS)('a PyTorch run of $name', ({ name, imageShape }) => {
   });
 
   it('is analysed as a native run: curves and metrics, sharpness said to be unavailable', async () => {
-    const config = parseSection(analyzeSectionSchema, {
+    const config = parseAnalyzeSection({
       alphas: [0, 0.25, 0.5, 0.75, 1], evalSet: { split: 'train', size: 64, seed: 0 }, evalBatchSize: 32, provider: 'cpu',
       barriers: { floor: true, lags: [2], every: 1 }, sharpness: { steps: [0, 4] },
     });

@@ -1,1 +1,1 @@
-export { main, DEFAULT_PIPELINE } from './main.js';
+export { main } from './main.js';

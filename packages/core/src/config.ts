@@ -424,6 +424,18 @@ export function pipelineNameOf(file: string): string {
   return rules.pipelineNameOf(file);
 }
 
+/** The analyze section as the stage takes it: the α grid expanded, surfaces with their ids and grids. */
+function resolveAnalyze(section: z.output<typeof analyzeSectionSchema>): AnalyzeConfig {
+  return { ...section, alphas: alphaGridValues(section.alphas), surfaces: section.surfaces as SurfaceConfig[] };
+}
+
+/** Validate an analyze section on its own (a stage run outside a pipeline file, tests), resolved as parsePipeline does. */
+export function parseAnalyzeSection(value: unknown, file?: string): AnalyzeConfig {
+  const config = resolveAnalyze(parseSection(analyzeSectionSchema, value, file, 'analyze'));
+  checkAlphaGrid(config.alphas, file);
+  return config;
+}
+
 /** Validate a parsed pipeline object; `file` names it in errors and gives its default name. */
 export function parsePipeline(raw: unknown, file?: string): PipelineConfig {
   const parsed = parseSection(pipelineSchema, raw, file);
@@ -434,17 +446,12 @@ export function parsePipeline(raw: unknown, file?: string): PipelineConfig {
     outDir: parsed.outDir ?? rules.defaultOutDir(name),
     data: parsed.data,
     train: { ...parsed.train, model: resolveModel(parsed.train.model, file) },
-    analyze: { ...parsed.analyze, alphas: alphaGridValues(parsed.analyze.alphas), surfaces: parsed.analyze.surfaces as SurfaceConfig[] },
+    analyze: resolveAnalyze(parsed.analyze),
     report: parsed.report,
     ...(parsed.sweep ? { sweep: parsed.sweep as Record<string, SweepValue[]> } : {}),
   };
   checkConsistency(config, file);
   return config;
-}
-
-/** Read and validate a pipeline JSON file. */
-export async function loadPipeline(file: string): Promise<PipelineConfig> {
-  return parsePipeline(await readPipelineJson(file), file);
 }
 
 /** A pipeline file's JSON, not yet validated (a sweep resolves each point from it). */

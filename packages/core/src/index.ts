@@ -1,35 +1,31 @@
-export { SgdwalkError, ConfigError, DataError, CheckpointError, SpecError, ERROR_CODES, type ErrorCode } from './errors.js';
+export { SgdwalkError, ConfigError, DataError, CheckpointError } from './errors.js';
 export { Rng, deriveSeed, permutation } from './rng.js';
 export { sha256, sha256File, canonicalJson, hashJson } from './hash.js';
 export { writeFileAtomic, temporaryPathFor } from './atomic.js';
 export {
-  type ModelSpec, type LayerSpec, type ResolvedLayer, type ResolvedLayerOf, type Shape, type Window2d,
-  resolveLayers, flattenLayers, inputFeatures, mlpSpec, BATCHNORM_DEFAULTS,
+  type ModelSpec, type LayerSpec, type ResolvedLayer, type ResolvedLayerOf, type Window2d, resolveLayers,
+  flattenLayers, inputFeatures, mlpSpec,
 } from './model-spec.js';
-export { modelSpecSchema, layerSchema, type LibraryReference } from './model-schema.js';
-export { LIBRARY_MODELS, instantiateLibraryModel, isLibraryModel, libraryBaseSpec } from './model-library.js';
+export { type LibraryReference } from './model-schema.js';
+export { instantiateLibraryModel } from './model-library.js';
 export { type ParameterLayout, type TensorSlot, type TensorRole, parameterLayout, slotOf, tensorView } from './layout.js';
 export { initialState } from './init.js';
 export {
-  type PipelineConfig, type DataConfig, type TrainConfig, type AnalyzeConfig, type ReportConfig, type CheckpointPolicy, type StageName,
-  pipelineSchema, dataSectionSchema, trainSectionSchema, analyzeSectionSchema, reportSectionSchema,
-  parsePipeline, loadPipeline, parseSection, resolveModel, alphaGridValues, pipelineNameOf, checkAlphaGrid,
-  readPipelineJson, sweepFieldSchema, SWEEP_LABEL, type SweepValue,
-  surfaceSchema, type SurfaceConfig, type SurfaceDirectionsConfig, type InitLineConfig,
+  type PipelineConfig, type DataConfig, type TrainConfig, type AnalyzeConfig, type ReportConfig,
+  type CheckpointPolicy, dataSectionSchema, trainSectionSchema, parseAnalyzeSection, parsePipeline, parseSection,
+  resolveModel, alphaGridValues, checkAlphaGrid, type SweepValue, type SurfaceConfig,
 } from './config.js';
-export {
-  type SweepPoint, type ResolvedPoint, sweepPoints, pointId, sweepValueLabel, applyOverrides, parseSweepPipeline, loadSweepPipeline, findPoint, pointStageRoot,
-} from './sweep.js';
+export { type ResolvedPoint, parseSweepPipeline, loadSweepPipeline, findPoint, pointStageRoot } from './sweep.js';
 export * from './contracts.js';
 export {
-  type Manifest, type ManifestDiscrepancy, writeManifest, readManifest, readJsonFile, checkAgainstManifest, SGDWALK_VERSION,
-  listStageFiles, parseManifest, manifestDiscrepancies,
+  type Manifest, writeManifest, readManifest, readJsonFile, checkAgainstManifest, SGDWALK_VERSION, listStageFiles,
+  parseManifest, manifestDiscrepancies,
 } from './manifest.js';
 export { type Logger, formatDuration, silentLogger } from './log.js';
 export { quantile, median, mean, fraction } from './stats.js';
-export { dot, norm, distance, cosine, updateCosine, interpolate } from './vector.js';
+export { dot, norm, distance, updateCosine, interpolate } from './vector.js';
 export { pathExists } from './path-exists.js';
-export { DATA_DIR_ENV, datasetDirEnv, dataLocationEnv } from './dataset-location.js';
-export { runInfoSchema, parameterLayoutSchema, parseRunInfo, readRunInfo, type RunSource } from './run-file.js';
+export { DATA_DIR_ENV, datasetDirEnv } from './dataset-location.js';
+export { readRunInfo } from './run-file.js';
 export type { BatchNormMode } from './batch-norm-mode.js';
-export { checkpointIndexSchema, shardEntrySchema, SHARD_FILE_PATTERN } from './checkpoint-index.js';
+export { checkpointIndexSchema, SHARD_FILE_PATTERN } from './checkpoint-index.js';

@@ -20,13 +20,6 @@ export function distance(a: ArrayLike<number>, b: ArrayLike<number>, length = a.
   return Math.sqrt(s);
 }
 
-/** cos(a, b); NaN when either is zero (the angle is undefined). */
-export function cosine(a: ArrayLike<number>, b: ArrayLike<number>, length = a.length): number {
-  const na = norm(a, length);
-  const nb = norm(b, length);
-  return na === 0 || nb === 0 ? NaN : dot(a, b, length) / (na * nb);
-}
-
 /** cos(b − a, c − b): the angle between consecutive updates a→b and b→c. */
 export function updateCosine(a: ArrayLike<number>, b: ArrayLike<number>, c: ArrayLike<number>, length = a.length): number {
   let d = 0;

@@ -3,10 +3,7 @@
  * state. Shared by training and by the analysis stage's sharpness (stages never import each other).
  */
 export { selectBackend, tf, type BackendName, type BackendRequest } from './backend.js';
-export { forwardLogits, crossEntropy, correctCount, type BatchStats, type TensorLookup, type ForwardOptions, type MatMul } from './forward.js';
-export {
-  // For Hessian-vector products by double backprop:
-  crossEntropyTwiceDifferentiable, logSoftmaxTwiceDifferentiable, matMulTwiceDifferentiable, supportsDoubleBackprop,
-} from './twice-differentiable.js';
+export { forwardLogits, crossEntropy, correctCount, type BatchStats } from './forward.js';
+export { crossEntropyTwiceDifferentiable, matMulTwiceDifferentiable, supportsDoubleBackprop } from './twice-differentiable.js';
 export { DeviceState } from './state.js';
 export { matMulOfConstantInput } from './constant-input-product.js';

@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeTable } from '@sgdwalk/checkpoints';
 import { readManifest, sha256File, SgdwalkError, type Logger } from '@sgdwalk/core';
 import { syntheticInputs } from '../test/fixture.js';
-import { FIGURE_NAMES, figureNames, writeReport } from './index.js';
+import { FIGURE_NAMES, figureNames } from './figures.js';
+import { writeReport } from './index.js';
 import type { ReportInputs } from './inputs.js';
 
 let dir: string;

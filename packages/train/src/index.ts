@@ -1,7 +1,6 @@
-export { trainRun, type TrainOptions } from './train.js';
-export { selectBackend, type BackendName, type BackendRequest } from '@sgdwalk/model';
+export { trainRun } from './train.js';
 export { checkpointSteps } from './policy.js';
-export { SgdStepper, type StepReadout } from './sgd-step.js';
-export { replay, ReplayError, type ReplayOptions, type ReplayResult } from './replay.js';
-export { materializeSteps, openAnalysisCheckpoints, defaultCacheDir, parseStepRange, type MaterializeOptions, type MaterializeResult } from './materialize.js';
-export { ANCHOR_FILES, readAnchoredRun, velocityLayout, type AnchoredRun } from './anchors.js';
+export { SgdStepper } from './sgd-step.js';
+export { replay } from './replay.js';
+export { materializeSteps, openAnalysisCheckpoints, parseStepRange } from './materialize.js';
+export { ANCHOR_FILES, velocityLayout } from './anchors.js';

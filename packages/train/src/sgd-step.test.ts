@@ -126,9 +126,11 @@ describe.each(['cpu', 'wasm'] as const)('SgdStepper on a conv net (%s)', (backen
     const state = new DeviceState(convLayout, init);
     // The batch statistics the step's forward pass sees at θ_0.
     const stats = new Map<string, BatchStats>();
-    const recorded = tf.tidy(() => {
+    // tidy returns tensors only: the statistics are read out inside it, into plain arrays.
+    const recorded = new Map<string, { mean: number[]; variance: number[] }>();
+    tf.tidy(() => {
       forwardLogits(convLayers, state.lookup(), tf.tensor2d(convBatch.x, [5, 32]), 'batch', stats);
-      return new Map([...stats].map(([name, s]) => [name, { mean: Array.from(s.mean.dataSync()), variance: Array.from(s.variance.dataSync()) }]));
+      for (const [name, s] of stats) recorded.set(name, { mean: Array.from(s.mean.dataSync()), variance: Array.from(s.variance.dataSync()) });
     });
     const bnNames = flattenLayers(convLayers).filter((l) => l.type === 'batchnorm').map((l) => l.name);
     expect([...recorded.keys()]).toEqual(bnNames);
