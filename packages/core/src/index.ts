@@ -22,7 +22,7 @@ export {
 } from './sweep.js';
 export * from './contracts.js';
 export {
-  type Manifest, type ManifestDiscrepancy, writeManifest, readManifest, readJsonFile, checkAgainstManifest, SGDWALK_VERSION,
+  type Manifest, type ManifestDiscrepancy, writeManifest, readManifest, checkAgainstManifest, SGDWALK_VERSION,
   listStageFiles, parseManifest, manifestDiscrepancies,
 } from './manifest.js';
 export { type Logger, formatDuration, silentLogger } from './log.js';
@@ -30,6 +30,9 @@ export { quantile, median, mean, fraction } from './stats.js';
 export { dot, norm, distance, cosine, updateCosine, interpolate } from './vector.js';
 export { pathExists } from './path-exists.js';
 export { DATA_DIR_ENV, datasetDirEnv, dataLocationEnv } from './dataset-location.js';
+export { parseAnalysisSummary, parseSurfaceMetadata } from './analysis-summary.js';
+export { DATASET_FORMAT_VERSION, parseDatasetMeta, readDatasetMeta, type DatasetMeta } from './dataset-file.js';
+export { readJsonFile, parseJsonText, checkWith, fieldOf, type JsonCheck, type ContractIssue } from './json-file.js';
 export { runInfoSchema, parameterLayoutSchema, parseRunInfo, readRunInfo, type RunSource } from './run-file.js';
 export type { BatchNormMode } from './batch-norm-mode.js';
 export { checkpointIndexSchema, shardEntrySchema, SHARD_FILE_PATTERN } from './checkpoint-index.js';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { TrainConfig } from './config.js';
 import { RUN_FORMAT_VERSION } from './contracts.js';
 import { SgdwalkError } from './errors.js';
-import { readJsonFile } from './manifest.js';
+import { fieldOf, readJsonFile } from './json-file.js';
 import { storedModelSchema } from './model-schema.js';
 
 /**
@@ -80,10 +80,6 @@ export type RunInfo = Omit<z.output<typeof runInfoSchema>, 'config' | 'model' | 
   layout: import('./layout.js').ParameterLayout;
 };
 
-function fieldOf(path: PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[') || '(root)';
-}
-
 /** Check a parsed run.json; the error names the file and the first field that is wrong. */
 export function parseRunInfo(value: unknown, file: string): RunInfo {
   const result = runInfoSchema.safeParse(value);
@@ -97,5 +93,5 @@ export function parseRunInfo(value: unknown, file: string): RunInfo {
 
 /** Read and check run.json: the one reader every stage and `verify` use. */
 export async function readRunInfo(path: string): Promise<RunInfo> {
-  return parseRunInfo(await readJsonFile<unknown>(path), path);
+  return readJsonFile(path, parseRunInfo);
 }
