@@ -11,6 +11,21 @@ import { SgdwalkError } from './errors.js';
 /** A contract's checking function: the parsed JSON and the file it came from, to the checked value or an error naming both. */
 export type JsonCheck<T> = (value: unknown, file: string) => T;
 
+type Issue = z.core.$ZodIssue;
+
+/**
+ * An issue as reported: a union that no option matched reports the issue of its closest option (the one
+ * with fewest issues), so `{"from": "test"}` against {mean, std} | {from: "train"} names `from`, not "Invalid input".
+ */
+function reportedIssue(issue: Issue, prefix: readonly PropertyKey[]): { path: PropertyKey[]; message: string } {
+  const path = [...prefix, ...issue.path];
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    const closest = issue.errors.reduce((best, option) => (option.length < best.length ? option : best));
+    if (closest.length > 0) return reportedIssue(closest[0], path);
+  }
+  return { path, message: issue.message };
+}
+
 /** The first thing wrong with a value, as a field path (`layers[2].kernel`, `(root)`) and what is wrong there. */
 export interface ContractIssue {
   field: string;
@@ -24,8 +39,8 @@ export function fieldOf(path: readonly PropertyKey[]): string {
 
 /** The issue a contract error reports: zod's first (the outermost field that is wrong, in schema order). */
 export function firstIssue(error: z.ZodError): ContractIssue {
-  const issue = error.issues[0];
-  return { field: fieldOf(issue.path), message: issue.message };
+  const { path, message } = reportedIssue(error.issues[0], []);
+  return { field: fieldOf(path), message };
 }
 
 /** The default error of a stage file that does not match its contract: code 'read', file and field named. */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { TrainConfig } from './config.js';
 import { RUN_FORMAT_VERSION } from './contracts.js';
 import { SgdwalkError } from './errors.js';
-import { fieldOf, readJsonFile } from './json-file.js';
+import { firstIssue, readJsonFile } from './json-file.js';
 import { storedModelSchema } from './model-schema.js';
 
 /**
@@ -85,8 +85,8 @@ export function parseRunInfo(value: unknown, file: string): RunInfo {
   const result = runInfoSchema.safeParse(value);
   // The checked object as written (the schema only validates; nothing is transformed or dropped).
   if (result.success) return value as RunInfo;
-  const issue = result.error.issues[0];
-  const field = fieldOf(issue.path);
+  const issue = firstIssue(result.error);
+  const { field } = issue;
   const message = field === 'formatVersion' ? `run format version ${String((value as { formatVersion?: unknown }).formatVersion)} is not supported (expected ${RUN_FORMAT_VERSION})` : `field "${field}": ${issue.message}`;
   throw new SgdwalkError(`${file}: ${message}`, 'read', { file, field });
 }
