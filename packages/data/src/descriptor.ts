@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { DataError, checkWith } from '@sgdwalk/core';
+import { DataError, checkWith, type JsonCheck } from '@sgdwalk/core';
 import { SPLIT_NAMES } from './prepared.js';
 
 /**
@@ -212,7 +212,7 @@ export type DatasetDescriptor = z.output<typeof descriptorSchema>;
 export type FileDescriptor = IdxDescriptor | CifarDescriptor;
 
 /** Check a parsed descriptor: the descriptor, or a DataError naming the file and the first wrong field. */
-export const checkDescriptor = checkWith(descriptorSchema, ({ field, message }, file) => new DataError(`descriptor field "${field}": ${message}`, file, field));
+export const checkDescriptor: JsonCheck<DatasetDescriptor> = checkWith(descriptorSchema, ({ field, message }, file) => new DataError(`descriptor field "${field}": ${message}`, file, field));
 
 /** Where the descriptor of a dataset lives; the same relative path works from src/ and from dist/. */
 export function descriptorPath(name: string): string {

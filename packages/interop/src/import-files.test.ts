@@ -105,5 +105,12 @@ describe('metrics files', () => {
     await expect(readImportedMetrics(csv)).rejects.toThrow(/bad\.csv: line 2: column loss is not a number \("abc"\)/);
     await writeFile(csv, 'step,loss\n1,1\n1,2\n');
     await expect(readImportedMetrics(csv)).rejects.toThrow(/bad\.csv: line 3: step 1 appears twice/);
+    const jsonl = join(dir, 'bad.jsonl');
+    await writeFile(jsonl, '{"step": 1}\n{"step": 2,\n');
+    await expect(readImportedMetrics(jsonl)).rejects.toThrow(/bad\.jsonl: line 2 is not JSON/);
+    for (const line of ['null', '[1, 2]', '3']) {
+      await writeFile(jsonl, `{"step": 1}\n${line}\n`);
+      await expect(readImportedMetrics(jsonl), line).rejects.toThrow(`${jsonl}: line 2 is not a JSON object of columns, e.g. {"step": 1, "loss": 2.3}`);
+    }
   });
 });
