@@ -32,7 +32,7 @@ export { pathExists } from './path-exists.js';
 export { DATA_DIR_ENV, datasetDirEnv, dataLocationEnv } from './dataset-location.js';
 export { parseAnalysisSummary, parseSurfaceMetadata } from './analysis-summary.js';
 export { DATASET_FORMAT_VERSION, parseDatasetMeta, readDatasetMeta, type DatasetMeta } from './dataset-file.js';
-export { readJsonFile, checkWith, type JsonCheck } from './json-file.js';
+export { readJsonFile, checkWith, fieldOf, type JsonCheck } from './json-file.js';
 export { runInfoSchema, parameterLayoutSchema, parseRunInfo, readRunInfo, type RunSource } from './run-file.js';
 export type { BatchNormMode } from './batch-norm-mode.js';
 export { checkpointIndexSchema, shardEntrySchema, SHARD_FILE_PATTERN } from './checkpoint-index.js';
