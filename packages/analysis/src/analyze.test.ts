@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  CheckpointError, ConfigError, FILES, Rng, distance, interpolate, mean, mlpSpec, parameterLayout, parseSection, parseAnalyzeSection,
+  CheckpointError, ConfigError, FILES, Rng, distance, interpolate, mean, mlpSpec, parameterLayout, parseAnalysisSummary, parseSection, parseAnalyzeSection,
   readManifest, sha256File, tensorView, trainSectionSchema, writeManifest,
   type AnalysisSummary, type AnalyzeConfig, type BarrierRow, type Logger, type ModelSpec, type RunInfo,
 } from '@sgdwalk/core';
@@ -178,6 +178,8 @@ describe('analyzeRun', () => {
     const written = JSON.parse(await readFile(join(outDir, FILES.summary), 'utf8')) as AnalysisSummary;
     // JSON writes NaN (no line 32 steps long) as null
     expect(written).toEqual({ ...summary, medianLagBarrier: { ...summary.medianLagBarrier, '32': null } });
+    // the report's reader (core's summary schema) gets back exactly what the stage returned, the null NaN again
+    expect(parseAnalysisSummary(written, join(outDir, FILES.summary))).toEqual(summary);
     expect(Object.keys(summary.medianLagBarrier)).toEqual(['2', '8', '32']);
     expect(summary.medianLagBarrier['32']).toBeNaN();
     expect([summary.pairsReused, summary.pairsComputed]).toEqual([0, 5]);

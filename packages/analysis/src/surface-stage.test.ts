@@ -15,7 +15,7 @@ import { pcaDirections } from './surface-directions.js';
 import { SURFACES_METADATA_KEY } from './surface-files.js';
 import { projector } from './surface-plane.js';
 import { evaluatePointsPlain } from './surface-rows.js';
-import { silentLogger } from '@sgdwalk/core';
+import { parseAnalysisSummary, parseSurfaceMetadata, silentLogger } from '@sgdwalk/core';
 
 const model: ModelSpec = mlpSpec([5], { inputShape: [2, 2, 1], classes: 3 });
 const layout = parameterLayout(model);
@@ -182,6 +182,9 @@ describe('surfaces in the analyze stage', () => {
     expect(written.surfaces!.map((s) => s.id)).toEqual(['pca', 'random', 'to-start', 'init-line']);
     const metadata = JSON.parse((await readTable(join(outDir, FILES.surfaces))).metadata[SURFACES_METADATA_KEY]) as SurfaceSummary[];
     expect(metadata.map((s) => s.key)).toEqual(rows.map((s) => s.key));
+    // both read back through core's one surface schema as the rows the stage returned (a line's NaN ‖d₂‖ included)
+    expect(parseAnalysisSummary(written, FILES.summary).surfaces).toEqual(rows);
+    expect(parseSurfaceMetadata((await readTable(join(outDir, FILES.surfaces))).metadata[SURFACES_METADATA_KEY], FILES.surfaces, SURFACES_METADATA_KEY)).toEqual(rows);
 
     // the same surfaces again: every point reused by key, the same values
     const again = await analyzeRun({ runDir, dataDir, outDir: join(root, 'again'), reuseFrom: outDir, config, log: silentLogger });

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CheckpointError, SHARD_FILE_PATTERN, SgdwalkError, checkpointIndexSchema, writeFileAtomic } from '@sgdwalk/core';
+import { CheckpointError, SHARD_FILE_PATTERN, SgdwalkError, checkpointIndexSchema, fieldOf, writeFileAtomic } from '@sgdwalk/core';
 import { checkFormatVersion, type CheckpointMeta } from './meta.js';
 import { describeSteps } from './step-ranges.js';
 
@@ -70,10 +70,6 @@ export async function readIndex(dir: string): Promise<CheckpointIndex> {
   return validateIndex(raw, path);
 }
 
-function fieldOf(path: PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
-}
-
 function validateIndex(raw: unknown, path: string): CheckpointIndex {
   // The version first, so an index of another version says so rather than naming a field it lacks.
   const version = typeof raw === 'object' && raw !== null ? (raw as { formatVersion?: unknown }).formatVersion : undefined;
@@ -83,7 +79,7 @@ function validateIndex(raw: unknown, path: string): CheckpointIndex {
   if (result.success) return raw as CheckpointIndex;
   const issue = result.error.issues[0];
   const field = fieldOf(issue.path);
-  const what = !field ? issue.message : issue.code === 'invalid_type' && issue.input === undefined ? `${field} missing` : `${field} ${issue.message}`;
+  const what = field === '(root)' ? issue.message : issue.code === 'invalid_type' && issue.input === undefined ? `${field} missing` : `${field} ${issue.message}`;
   throw new CheckpointError(`not a checkpoint index: ${what}`, path);
 }
 

@@ -86,7 +86,7 @@ async function verifyStage(dir: string, result: Verification): Promise<void> {
     problems.push({ file: manifestPath, message: 'missing: the stage that writes this folder has not completed, or the file was deleted' });
   } else {
     try {
-      manifest = parseManifest(await readJsonFile<unknown>(manifestPath), manifestPath);
+      manifest = await readJsonFile(manifestPath, parseManifest);
     } catch (e) {
       report(e, manifestPath);
     }

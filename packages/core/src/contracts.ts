@@ -1,5 +1,3 @@
-import type { AnalyzeConfig } from './config.js';
-import type { RunInfo } from './run-file.js';
 
 /**
  * The files stages hand each other. A stage reads only the files of the stages before it, so these names
@@ -142,69 +140,5 @@ export interface SurfacePathRow {
   distance: number;
 }
 
-/** A surface in summary.json (and in surfaces.arrow's metadata). */
-export interface SurfaceSummary {
-  id: string;
-  /** 'pca' | 'random' | 'between' as configured, or 'line' for the init line. */
-  kind: 'pca' | 'random' | 'between' | 'line';
-  centre: number;
-  /** The steps the directions point to: between's step(s); the init line's last step. */
-  towards: number[];
-  /** PCA: each direction's share of the checkpoints' variance; null for other kinds. */
-  explainedVariance: [number, number] | null;
-  /** ‖d₁‖, ‖d₂‖ over the trainable parameters (the units of a and b); ‖d₂‖ is NaN for a line. */
-  directionNorms: [number, number];
-  gridSize: [number, number];
-  aRange: [number, number];
-  bRange: [number, number];
-  examples: number;
-  /** The loss at the centre (a = b = 0) and the lowest loss on the grid, where it lies. */
-  centreLoss: number;
-  minLoss: number;
-  minAt: { a: number; b: number };
-  /** The content key of the plane: centre, directions, evaluation set, settings. */
-  key: string;
-  pointsComputed: number;
-  pointsReused: number;
-}
-
-/** summary.json of the analyze stage. */
-export interface AnalysisSummary {
-  pairs: number;
-  fractionInteriorMinimum: number;
-  fractionConvex: number;
-  medianHeight: number;
-  meanHeight: number;
-  medianFloor: number;
-  medianAlphaStar: number;
-  distanceFromInitAtWindowEnd: number;
-  distanceFromInitAtEnd: number;
-  meanGradCosine: number;
-  fractionNegativeGradCosine: number;
-  meanUpdateCosine: number;
-  /** Floor barriers: fraction > 0 and their median and max; NaN when none were computed. */
-  fractionFloorBarrierPositive: number;
-  medianFloorBarrier: number;
-  maxFloorBarrier: number;
-  /** Median B(t, k) per lag k, keyed by k. */
-  medianLagBarrier: Record<string, number>;
-  /** Top Hessian eigenvalue per configured step, beside 2/η. */
-  sharpness: Array<{ step: number; topEigenvalue: number; twoOverLr: number }>;
-  /** Why there is no sharpness although steps were configured (an imported inference graph has no gradients). */
-  sharpnessUnavailable?: string;
-  /** Pairs whose curves were reused from a previous analysis (same content key) vs computed now. */
-  pairsReused: number;
-  pairsComputed: number;
-  /** The configured surfaces and the init line (absent in analyses from before surfaces). */
-  surfaces?: SurfaceSummary[];
-  evalSetSize: number;
-  alphas: number[];
-  bnMode: AnalyzeConfig['bnMode'];
-  /** The execution provider(s) the lines were evaluated on (several when queue workers differed). */
-  provider: string;
-  /** The machines that evaluated this analysis' lines (here, or queue workers), with how many lines each. */
-  computedBy: Array<{ host: string; provider: string; lines: number }>;
-  runId: string;
-  runStatus: RunInfo['status'];
-  seconds: number;
-}
+/** summary.json of the analyze stage and the surfaces it holds (schema and reader: analysis-summary.ts). */
+export type { AnalysisSummary, SurfaceSummary } from './analysis-summary.js';

@@ -49,8 +49,9 @@ export class ConfigError extends SgdwalkError {
 /** A dataset file that is missing, truncated, of the wrong format or checksum. */
 export class DataError extends SgdwalkError {
   override readonly name = 'DataError';
-  constructor(message: string, file: string) {
-    super(`${file}: ${message}`, 'data', { file });
+  /** `field`: where the file is a JSON contract (a descriptor, dataset.json), the field path that is wrong. */
+  constructor(message: string, file: string, field?: string) {
+    super(`${file}: ${message}`, 'data', field === undefined ? { file } : { file, field });
   }
 }
 

@@ -18,14 +18,17 @@ export {
 export { type ResolvedPoint, parseSweepPipeline, loadSweepPipeline, findPoint, pointStageRoot } from './sweep.js';
 export * from './contracts.js';
 export {
-  type Manifest, writeManifest, readManifest, readJsonFile, checkAgainstManifest, SGDWALK_VERSION, listStageFiles,
-  parseManifest, manifestDiscrepancies,
+  type Manifest, writeManifest, readManifest, checkAgainstManifest, SGDWALK_VERSION,
+  listStageFiles, parseManifest, manifestDiscrepancies,
 } from './manifest.js';
 export { type Logger, formatDuration, silentLogger } from './log.js';
 export { quantile, median, mean, fraction } from './stats.js';
 export { dot, norm, distance, updateCosine, interpolate } from './vector.js';
 export { pathExists } from './path-exists.js';
 export { DATA_DIR_ENV, datasetDirEnv } from './dataset-location.js';
+export { parseAnalysisSummary, parseSurfaceMetadata } from './analysis-summary.js';
+export { DATASET_FORMAT_VERSION, parseDatasetMeta, readDatasetMeta, type DatasetMeta } from './dataset-file.js';
+export { readJsonFile, checkWith, fieldOf, type JsonCheck } from './json-file.js';
 export { readRunInfo } from './run-file.js';
 export type { BatchNormMode } from './batch-norm-mode.js';
 export { checkpointIndexSchema, SHARD_FILE_PATTERN } from './checkpoint-index.js';

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SgdwalkError } from './errors.js';
 import { listStageFiles, manifestDiscrepancies, parseManifest, readManifest, writeManifest } from './manifest.js';
 
 describe('manifest.json: one listing, one comparison', () => {
@@ -27,9 +28,33 @@ describe('manifest.json: one listing, one comparison', () => {
     ]);
   });
 
-  it('a manifest without a file map or a stage is refused, naming the field', () => {
-    expect(() => parseManifest({ stage: 'train' }, 'm.json')).toThrow(/^m\.json: not a stage manifest \(field "files": /);
-    expect(() => parseManifest({ files: {} }, 'm.json')).toThrow(/field "stage"/);
-    expect(() => parseManifest([], 'm.json')).toThrow(/field "\(root\)"/);
+  it('reads what writeManifest writes, and the committed format-v1 run\'s manifest', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sgdwalk-manifest-'));
+    await writeFile(join(dir, 'run.json'), '{}');
+    const written = await writeManifest(dir, { stage: 'train', status: 'diverged', config: { lr: 0.1 }, inputs: { 'dataset.json': 'c'.repeat(64) }, versions: { node: 'v20' } });
+    expect(await readManifest(dir)).toEqual(written);
+    const fixture = new URL('../../../test/fixtures/run-format-v1/', import.meta.url).pathname;
+    expect((await readManifest(fixture)).stage).toBe('train');
+  });
+
+  it('a manifest missing a field or with one of the wrong type is refused, naming the file and the field', () => {
+    const whole = { stage: 'train', sgdwalkVersion: '0.1.0', createdAt: '2026-01-01T00:00:00.000Z', status: 'complete', config: {}, inputs: {}, versions: {}, files: {} };
+    const refused = (value: unknown) => {
+      try {
+        parseManifest(value, 'm.json');
+      } catch (e) {
+        expect(e).toBeInstanceOf(SgdwalkError);
+        expect((e as SgdwalkError).code).toBe('manifest');
+        return [(e as Error).message, (e as SgdwalkError).where];
+      }
+      throw new Error('accepted');
+    };
+    const { files: _, ...noFiles } = whole;
+    expect(refused(noFiles)).toEqual(['m.json: not a stage manifest (field "files": Invalid input: expected record, received undefined)', { file: 'm.json', field: 'files' }]);
+    const { stage: __, ...noStage } = whole;
+    expect(refused(noStage)[0]).toMatch(/^m\.json: not a stage manifest \(field "stage": /);
+    expect(refused({ ...whole, status: 'half' })[0]).toMatch(/field "status": /);
+    expect(refused({ ...whole, files: { 'run.json': 7 } })[1]).toEqual({ file: 'm.json', field: 'files.run.json' });
+    expect(refused([])[0]).toMatch(/field "\(root\)"/);
   });
 });

@@ -5,24 +5,9 @@ import { writeFileAtomic } from './atomic.js';
 import { FILES } from './contracts.js';
 import { SgdwalkError } from './errors.js';
 import { sha256File } from './hash.js';
+import { checkWith, type JsonCheck } from './json-file.js';
 
 export const SGDWALK_VERSION = '0.1.0';
-
-/** manifest.json: what a stage ran with and what it wrote, so any output folder explains itself. */
-export interface Manifest {
-  stage: string;
-  sgdwalkVersion: string;
-  createdAt: string;
-  status: 'complete' | 'diverged';
-  /** The resolved config section the stage ran with. */
-  config: unknown;
-  /** Content hashes of the inputs (earlier stages' manifests, source files). */
-  inputs: Record<string, string>;
-  /** Versions of what computed it: node, tfjs backend, onnxruntime, execution provider. */
-  versions: Record<string, string>;
-  /** sha256 of every file the stage wrote, by path relative to the folder. */
-  files: Record<string, string>;
-}
 
 /**
  * Every file of a stage folder as a path relative to it ('/'-separated), sorted; dot-names are temporaries
@@ -39,19 +24,31 @@ export async function listStageFiles(dir: string, prefix = ''): Promise<string[]
   return out.sort();
 }
 
-/** What a manifest must hold to be read: the stage and its file map (the rest is for people and logs). */
+/**
+ * manifest.json: what a stage ran with and what it wrote, so any output folder explains itself. The one
+ * schema of the file: writeManifest writes this type, readManifest and `verify` check it.
+ */
 const manifestSchema = z.object({
   stage: z.string(),
+  sgdwalkVersion: z.string(),
+  createdAt: z.string(),
+  status: z.enum(['complete', 'diverged']),
+  /** The resolved config section the stage ran with. */
+  config: z.unknown(),
+  /** Content hashes of the inputs (earlier stages' manifests, source files). */
+  inputs: z.record(z.string(), z.string()),
+  /** Versions of what computed it: node, tfjs backend, onnxruntime, execution provider. */
+  versions: z.record(z.string(), z.string()),
+  /** sha256 of every file the stage wrote, by path relative to the folder. */
   files: z.record(z.string(), z.string()),
 });
+export type Manifest = z.output<typeof manifestSchema>;
 
-/** Check a parsed manifest.json: a stage name and a map of path → sha256. */
-export function parseManifest(value: unknown, file: string): Manifest {
-  const result = manifestSchema.safeParse(value);
-  if (result.success) return value as Manifest;
-  const field = result.error.issues[0].path.join('.') || '(root)';
-  throw new SgdwalkError(`${file}: not a stage manifest (field "${field}": ${result.error.issues[0].message})`, 'manifest', { file, field });
-}
+/** Check a parsed manifest.json: every field of the schema, the error naming the file and the first wrong field. */
+export const parseManifest: JsonCheck<Manifest> = checkWith(
+  manifestSchema,
+  (issue, file) => new SgdwalkError(`${file}: not a stage manifest (field "${issue.field}": ${issue.message})`, 'manifest', { file, field: issue.field }),
+);
 
 /** A file of a stage folder that disagrees with its manifest: the path and what is wrong. */
 export interface ManifestDiscrepancy {
@@ -120,21 +117,6 @@ export async function readManifest(dir: string): Promise<Manifest> {
       'manifest',
       { file: path },
     );
-  }
-}
-
-/** Read a JSON file written by an earlier stage, with an error naming it. */
-export async function readJsonFile<T>(path: string): Promise<T> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new SgdwalkError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? e})`, 'read', { file: path });
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch (e) {
-    throw new SgdwalkError(`${path}: not valid JSON (${(e as Error).message})`, 'read', { file: path });
   }
 }
 

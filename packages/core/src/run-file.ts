@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { TrainConfig } from './config.js';
 import { RUN_FORMAT_VERSION } from './contracts.js';
 import { SgdwalkError } from './errors.js';
-import { readJsonFile } from './manifest.js';
+import { firstIssue, readJsonFile } from './json-file.js';
 import { storedModelSchema } from './model-schema.js';
 
 /**
@@ -80,22 +80,18 @@ export type RunInfo = Omit<z.output<typeof runInfoSchema>, 'config' | 'model' | 
   layout: import('./layout.js').ParameterLayout;
 };
 
-function fieldOf(path: PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[') || '(root)';
-}
-
 /** Check a parsed run.json; the error names the file and the first field that is wrong. */
 export function parseRunInfo(value: unknown, file: string): RunInfo {
   const result = runInfoSchema.safeParse(value);
   // The checked object as written (the schema only validates; nothing is transformed or dropped).
   if (result.success) return value as RunInfo;
-  const issue = result.error.issues[0];
-  const field = fieldOf(issue.path);
+  const issue = firstIssue(result.error);
+  const { field } = issue;
   const message = field === 'formatVersion' ? `run format version ${String((value as { formatVersion?: unknown }).formatVersion)} is not supported (expected ${RUN_FORMAT_VERSION})` : `field "${field}": ${issue.message}`;
   throw new SgdwalkError(`${file}: ${message}`, 'read', { file, field });
 }
 
 /** Read and check run.json: the one reader every stage and `verify` use. */
 export async function readRunInfo(path: string): Promise<RunInfo> {
-  return parseRunInfo(await readJsonFile<unknown>(path), path);
+  return readJsonFile(path, parseRunInfo);
 }

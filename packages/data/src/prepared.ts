@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DataError, FILES, readManifest, sha256 } from '@sgdwalk/core';
+import { DATASET_FORMAT_VERSION, DataError, FILES, parseDatasetMeta, readManifest, sha256, type DatasetMeta } from '@sgdwalk/core';
 import { checkLabels } from './idx.js';
-import type { SyntheticParams } from './synthetic.js';
 
 /**
  * The prepared dataset on disk (the data stage's output folder), the contract later stages read:
@@ -16,24 +15,8 @@ import type { SyntheticParams } from './synthetic.js';
 export type SplitName = 'train' | 'validation' | 'test';
 export const SPLIT_NAMES: readonly SplitName[] = ['train', 'validation', 'test'];
 
-export const DATASET_FORMAT_VERSION = 1;
-
-export interface DatasetMeta {
-  formatVersion: number;
-  dataset: string;
-  /** [H, W, C] of one image. */
-  imageShape: number[];
-  classes: number;
-  /** Per channel: x ↦ (x/255 − mean[c]) / std[c]. */
-  normalization: { mean: number[]; std: number[] };
-  splits: Record<SplitName, { count: number }>;
-  /** sha256 of each source file the split files were cut from, by file name (none for generated data). */
-  sources: Record<string, string>;
-  /** The release of the dataset the sources are, where it has several (CIFAR-10: "official" or another). */
-  variant?: string;
-  /** The generator's settings, for the synthetic dataset. */
-  synthetic?: SyntheticParams;
-}
+/** dataset.json's schema, type and check live in core (dataset-file.ts): `sgdwalk import` reads the file too. */
+export { DATASET_FORMAT_VERSION, type DatasetMeta };
 
 export interface SplitData {
   /** count × H×W×C pixels, HWC per image. */
@@ -68,18 +51,6 @@ async function readBytes(path: string): Promise<Uint8Array> {
   }
 }
 
-function checkMeta(raw: unknown, path: string): DatasetMeta {
-  const meta = raw as DatasetMeta;
-  if (!meta || typeof meta !== 'object' || meta.formatVersion !== DATASET_FORMAT_VERSION) {
-    throw new DataError(`dataset format version ${String(meta?.formatVersion)} is not supported (expected ${DATASET_FORMAT_VERSION}); re-run the data stage`, path);
-  }
-  const shapeOk = Array.isArray(meta.imageShape) && meta.imageShape.length === 3 && meta.imageShape.every((n) => Number.isInteger(n) && n > 0);
-  const normOk = [meta.normalization?.mean, meta.normalization?.std].every((a) => Array.isArray(a) && a.length === meta.imageShape?.[2]);
-  const splitsOk = SPLIT_NAMES.every((s) => Number.isInteger(meta.splits?.[s]?.count) && meta.splits[s].count >= 0);
-  if (!shapeOk || !normOk || !splitsOk || !Number.isInteger(meta.classes)) throw new DataError('malformed dataset metadata (imageShape, normalization, classes or splits)', path);
-  return meta;
-}
-
 /**
  * Open a prepared dataset: checks that the data stage completed (manifest present), that the metadata is
  * of a version we read, and that every split file has exactly the size the metadata implies.
@@ -100,7 +71,7 @@ export async function readPreparedDataset(dir: string): Promise<PreparedDataset>
   } catch (e) {
     throw new DataError(`not valid JSON (${(e as Error).message})`, metaPath);
   }
-  const meta = checkMeta(raw, metaPath);
+  const meta = parseDatasetMeta(raw, metaPath);
   const rowBytes = pixelsPerImage(meta);
   const splits = {} as Record<SplitName, SplitData>;
   for (const split of SPLIT_NAMES) {

@@ -1,10 +1,30 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathExists, readJsonFile } from '@sgdwalk/core';
+import { z } from 'zod';
+import { SgdwalkError, checkWith, pathExists, readJsonFile } from '@sgdwalk/core';
 import { interopError } from './interop-error.js';
 
 /** A checkpoint folder's manifest, mapping steps to files: {"0": "init.safetensors", "10": "ckpt-10.safetensors"}. */
 export const STEPS_MANIFEST = 'steps.json';
+/**
+ * steps.json's schema: an object whose keys are steps (non-negative integers, as JSON keys are strings) and
+ * whose values are file paths relative to the folder. The error names steps.json and the key.
+ */
+const stepsManifestSchema = z.record(
+  z
+    .string()
+    .regex(/^\d+$/)
+    .refine((key) => Number.isSafeInteger(Number(key))),
+  z.string({ error: 'must be a file path relative to the checkpoint folder' }).min(1, { error: 'must be a file path relative to the checkpoint folder' }),
+  {
+    error: (issue) =>
+      issue.code === 'invalid_key' ? 'is not a step (a non-negative integer)' : 'must be an object mapping steps to safetensors files, e.g. {"0": "init.safetensors"}',
+  },
+);
+const checkStepsManifest = checkWith(stepsManifestSchema, ({ field, message }, file) =>
+  field === '(root)' ? new SgdwalkError(`${file}: ${message}`, 'import', { file }) : new SgdwalkError(`${file}: field "${field}": ${message}`, 'import', { file, field }),
+);
+
 /** A checkpoint file named for its step: step-<N>.safetensors, any zero padding. */
 const STEP_FILE = /^step-(\d+)\.safetensors$/;
 
@@ -28,14 +48,8 @@ export async function listStepFiles(dir: string): Promise<StepFile[]> {
   const manifest = join(dir, STEPS_MANIFEST);
   let files: StepFile[];
   if (await pathExists(manifest)) {
-    const entries = await readJsonFile<Record<string, unknown>>(manifest);
-    if (typeof entries !== 'object' || entries === null || Array.isArray(entries)) throw interopError(manifest, 'must be an object mapping steps to safetensors files, e.g. {"0": "init.safetensors"}');
-    files = Object.entries(entries).map(([key, file]) => {
-      const step = Number(key);
-      if (!/^\d+$/.test(key) || !Number.isSafeInteger(step)) throw interopError(manifest, `"${key}" is not a step (a non-negative integer)`);
-      if (typeof file !== 'string' || file === '') throw interopError(manifest, `step ${key}: the file must be a path relative to ${dir}`);
-      return { step, file: join(dir, file) };
-    });
+    const entries = await readJsonFile(manifest, checkStepsManifest);
+    files = Object.entries(entries).map(([key, file]) => ({ step: Number(key), file: join(dir, file) }));
   } else {
     const byStep = new Map<number, string>();
     for (const name of names) {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError, FILES, readJsonFile, tensorView, writeFileAtomic, type Logger, type RunInfo } from '@sgdwalk/core';
+import { ConfigError, FILES, readRunInfo, tensorView, writeFileAtomic, type Logger, type RunInfo } from '@sgdwalk/core';
 import { CheckpointReader, readTable } from '@sgdwalk/checkpoints';
 import { exportGraph } from './export-graph.js';
 import { GRAPH_FILE } from './import-run.js';
@@ -41,7 +41,7 @@ export const stepFileName = (step: number, width: number) => `step-${String(step
  */
 export async function exportRun(opts: ExportRunOptions): Promise<{ steps: number[] }> {
   const { runDir, outDir, log } = opts;
-  const info = await readJsonFile<RunInfo>(join(runDir, FILES.run));
+  const info = await readRunInfo(join(runDir, FILES.run));
   if (info.source && opts.layout === 'torch') {
     throw new ConfigError(`${runDir} is an imported run: its tensors already carry the names and axes of the graph it came from (export it without --layout torch)`, undefined, '--layout');
   }

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SgdwalkError } from '@sgdwalk/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listStepFiles } from './checkpoint-files.js';
 import { importedLayout, stateVector } from './imported-layout.js';
@@ -31,7 +32,24 @@ describe('checkpoint folders', () => {
     await writeFile(join(d, 'steps.json'), JSON.stringify({ 5: 'late.safetensors', 0: 'init.safetensors' }));
     expect((await listStepFiles(d)).map((f) => [f.step, f.file])).toEqual([[0, join(d, 'init.safetensors')], [5, join(d, 'late.safetensors')]]);
     await writeFile(join(d, 'steps.json'), JSON.stringify({ first: 'init.safetensors' }));
-    await expect(listStepFiles(d)).rejects.toThrow(/steps\.json: "first" is not a step/);
+    await expect(listStepFiles(d)).rejects.toThrow(/steps\.json: field "first": is not a step \(a non-negative integer\)/);
+    const errorOf = async (content: unknown) => {
+      await writeFile(join(d, 'steps.json'), JSON.stringify(content));
+      return listStepFiles(d).then(() => undefined, (e: unknown) => e as SgdwalkError);
+    };
+    for (const [content, message, field] of [
+      [{ 10: '' }, `${join(d, 'steps.json')}: field "10": must be a file path relative to the checkpoint folder`, '10'],
+      [{ 10: 3 }, `${join(d, 'steps.json')}: field "10": must be a file path relative to the checkpoint folder`, '10'],
+      [{ '-1': 'a.safetensors' }, `${join(d, 'steps.json')}: field "-1": is not a step (a non-negative integer)`, '-1'],
+      [{ '99999999999999999999': 'a.safetensors' }, `${join(d, 'steps.json')}: field "99999999999999999999": is not a step (a non-negative integer)`, '99999999999999999999'],
+      [['init.safetensors'], `${join(d, 'steps.json')}: must be an object mapping steps to safetensors files, e.g. {"0": "init.safetensors"}`, undefined],
+    ] as const) {
+      const e = await errorOf(content);
+      expect(e).toBeInstanceOf(SgdwalkError);
+      expect(e!.message).toBe(message);
+      expect(e!.code).toBe('import');
+      expect(e!.where).toEqual({ file: join(d, 'steps.json'), field });
+    }
   });
 
   it('says so when a folder holds no checkpoint', async () => {
@@ -87,5 +105,12 @@ describe('metrics files', () => {
     await expect(readImportedMetrics(csv)).rejects.toThrow(/bad\.csv: line 2: column loss is not a number \("abc"\)/);
     await writeFile(csv, 'step,loss\n1,1\n1,2\n');
     await expect(readImportedMetrics(csv)).rejects.toThrow(/bad\.csv: line 3: step 1 appears twice/);
+    const jsonl = join(dir, 'bad.jsonl');
+    await writeFile(jsonl, '{"step": 1}\n{"step": 2,\n');
+    await expect(readImportedMetrics(jsonl)).rejects.toThrow(/bad\.jsonl: line 2 is not JSON/);
+    for (const line of ['null', '[1, 2]', '3']) {
+      await writeFile(jsonl, `{"step": 1}\n${line}\n`);
+      await expect(readImportedMetrics(jsonl), line).rejects.toThrow(`${jsonl}: line 2 is not a JSON object of columns, e.g. {"step": 1, "loss": 2.3}`);
+    }
   });
 });

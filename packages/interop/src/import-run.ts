@@ -2,7 +2,7 @@ import { copyFile, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
-  ConfigError, FILES, RUN_FORMAT_VERSION, dataSectionSchema, distance, hashJson, pathExists, readJsonFile, sha256, sha256File,
+  ConfigError, FILES, RUN_FORMAT_VERSION, dataSectionSchema, distance, hashJson, pathExists, readDatasetMeta, sha256, sha256File,
   trainSectionSchema, writeFileAtomic, writeManifest, type Logger, type ModelSpec, type RunInfo, type StepMetrics,
 } from '@sgdwalk/core';
 import { CheckpointWriter, writeTable } from '@sgdwalk/checkpoints';
@@ -56,7 +56,7 @@ export interface ImportRunOptions {
 async function datasetOf(opts: ImportRunOptions): Promise<{ imageShape: number[]; classes: number; hash: string }> {
   if (!opts.dataDir) return { ...knownDataset(opts.dataset), hash: '' };
   const file = join(opts.dataDir, FILES.dataset);
-  const meta = await readJsonFile<{ dataset: string; imageShape: number[]; classes: number }>(file);
+  const meta = await readDatasetMeta(file);
   if (meta.dataset !== opts.dataset) throw new ConfigError(`the prepared data in ${opts.dataDir} is dataset ${meta.dataset}, not ${opts.dataset}`, undefined, '--dataset');
   return { imageShape: meta.imageShape, classes: meta.classes, hash: sha256(await readFile(file)) };
 }

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
 import { interopError } from './interop-error.js';
 
 /**
@@ -27,15 +28,22 @@ function numberOf(value: unknown, file: string, line: number, column: string): n
   return n;
 }
 
+/** A JSONL line: an object of columns (each value is read by numberOf, unknown columns are ignored). */
+const jsonlRowSchema = z.record(z.string(), z.unknown());
+
 function records(text: string, file: string): Array<{ line: number; values: Record<string, unknown> }> {
   const lines = text.split(/\r?\n/).map((l, i) => ({ line: i + 1, text: l })).filter((l) => l.text.trim() !== '');
   if (file.endsWith('.jsonl') || file.endsWith('.ndjson')) {
     return lines.map(({ line, text: l }) => {
+      let value: unknown;
       try {
-        return { line, values: JSON.parse(l) as Record<string, unknown> };
+        value = JSON.parse(l);
       } catch (e) {
         throw interopError(file, `line ${line} is not JSON (${(e as Error).message})`);
       }
+      const values = jsonlRowSchema.safeParse(value);
+      if (!values.success) throw interopError(file, `line ${line} is not a JSON object of columns, e.g. {"step": 1, "loss": 2.3}`);
+      return { line, values: values.data };
     });
   }
   if (lines.length === 0) throw interopError(file, 'empty: a CSV metrics file needs a header row (step, loss, lr, gradCosine, …)');

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { syntheticInputs } from '../test/fixture.js';
 import { formatAlphaGrid, formatFraction, formatNumber, headlineRows, NOT_COMPUTED, runFacts, statusText } from './headline.js';
-import { normalizeSummary } from './load.js';
-import type { AnalysisSummary } from '@sgdwalk/core';
+import { parseAnalysisSummary, type AnalysisSummary } from '@sgdwalk/core';
 
 describe('number formatting', () => {
   it('keeps 4 significant digits and marks missing values', () => {
@@ -77,12 +76,12 @@ describe('fact tables', () => {
     });
     // A summary.json from before these fields existed, and one whose NaNs JSON turned into null.
     const { fractionFloorBarrierPositive, medianFloorBarrier, maxFloorBarrier, medianLagBarrier, sharpness, pairsReused, pairsComputed, ...old } = syntheticInputs().summary;
-    const older = values(normalizeSummary(old as AnalysisSummary));
+    const older = values(parseAnalysisSummary(JSON.parse(JSON.stringify(old)), 'summary.json'));
     for (const label of ['Positive floor barriers', 'Median floor barrier', 'Max floor barrier', 'Median B(t, k)', 'Sharpness', 'Pairs reused / computed']) {
       expect(older[label], label).toBe(NOT_COMPUTED);
     }
     const nulls = JSON.parse(JSON.stringify({ ...syntheticInputs().summary, medianLagBarrier: { '2': NaN }, maxFloorBarrier: NaN, sharpness: [{ step: 5, topEigenvalue: NaN, twoOverLr: 20 }] }));
-    const fromJson = values(normalizeSummary(nulls));
+    const fromJson = values(parseAnalysisSummary(nulls, 'summary.json'));
     expect(fromJson).toMatchObject({ 'Median B(t, k), k = 2': NOT_COMPUTED, 'Max floor barrier': NOT_COMPUTED, 'Sharpness at step 5': NOT_COMPUTED });
     expect(Object.values(fromJson).join(' ')).not.toMatch(/NaN|null|undefined/);
   });

@@ -1,7 +1,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readTable } from '@sgdwalk/checkpoints';
-import { CheckpointError, FILES, pathExists, type RunInfo, type SurfacePathRow, type SurfacePointRow, type SurfaceSummary } from '@sgdwalk/core';
+import { FILES, parseSurfaceMetadata, pathExists, type RunInfo, type SurfacePathRow, type SurfacePointRow, type SurfaceSummary } from '@sgdwalk/core';
 import type { TopLevelSpec } from 'vega-lite';
 import { FIGURE_CONFIG } from './figures.js';
 import { contourSegments, logLevels } from './surface-contours.js';
@@ -40,13 +40,7 @@ export async function loadSurfaceInputs(analysisDir: string): Promise<SurfaceInp
   if (!(await pathExists(pointsFile))) return { surfaces: [], points: [], paths: [] };
   const table = await readTable(pointsFile);
   const meta = table.metadata[SURFACES_METADATA_KEY];
-  let surfaces: SurfaceSummary[];
-  try {
-    surfaces = JSON.parse(meta ?? '') as SurfaceSummary[];
-    if (!Array.isArray(surfaces)) throw new Error('not a list');
-  } catch {
-    throw new CheckpointError(`metadata "${SURFACES_METADATA_KEY}" is missing or not a JSON list of surfaces`, pointsFile);
-  }
+  const surfaces = parseSurfaceMetadata(meta, pointsFile, SURFACES_METADATA_KEY);
   const points = rowsFromTable(table, POINT_SCHEMA, pointsFile);
   const paths = (await pathExists(pathsFile)) ? rowsFromTable(await readTable(pathsFile), PATH_SCHEMA, pathsFile) : [];
   return { surfaces, points, paths };

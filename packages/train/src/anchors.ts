@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  FILES, RUN_FORMAT_VERSION, SgdwalkError, checkAgainstManifest, readJsonFile, sha256, type ModelSpec, type ParameterLayout, type RunInfo,
+  FILES, SgdwalkError, checkAgainstManifest, readRunInfo, sha256, type ModelSpec, type ParameterLayout, type RunInfo,
 } from '@sgdwalk/core';
 import { CheckpointReader, CheckpointWriter, readTable, writeTable } from '@sgdwalk/checkpoints';
 import type { SplitData } from '@sgdwalk/data';
@@ -118,11 +118,9 @@ export interface AnchoredRun {
 export async function readAnchoredRun(runDir: string): Promise<AnchoredRun> {
   const runPath = join(runDir, FILES.run);
   await checkAgainstManifest(runDir, [FILES.run]);
-  const info = await readJsonFile<RunInfo>(runPath);
-  if (info.formatVersion !== RUN_FORMAT_VERSION) {
-    throw new SgdwalkError(`${runPath}: run format version ${info.formatVersion} is not supported (expected ${RUN_FORMAT_VERSION})`, 'read', { file: runPath });
-  }
-  if (!info.anchors) {
+  const info = await readRunInfo(runPath);
+  const { anchors } = info;
+  if (!anchors) {
     throw new SgdwalkError(
       `${runPath}: run ${info.runId} has no anchors (train.checkpoints.anchors was not set), so only its stored steps exist and none can be replayed`,
       'replay', { file: runPath },
@@ -141,7 +139,7 @@ export async function readAnchoredRun(runDir: string): Promise<AnchoredRun> {
   for (let t = 0; t <= info.steps; t++) {
     if (!stateHashes.has(t)) throw new SgdwalkError(`${hashesPath}: no state hash for step ${t} (the run took ${info.steps} steps)`, 'read', { file: hashesPath, step: t });
   }
-  return { info: info as AnchoredRun['info'], stateHashes };
+  return { info: { ...info, anchors }, stateHashes };
 }
 
 /** The velocity stored after anchor `step` (null at step 0 or without momentum). */
