@@ -1,32 +1,28 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  FILES, Rng, parseSection, parseAnalyzeSection, resolveModel, trainSectionSchema, writeManifest, type AnalyzeConfig, type Logger, type ModelSpec, type TrainConfig,
+  FILES, Rng, parseSection, parseAnalyzeSection, resolveModel, trainSectionSchema, type AnalyzeConfig, type Logger, type ModelSpec, type TrainConfig,
 } from '@sgdwalk/core';
 import { readTable } from '@sgdwalk/checkpoints';
 import { trainRun } from '@sgdwalk/train';
 import { analyzeRun } from './analyze.js';
 import { BARRIER_LINES_FILE } from './outputs.js';
+import { writePreparedDataset } from '@sgdwalk/data';
 
 const IMAGE = [4, 4, 1];
 
 async function writeDataset(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
   const rng = new Rng(8);
-  const counts = { train: 40, validation: 8, test: 8 };
-  for (const [split, count] of Object.entries(counts)) {
+  const split = (count: number) => {
     const labels = Uint8Array.from({ length: count }, () => rng.int(2));
-    await writeFile(join(dir, `${split}-images.u8`), Uint8Array.from({ length: count * 16 }, (_, i) => rng.int(128) + 100 * labels[Math.floor(i / 16)]));
-    await writeFile(join(dir, `${split}-labels.u8`), labels);
-  }
-  const meta = {
-    formatVersion: 1, dataset: 'synthetic', imageShape: IMAGE, classes: 2, normalization: { mean: [0.5], std: [0.25] },
-    splits: { train: { count: counts.train }, validation: { count: counts.validation }, test: { count: counts.test } }, sources: {},
+    return { images: Uint8Array.from({ length: count * 16 }, (_, i) => rng.int(128) + 100 * labels[Math.floor(i / 16)]), labels };
   };
-  await writeFile(join(dir, FILES.dataset), JSON.stringify(meta));
-  await writeManifest(dir, { stage: 'data', status: 'complete', config: {}, inputs: {}, versions: {} });
+  const train = split(40);
+  const validation = split(8);
+  const test = split(8);
+  await writePreparedDataset(dir, { dataset: 'synthetic', imageShape: IMAGE, classes: 2, normalization: { mean: [0.5], std: [0.25] }, sources: {} }, { train, validation, test });
 }
 
 const model: ModelSpec = {

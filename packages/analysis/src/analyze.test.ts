@@ -17,6 +17,7 @@ import { BARRIER_LINES_FILE } from './outputs.js';
 import { summarizeBarriers } from './summary.js';
 import { createEvaluator } from './evaluator.js';
 import { curveMetrics } from './pair-metrics.js';
+import { writeRandomDataset } from '../test/random-dataset.js';
 
 const model: ModelSpec = mlpSpec([5], { inputShape: [2, 2, 1], classes: 3 });
 const layout = parameterLayout(model);
@@ -30,22 +31,9 @@ function recordingLogger(): Logger & { infos: string[]; warnings: string[]; done
   return { infos, warnings, done, info: (m) => infos.push(m), warn: (m) => warnings.push(m), progress: (_label, d) => done.push(d) };
 }
 
-/** A prepared-dataset folder as the data stage writes it: 2×2×1 images, 3 classes. */
+/** 2×2×1 random images of 3 random classes, as the data stage writes them. */
 async function writeDataset(dir: string): Promise<void> {
-  const rng = new Rng(3);
-  const counts = { train: TRAIN_COUNT, validation: 4, test: 4 };
-  for (const [split, count] of Object.entries(counts)) {
-    await writeFile(join(dir, `${split}-images.u8`), Uint8Array.from({ length: count * 4 }, () => rng.int(256)));
-    await writeFile(join(dir, `${split}-labels.u8`), Uint8Array.from({ length: count }, () => rng.int(3)));
-  }
-  const meta = {
-    formatVersion: 1, dataset: 'synthetic', imageShape: [2, 2, 1], classes: 3,
-    normalization: { mean: [0.5], std: [0.25] },
-    splits: { train: { count: counts.train }, validation: { count: counts.validation }, test: { count: counts.test } },
-    sources: {},
-  };
-  await writeFile(join(dir, FILES.dataset), JSON.stringify(meta));
-  await writeManifest(dir, { stage: 'data', status: 'complete', config: {}, inputs: {}, versions: {} });
+  await writeRandomDataset(dir, TRAIN_COUNT);
 }
 
 /** A trajectory: θ_0 random, then small random steps; `corrupt` steps get a NaN weight. */

@@ -16,25 +16,16 @@ import { SURFACES_METADATA_KEY } from './surface-files.js';
 import { projector } from './surface-plane.js';
 import { evaluatePointsPlain } from './surface-rows.js';
 import { parseAnalysisSummary, parseSurfaceMetadata, silentLogger } from '@sgdwalk/core';
+import { writeRandomDataset } from '../test/random-dataset.js';
 
 const model: ModelSpec = mlpSpec([5], { inputShape: [2, 2, 1], classes: 3 });
 const layout = parameterLayout(model);
 const TRAIN_COUNT = 30;
 const STEPS = [0, 1, 2, 3, 4, 7, 8, 10];
 
+/** 2×2×1 random images of 3 random classes, as the data stage writes them. */
 async function writeDataset(dir: string): Promise<void> {
-  const rng = new Rng(3);
-  const counts = { train: TRAIN_COUNT, validation: 4, test: 4 };
-  for (const [split, count] of Object.entries(counts)) {
-    await writeFile(join(dir, `${split}-images.u8`), Uint8Array.from({ length: count * 4 }, () => rng.int(256)));
-    await writeFile(join(dir, `${split}-labels.u8`), Uint8Array.from({ length: count }, () => rng.int(3)));
-  }
-  const meta = {
-    formatVersion: 1, dataset: 'synthetic', imageShape: [2, 2, 1], classes: 3, normalization: { mean: [0.5], std: [0.25] },
-    splits: { train: { count: counts.train }, validation: { count: counts.validation }, test: { count: counts.test } }, sources: {},
-  };
-  await writeFile(join(dir, FILES.dataset), JSON.stringify(meta));
-  await writeManifest(dir, { stage: 'data', status: 'complete', config: {}, inputs: {}, versions: {} });
+  await writeRandomDataset(dir, TRAIN_COUNT);
 }
 
 /** θ_0 random, then steps with a drift (so the walk has a direction) and noise. */

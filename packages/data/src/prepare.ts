@@ -1,10 +1,9 @@
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { FILES, writeFileAtomic, writeManifest, type DataConfig, type Logger } from '@sgdwalk/core';
+import type { DataConfig, Logger } from '@sgdwalk/core';
 import { channelHistogram, normalizationFromHistogram } from './channel-stats.js';
 import { loadDescriptor, type DatasetDescriptor } from './descriptor.js';
 import { loadDataset, type LoadedDataset } from './load.js';
-import { DATASET_FORMAT_VERSION, pixelsPerImage, splitFileNames, type DatasetMeta, type SplitName } from './prepared.js';
+import { pixelsPerImage, type DatasetMeta, type SplitName } from './prepared.js';
+import { writePreparedDataset, type SplitBytes } from './prepared-writer.js';
 import { planSplits } from './splits.js';
 
 /**
@@ -35,33 +34,19 @@ export async function prepareDataset(opts: { config: DataConfig; outDir: string;
   for (const note of notes) log.warn(note);
   const normalization = normalizationOf(data);
 
-  // From here on the folder is rewritten: drop the old manifest first, so an interrupted run is never
-  // mistaken for a complete one.
-  await rm(join(outDir, FILES.manifest), { force: true });
   const rowBytes = pixelsPerImage(data);
-  const counts = {} as Record<SplitName, { count: number }>;
   // Splits are views into the parts, written without copying.
+  const splits = {} as Record<SplitName, SplitBytes>;
   for (const { split, part, start, count } of ranges) {
     const source = data.parts[part];
-    const names = splitFileNames(split);
-    await writeFileAtomic(join(outDir, names.images), source.images.subarray(start * rowBytes, (start + count) * rowBytes));
-    await writeFileAtomic(join(outDir, names.labels), source.labels.subarray(start, start + count));
-    counts[split] = { count };
-    log.info(`data: ${split} ${count} examples (${part} [${start}, ${start + count}))`);
+    splits[split] = { images: source.images.subarray(start * rowBytes, (start + count) * rowBytes), labels: source.labels.subarray(start, start + count) };
   }
-
-  const meta: DatasetMeta = {
-    formatVersion: DATASET_FORMAT_VERSION,
-    dataset: descriptor.name,
-    imageShape: [...data.imageShape],
-    classes: data.classes,
-    normalization,
-    splits: { train: counts.train, validation: counts.validation, test: counts.test },
-    sources: data.sources,
-    ...(data.variant !== undefined && { variant: data.variant }),
-    ...(data.synthetic !== undefined && { synthetic: data.synthetic }),
-  };
-  await writeFileAtomic(join(outDir, FILES.dataset), JSON.stringify(meta, null, 2) + '\n');
-  await writeManifest(outDir, { stage: 'data', status: 'complete', config, inputs: data.inputs, versions: { node: process.version } });
+  const meta = await writePreparedDataset(
+    outDir,
+    { dataset: descriptor.name, imageShape: [...data.imageShape], classes: data.classes, normalization, sources: data.sources, variant: data.variant, synthetic: data.synthetic },
+    splits,
+    { config, inputs: data.inputs },
+  );
+  for (const { split, part, start, count } of ranges) log.info(`data: ${split} ${count} examples (${part} [${start}, ${start + count}))`);
   return meta;
 }

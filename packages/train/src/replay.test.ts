@@ -1,39 +1,22 @@
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  FILES, Rng, parseSection, resolveModel, sha256, silentLogger, trainSectionSchema, writeManifest, type ModelSpec, type RunInfo, type TrainConfig,
+  FILES, parseSection, resolveModel, sha256, silentLogger, trainSectionSchema, writeManifest, type ModelSpec, type RunInfo, type TrainConfig,
 } from '@sgdwalk/core';
 import { CheckpointReader, CheckpointSet, CheckpointWriter, MaterializedCache } from '@sgdwalk/checkpoints';
 import { ANCHOR_FILES, readAnchoredRun, velocityLayout } from './anchors.js';
 import { materializeSteps, openAnalysisCheckpoints, parseStepRange, replayStretches } from './materialize.js';
 import { replay } from './replay.js';
 import { trainRun } from './train.js';
+import { writeBrightestChannelDataset } from '../test/brightest-channel-dataset.js';
 
-const IMAGE = [4, 4, 3];
 const COUNTS = { train: 48, validation: 8, test: 8 };
 
-/** A prepared-dataset folder: 4×4×3 images, 3 classes (the brightest channel); `flip` changes one pixel. */
+/** 4×4×3 images of 3 classes (the brightest channel); `flip` changes one pixel. */
 async function writeDataset(dir: string, flip = false): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const rng = new Rng(5);
-  const pixels = IMAGE.reduce((a, b) => a * b, 1);
-  for (const [split, count] of Object.entries(COUNTS)) {
-    const labels = Uint8Array.from({ length: count }, () => rng.int(3));
-    const images = Uint8Array.from({ length: count * pixels }, (_, i) => rng.int(160) + (i % 3 === labels[Math.floor(i / pixels)] ? 90 : 0));
-    if (flip && split === 'train') images[7] ^= 1;
-    await writeFile(join(dir, `${split}-images.u8`), images);
-    await writeFile(join(dir, `${split}-labels.u8`), labels);
-  }
-  const meta = {
-    formatVersion: 1, dataset: 'synthetic', imageShape: IMAGE, classes: 3,
-    normalization: { mean: [0.45, 0.45, 0.45], std: [0.25, 0.25, 0.25] },
-    splits: { train: { count: COUNTS.train }, validation: { count: COUNTS.validation }, test: { count: COUNTS.test } },
-    sources: {},
-  };
-  await writeFile(join(dir, FILES.dataset), JSON.stringify(meta));
-  await writeManifest(dir, { stage: 'data', status: 'complete', config: {}, inputs: {}, versions: {} });
+  await writeBrightestChannelDataset(dir, { imageShape: [4, 4, 3], counts: COUNTS, seed: 5, flip });
 }
 
 const mlp: ModelSpec = {

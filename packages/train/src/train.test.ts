@@ -1,39 +1,22 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ConfigError, FILES, Rng, parseSection, resolveModel, silentLogger, slotOf, tensorView, trainSectionSchema, writeManifest,
+  ConfigError, FILES, parseSection, resolveModel, silentLogger, slotOf, tensorView, trainSectionSchema,
   type ModelSpec, type RunInfo, type TrainConfig,
 } from '@sgdwalk/core';
 import { CheckpointReader, readTable } from '@sgdwalk/checkpoints';
 import { readPreparedDataset } from '@sgdwalk/data';
 import { checkModelFitsData, trainRun } from './train.js';
+import { writeBrightestChannelDataset } from '../test/brightest-channel-dataset.js';
 
 const IMAGE = [6, 6, 3];
 const COUNTS = { train: 48, validation: 12, test: 12 };
 
-/**
- * A prepared-dataset folder as the data stage writes it: 6×6×3 images, 3 classes. The class is the
- * brightest channel, so there is something to learn.
- */
+/** 6×6×3 images of 3 classes (the brightest channel), as the data stage writes them. */
 async function writeDataset(dir: string): Promise<void> {
-  const rng = new Rng(21);
-  const pixels = IMAGE.reduce((a, b) => a * b, 1);
-  for (const [split, count] of Object.entries(COUNTS)) {
-    const labels = Uint8Array.from({ length: count }, () => rng.int(3));
-    const images = Uint8Array.from({ length: count * pixels }, (_, i) => rng.int(160) + (i % 3 === labels[Math.floor(i / pixels)] ? 90 : 0));
-    await writeFile(join(dir, `${split}-images.u8`), images);
-    await writeFile(join(dir, `${split}-labels.u8`), labels);
-  }
-  const meta = {
-    formatVersion: 1, dataset: 'synthetic', imageShape: IMAGE, classes: 3,
-    normalization: { mean: [0.45, 0.45, 0.45], std: [0.25, 0.25, 0.25] },
-    splits: { train: { count: COUNTS.train }, validation: { count: COUNTS.validation }, test: { count: COUNTS.test } },
-    sources: {},
-  };
-  await writeFile(join(dir, FILES.dataset), JSON.stringify(meta));
-  await writeManifest(dir, { stage: 'data', status: 'complete', config: {}, inputs: {}, versions: {} });
+  await writeBrightestChannelDataset(dir, { imageShape: [6, 6, 3], counts: COUNTS, seed: 21 });
 }
 
 /** conv-BN-relu-maxpool, a projection and an identity residual block, GAP, dense. */
