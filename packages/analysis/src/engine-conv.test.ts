@@ -1,50 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Rng, instantiateLibraryModel, interpolate, parameterLayout, resolveLayers, tensorView, type ModelSpec, type ParameterLayout } from '@sgdwalk/core';
+import { inputFeatures, instantiateLibraryModel, interpolate, parameterLayout, resolveLayers, type ModelSpec } from '@sgdwalk/core';
 import { createNaiveEngine, type InterpolationEngine, type InterpolationEngineOptions } from './engine.js';
 import { createFastEngine, widestActivation } from './fast-engine.js';
-import type { EvaluationSet } from './evaluation-set.js';
-
-/**
- * The fast engine on conv nets: by default one α per run, as the naive engine; with alphaBatchImages the
- * α-batched graphs (grouped convs, per-network BN statistics), against the naive engine.
- */
-
-function randomState(layout: ParameterLayout, rng: Rng): Float32Array {
-  const state = new Float32Array(layout.totalSize);
-  for (const slot of layout.tensors) {
-    const view = tensorView(state, slot);
-    // He-like scale for filters so activations stay O(1) through the stack
-    const scale = slot.name.endsWith('.weight') ? Math.sqrt(2 / (slot.shape.slice(0, -1).reduce((a, b) => a * b, 1))) : 0.5;
-    for (let i = 0; i < view.length; i++) view[i] = slot.name.endsWith('running_var') || slot.name.endsWith('gamma') ? 0.5 + rng.uniform() : rng.normal() * scale;
-  }
-  return state;
-}
-
-/**
- * A short trajectory: each state a small random step from the one before. Buffers move too, by less, so
- * that running variances stay positive on lines extrapolated to α = −0.5 and 1.5.
- */
-function trajectory(layout: ParameterLayout, length: number, seed: number): Float32Array[] {
-  const rng = new Rng(seed);
-  const states = [randomState(layout, rng)];
-  while (states.length < length) states.push(states.at(-1)!.map((v, i) => v + rng.normal() * (i < layout.trainableSize ? 0.3 : 0.1) * Math.abs(v)));
-  return states;
-}
-
-function evaluationSet(model: ModelSpec, count: number, seed: number): EvaluationSet {
-  const rng = new Rng(seed);
-  const features = model.inputShape.reduce((a, b) => a * b, 1);
-  return { x: Float32Array.from({ length: count * features }, () => rng.normal()), labels: Int32Array.from({ length: count }, () => rng.int(model.classes)), count, features };
-}
-
-async function withEngine<T>(create: Promise<InterpolationEngine>, use: (engine: InterpolationEngine) => Promise<T>): Promise<T> {
-  const engine = await create;
-  try {
-    return await use(engine);
-  } finally {
-    await engine.release();
-  }
-}
+import { randomEvaluationSet, trajectory, withEngine } from '../test/random-inputs.js';
 
 const alphas = [-0.5, 0, 0.25, 0.5, 0.75, 1, 1.5];
 
@@ -83,8 +41,8 @@ describe('fast engine on conv nets', () => {
   it('evaluates a conv net one α per run by default: exactly the curves of the naive engine', async () => {
     const model = cases['small conv net'];
     const layout = parameterLayout(model);
-    const opts: InterpolationEngineOptions = { model, layout, bnMode: 'batch', evalSet: evaluationSet(model, 30, 9), evalBatchSize: 12, provider: 'cpu' };
-    const [a, b] = trajectory(layout, 2, 5);
+    const opts: InterpolationEngineOptions = { model, layout, bnMode: 'batch', evalSet: randomEvaluationSet(inputFeatures(model), model.classes, 30, 9), evalBatchSize: 12, provider: 'cpu' };
+    const [a, b] = trajectory(layout, 2, 5, { he: true, bufferStep: 0.1 });
     const curve = (engine: InterpolationEngine) => Promise.all([engine.prepare(a), engine.prepare(b)]).then(([pa, pb]) => engine.interpolate(pa, pb, alphas));
     expect(await withEngine(createFastEngine(opts), curve)).toEqual(await withEngine(createNaiveEngine(opts), curve));
   });
@@ -93,8 +51,8 @@ describe('fast engine on conv nets', () => {
     for (const bnMode of ['batch', 'running'] as const) {
       it(`α-batched equals the naive engine to float32 rounding (${label}, BN ${bnMode})`, async () => {
         const layout = parameterLayout(model);
-        const opts: InterpolationEngineOptions = { model, layout, bnMode, evalSet: evaluationSet(model, 30, 9), evalBatchSize: 12, provider: 'cpu' };
-        const states = trajectory(layout, 3, 17);
+        const opts: InterpolationEngineOptions = { model, layout, bnMode, evalSet: randomEvaluationSet(inputFeatures(model), model.classes, 30, 9), evalBatchSize: 12, provider: 'cpu' };
+        const states = trajectory(layout, 3, 17, { he: true, bufferStep: 0.1 });
         const curves = async (engine: InterpolationEngine) => {
           const prepared = [];
           for (const state of states) prepared.push(await engine.prepare(state));
@@ -125,8 +83,8 @@ describe('fast engine on conv nets', () => {
     // conv0 gives 7·7·3 = 147 values per example, the widest
     expect(widestActivation(resolveLayers(model))).toBe(147);
     const layout = parameterLayout(model);
-    const opts: InterpolationEngineOptions = { model, layout, bnMode: 'batch', evalSet: evaluationSet(model, 30, 9), evalBatchSize: 12, provider: 'cpu' };
-    const [a, b] = trajectory(layout, 2, 5);
+    const opts: InterpolationEngineOptions = { model, layout, bnMode: 'batch', evalSet: randomEvaluationSet(inputFeatures(model), model.classes, 30, 9), evalBatchSize: 12, provider: 'cpu' };
+    const [a, b] = trajectory(layout, 2, 5, { he: true, bufferStep: 0.1 });
     const curve = (engine: InterpolationEngine) => Promise.all([engine.prepare(a), engine.prepare(b)]).then(([pa, pb]) => engine.interpolate(pa, pb, alphas));
     const whole = await withEngine(createFastEngine(opts, { alphaBatchImages: true }), curve);
     // chunks of 3, 3 and 1 α: two more graphs
@@ -143,8 +101,8 @@ describe('fast engine on conv nets', () => {
   it('prepares a state between two prepared ones as the naive engine evaluates it', async () => {
     const model = cases['resnet-bn depth 8'];
     const layout = parameterLayout(model);
-    const opts: InterpolationEngineOptions = { model, layout, bnMode: 'batch', evalSet: evaluationSet(model, 20, 3), evalBatchSize: 10, provider: 'cpu' };
-    const [a, b, c] = trajectory(layout, 3, 23);
+    const opts: InterpolationEngineOptions = { model, layout, bnMode: 'batch', evalSet: randomEvaluationSet(inputFeatures(model), model.classes, 20, 3), evalBatchSize: 10, provider: 'cpu' };
+    const [a, b, c] = trajectory(layout, 3, 23, { he: true, bufferStep: 0.1 });
     const segment = async (engine: InterpolationEngine) => {
       const [pa, pb, pc] = [await engine.prepare(a), await engine.prepare(b), await engine.prepare(c)];
       return engine.interpolate(await engine.prepareBetween(pa, pb, 0.37), await engine.prepareBetween(pb, pc, 0.62), alphas);

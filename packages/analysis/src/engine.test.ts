@@ -1,52 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { Rng, interpolate, mlpSpec, parameterLayout, tensorView, type ModelSpec, type ParameterLayout } from '@sgdwalk/core';
+import { interpolate, mlpSpec, parameterLayout, type ModelSpec } from '@sgdwalk/core';
 import { createNaiveEngine, type InterpolationEngine, type InterpolationEngineOptions } from './engine.js';
 import { createEvaluator } from './evaluator.js';
 import { alphaChunkSize, createFastEngine } from './fast-engine.js';
-import type { EvaluationSet } from './evaluation-set.js';
-
-function randomState(layout: ParameterLayout, rng: Rng): Float32Array {
-  const state = new Float32Array(layout.totalSize);
-  for (const slot of layout.tensors) {
-    const view = tensorView(state, slot);
-    for (let i = 0; i < view.length; i++) view[i] = slot.name.endsWith('running_var') || slot.name.endsWith('gamma') ? 0.5 + rng.uniform() : rng.normal() * 0.7;
-  }
-  return state;
-}
-
-/** A short trajectory: each state a small random step from the one before (buffers move too). */
-function trajectory(layout: ParameterLayout, length: number, seed: number): Float32Array[] {
-  const rng = new Rng(seed);
-  const states = [randomState(layout, rng)];
-  while (states.length < length) states.push(states.at(-1)!.map((v) => v + rng.normal() * 0.3 * Math.abs(v)));
-  return states;
-}
-
-function evaluationSet(features: number, classes: number, count: number, seed: number): EvaluationSet {
-  const rng = new Rng(seed);
-  return {
-    x: Float32Array.from({ length: count * features }, () => rng.normal()),
-    labels: Int32Array.from({ length: count }, () => rng.int(classes)),
-    count,
-    features,
-  };
-}
+import { randomEvaluationSet, trajectory, withEngine } from '../test/random-inputs.js';
 
 const alphas = [-0.5, 0, 0.25, 0.5, 0.75, 1, 1.5];
-
-async function withEngine<T>(create: Promise<InterpolationEngine>, use: (engine: InterpolationEngine) => Promise<T>): Promise<T> {
-  const engine = await create;
-  try {
-    return await use(engine);
-  } finally {
-    await engine.release();
-  }
-}
 
 describe('naive interpolation engine', () => {
   const model = mlpSpec([6, 5], { inputShape: [4], classes: 3 });
   const layout = parameterLayout(model);
-  const evalSet = evaluationSet(4, 3, 23, 5);
+  const evalSet = randomEvaluationSet(4, 3, 23, 5);
   const [a, b] = trajectory(layout, 2, 3);
 
   it('averages per-batch sums over the whole set, evaluating θ(α) = (1 − α)a + αb', async () => {
@@ -99,7 +63,7 @@ describe('fast interpolation engine', () => {
     for (const bnMode of ['batch', 'running'] as const) {
       it(`equals the naive engine to float32 rounding on several pairs (${label}, BN ${bnMode})`, async () => {
         const layout = parameterLayout(model);
-        const evalSet = evaluationSet(6, 4, 30, 9);
+        const evalSet = randomEvaluationSet(6, 4, 30, 9);
         const states = trajectory(layout, 4, 17);
         const opts: InterpolationEngineOptions = { model, layout, bnMode, evalSet, evalBatchSize: 12, provider: 'cpu' };
         const curves = async (engine: InterpolationEngine) => {
@@ -126,7 +90,7 @@ describe('fast interpolation engine', () => {
   for (const [label, model] of Object.entries(cases)) {
     it(`prepares a state between two prepared ones as the naive engine evaluates it (${label})`, async () => {
       const layout = parameterLayout(model);
-      const opts: InterpolationEngineOptions = { model, layout, bnMode: 'batch', evalSet: evaluationSet(6, 4, 30, 9), evalBatchSize: 12, provider: 'cpu' };
+      const opts: InterpolationEngineOptions = { model, layout, bnMode: 'batch', evalSet: randomEvaluationSet(6, 4, 30, 9), evalBatchSize: 12, provider: 'cpu' };
       const [a, b, c] = trajectory(layout, 3, 23);
       // the segment between the points at α = 0.37 of a → b and α = 0.62 of b → c (as floor segments are)
       const segment = async (engine: InterpolationEngine) => {
@@ -159,7 +123,7 @@ describe('fast interpolation engine', () => {
     expect(alphaChunkSize(2 ** 12, 2 ** 9, 41)).toBe(8);
     const model = cases['mlp-bn (projected first layer)'];
     const layout = parameterLayout(model);
-    const opts: InterpolationEngineOptions = { model, layout, bnMode: 'batch', evalSet: evaluationSet(6, 4, 30, 9), evalBatchSize: 12, provider: 'cpu' };
+    const opts: InterpolationEngineOptions = { model, layout, bnMode: 'batch', evalSet: randomEvaluationSet(6, 4, 30, 9), evalBatchSize: 12, provider: 'cpu' };
     const [a, b] = trajectory(layout, 2, 17);
     const curve = (engine: InterpolationEngine) => Promise.all([engine.prepare(a), engine.prepare(b)]).then(([pa, pb]) => engine.interpolate(pa, pb, alphas));
     const whole = await withEngine(createFastEngine(opts), curve);
@@ -175,7 +139,7 @@ describe('fast interpolation engine', () => {
   it('refuses a state another engine prepared', async () => {
     const model = mlpSpec([3], { inputShape: [2], classes: 2 });
     const layout = parameterLayout(model);
-    const opts: InterpolationEngineOptions = { model, layout, bnMode: 'batch', evalSet: evaluationSet(2, 2, 4, 1), evalBatchSize: 4, provider: 'cpu' };
+    const opts: InterpolationEngineOptions = { model, layout, bnMode: 'batch', evalSet: randomEvaluationSet(2, 2, 4, 1), evalBatchSize: 4, provider: 'cpu' };
     const [a] = trajectory(layout, 1, 1);
     const foreign = await withEngine(createNaiveEngine(opts), (engine) => engine.prepare(a));
     await withEngine(createFastEngine(opts), async (engine) => {

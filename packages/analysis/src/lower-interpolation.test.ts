@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { Rng, interpolate, mlpSpec, parameterLayout, slotOf, tensorView, type ParameterLayout } from '@sgdwalk/core';
+import { Rng, interpolate, mlpSpec, parameterLayout, slotOf, tensorView } from '@sgdwalk/core';
 import { createEvaluator } from './evaluator.js';
 import { labelTensor, outputValues } from './feeds.js';
 import { lowerInterpolationModel } from './lower-interpolation.js';

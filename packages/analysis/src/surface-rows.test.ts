@@ -1,25 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { Rng, mlpSpec, parameterLayout, slotOf, tensorView, type ModelSpec, type ParameterLayout } from '@sgdwalk/core';
+import { Rng, mlpSpec, parameterLayout, slotOf, type ModelSpec } from '@sgdwalk/core';
 import { createNaiveEngine, type InterpolationEngine, type InterpolationEngineOptions } from './engine.js';
-import type { EvaluationSet } from './evaluation-set.js';
 import { createFastEngine } from './fast-engine.js';
 import { filterNormalizedDirection } from './surface-directions.js';
 import { gridValues, planeState, type Plane } from './surface-plane.js';
 import { evaluatePointsPlain, evaluateSurfaceRow, preparePlane, surfaceRowKey } from './surface-rows.js';
-
-function evaluationSet(features: number, classes: number, count: number, seed: number): EvaluationSet {
-  const rng = new Rng(seed);
-  return { x: Float32Array.from({ length: count * features }, () => rng.normal()), labels: Int32Array.from({ length: count }, () => rng.int(classes)), count, features };
-}
-
-function randomState(layout: ParameterLayout, rng: Rng): Float32Array {
-  const state = new Float32Array(layout.totalSize);
-  for (const slot of layout.tensors) {
-    const view = tensorView(state, slot);
-    for (let i = 0; i < view.length; i++) view[i] = slot.name.endsWith('running_var') || slot.name.endsWith('gamma') ? 0.5 + rng.uniform() : rng.normal() * 0.7;
-  }
-  return state;
-}
+import { randomEvaluationSet, randomState } from '../test/random-inputs.js';
 
 async function surfaceBy(engine: InterpolationEngine, plane: Plane, as: number[], bs: number[]): Promise<{ loss: number[]; accuracy: number[] }> {
   try {
@@ -44,7 +30,7 @@ describe('a surface whose loss is known in closed form', () => {
   // log-sum-exps computed here in float64, independently of ONNX.
   const model: ModelSpec = { name: 'softmax-regression', inputShape: [4], classes: 3, layers: [{ type: 'dense', units: 'classes' }, { type: 'softmax-cross-entropy' }] };
   const layout = parameterLayout(model);
-  const evalSet = evaluationSet(4, 3, 37, 2);
+  const evalSet = randomEvaluationSet(4, 3, 37, 2);
   const rng = new Rng(9);
   const plane: Plane = { centre: randomState(layout, rng), d1: randomState(layout, rng), d2: randomState(layout, rng) };
 
@@ -82,7 +68,7 @@ describe('a surface whose loss is known in closed form', () => {
 describe('fast surface = plain evaluation', () => {
   const model = mlpSpec([7, 5], { inputShape: [6], classes: 4 }); // dense, BN, ReLU ×2, then logits
   const layout = parameterLayout(model);
-  const evalSet = evaluationSet(6, 4, 45, 3);
+  const evalSet = randomEvaluationSet(6, 4, 45, 3);
   const rng = new Rng(11);
   const centre = randomState(layout, rng);
   const plane: Plane = { centre, d1: filterNormalizedDirection(layout, centre, 1, 1, true), d2: filterNormalizedDirection(layout, centre, 1, 2, false) };

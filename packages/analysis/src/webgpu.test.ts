@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { Rng, distance, mlpSpec, norm, parameterLayout, tensorView, type Logger, type ModelSpec, type ParameterLayout } from '@sgdwalk/core';
+import { Rng, distance, inputFeatures, mlpSpec, norm, parameterLayout, type Logger, type ModelSpec } from '@sgdwalk/core';
 import { createNaiveEngine, type InterpolationCurve, type InterpolationEngine, type InterpolationEngineOptions } from './engine.js';
-import type { EvaluationSet } from './evaluation-set.js';
 import { ALPHA_BATCH_IMAGES_BY_PROVIDER, createFastEngine, type FastEngineOptions } from './fast-engine.js';
 import type { BatchNormMode } from './lower.js';
 import { lowerModel } from './lower.js';
 import { openSession } from './session.js';
 import { probeWebGpuAdapter } from './webgpu-adapter.js';
+import { randomEvaluationSet, randomState } from '../test/random-inputs.js';
 
 /**
  * The WebGPU provider against the CPU provider, on whatever adapter Dawn finds: in CI that is Mesa's
@@ -21,22 +21,6 @@ if (!probe.found && process.env.CI === 'true') {
 }
 if (!probe.found) console.warn(`WebGPU tests skipped: ${skipReason}`);
 const adapterName = probe.found ? probe.adapter.name : 'none';
-
-function randomState(layout: ParameterLayout, rng: Rng): Float32Array {
-  const state = new Float32Array(layout.totalSize);
-  for (const slot of layout.tensors) {
-    const view = tensorView(state, slot);
-    const scale = slot.name.endsWith('.weight') ? Math.sqrt(2 / slot.shape.slice(0, -1).reduce((a, b) => a * b, 1)) : 0.5;
-    for (let i = 0; i < view.length; i++) view[i] = slot.name.endsWith('running_var') || slot.name.endsWith('gamma') ? 0.5 + rng.uniform() : rng.normal() * scale;
-  }
-  return state;
-}
-
-function evaluationSet(model: ModelSpec, count: number, seed: number): EvaluationSet {
-  const rng = new Rng(seed);
-  const features = model.inputShape.reduce((a, b) => a * b, 1);
-  return { x: Float32Array.from({ length: count * features }, () => rng.normal()), labels: Int32Array.from({ length: count }, () => rng.int(model.classes)), count, features };
-}
 
 function recordingLogger(): Logger & { warnings: string[] } {
   const warnings: string[] = [];
@@ -98,9 +82,9 @@ describe.skipIf(!probe.found)(probe.found ? `the webgpu provider on ${adapterNam
   it.each(cases)('%s, BN %s, %s engine: losses and accuracies equal the CPU provider’s (≤ 1e-5 relative), data resident on the device', async (_, bnMode, engineName, model) => {
     const layout = parameterLayout(model);
     const rng = new Rng(11);
-    const a = randomState(layout, rng);
+    const a = randomState(layout, rng, { he: true });
     const b = a.map((v) => v + rng.normal() * 0.3 * Math.abs(v));
-    const evalSet = evaluationSet(model, 10, 4);
+    const evalSet = randomEvaluationSet(inputFeatures(model), model.classes, 10, 4);
     const opts: InterpolationEngineOptions = { model, layout, bnMode, evalSet, evalBatchSize: 4 };
     const engineCase = engines[engineName];
     const cpu = await curveOf(engineCase, { ...opts, provider: 'cpu' }, [a, b]);
@@ -121,9 +105,9 @@ describe.skipIf(!probe.found)(probe.found ? `the webgpu provider on ${adapterNam
     const model = mlp;
     const layout = parameterLayout(model);
     const rng = new Rng(5);
-    const a = randomState(layout, rng);
+    const a = randomState(layout, rng, { he: true });
     const b = a.map((v) => v + rng.normal() * 0.2 * Math.abs(v));
-    const evalSet = evaluationSet(model, 10, 2);
+    const evalSet = randomEvaluationSet(inputFeatures(model), model.classes, 10, 2);
     const batches = 3; // 10 examples in batches of 4: 4, 4, 2
     const opts: InterpolationEngineOptions = { model, layout, bnMode: 'batch', evalSet, evalBatchSize: 4, provider: 'webgpu' };
     const measure = async (create: Promise<InterpolationEngine>) => {
@@ -159,10 +143,10 @@ describe.skipIf(!probe.found)(probe.found ? `the webgpu provider on ${adapterNam
   it('α-batches conv nets by the provider’s default: on webgpu one run per batch for the grid, on cpu one per α and batch', async () => {
     const layout = parameterLayout(conv);
     const rng = new Rng(3);
-    const a = randomState(layout, rng);
+    const a = randomState(layout, rng, { he: true });
     const b = a.map((v) => v + rng.normal() * 0.2 * Math.abs(v));
     const batches = 3;
-    const opts: InterpolationEngineOptions = { model: conv, layout, bnMode: 'batch', evalSet: evaluationSet(conv, 10, 1), evalBatchSize: 4 };
+    const opts: InterpolationEngineOptions = { model: conv, layout, bnMode: 'batch', evalSet: randomEvaluationSet(inputFeatures(conv), conv.classes, 10, 1), evalBatchSize: 4 };
     const runsOf = async (provider: 'cpu' | 'webgpu') => {
       const engine = await createFastEngine({ ...opts, provider });
       try {
