@@ -21,6 +21,7 @@ export {
   type SweepPoint, type ResolvedPoint, sweepPoints, pointId, sweepValueLabel, applyOverrides, parseSweepPipeline, loadSweepPipeline, findPoint, pointStageRoot,
 } from './sweep.js';
 export * from './contracts.js';
+export * from './tables.js';
 export {
   type Manifest, type ManifestDiscrepancy, writeManifest, readManifest, readJsonFile, checkAgainstManifest, SGDWALK_VERSION,
   listStageFiles, parseManifest, manifestDiscrepancies,
