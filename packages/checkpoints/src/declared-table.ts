@@ -60,7 +60,11 @@ export async function readColumns<T extends TableDeclaration>(path: string, tabl
 
 /** Read a declared table as rows, checked (checkTable); an optional column absent from the file is absent from the rows. */
 export async function readRows<T extends TableDeclaration>(path: string, table: T): Promise<RowOf<T>[]> {
-  const { columns, numRows } = await readColumns(path, table);
+  return rowsOf(await readColumns(path, table));
+}
+
+/** The rows of a table read by readColumns (for a reader that wants its metadata too). */
+export function rowsOf<T extends TableDeclaration>({ columns, numRows }: DeclaredTable<T>): RowOf<T>[] {
   const present = Object.entries(columns as Record<string, ArrayLike<unknown>>);
   const rows = new Array<RowOf<T>>(numRows);
   for (let i = 0; i < numRows; i++) {

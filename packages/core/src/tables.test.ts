@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
@@ -45,6 +46,27 @@ export function derivedTypes(pairs: RowOf<typeof TABLES.pairs>, barriers: Column
 }
 
 const thisFile = fileURLToPath(import.meta.url);
+const docsDir = fileURLToPath(new URL('../../../docs/', import.meta.url));
+
+/**
+ * The text that documents a table in docs/: a `### \`file\`` section, a `- \`file\`` bullet (with its
+ * continuation lines) or a `| \`file\` |` table row.
+ */
+function documentation(file: string): string | undefined {
+  for (const doc of ['design.md', 'anchors.md', 'surfaces.md']) {
+    const lines = readFileSync(join(docsDir, doc), 'utf8').split('\n');
+    const at = lines.findIndex((line) => line.startsWith(`### \`${file}\``) || line.startsWith(`- \`${file}\``) || line.startsWith(`| \`${file}\` |`));
+    if (at < 0) continue;
+    const head = lines[at];
+    let end = at + 1;
+    const continues = (line: string) =>
+      head.startsWith('###') ? !line.startsWith('#') : head.startsWith('- ') ? line.startsWith('  ') : false;
+    while (end < lines.length && continues(lines[end])) end++;
+    return lines.slice(at, end).join('\n');
+  }
+  return undefined;
+}
+
 let previous: ts.Program | undefined;
 
 /** Type-check this file (with `source` in its place) and return the lines (1-based) of its errors. */
@@ -77,6 +99,25 @@ describe('table declarations', () => {
     }
     expect(new Set(Object.values(TABLES).map((t) => t.file)).size).toBe(Object.keys(TABLES).length);
     expect(() => declareTable<{ a: number }>()({ file: 'x.arrow', columns: { a: 'int64' as 'int32' } })).toThrow(/column a has no Arrow type sgdwalk writes \(int64\)/);
+  });
+
+  it('are what docs/ lists for readers in other languages: every column in order with its type, allowed values, metadata keys', () => {
+    for (const table of Object.values(TABLES)) {
+      const text = documentation(table.file);
+      expect(text, `${table.file} is documented in docs/`).toBeDefined();
+      let last = -1;
+      for (const [name, declaration] of Object.entries(table.columns)) {
+        const { type, values } = columnOf(declaration);
+        const at = text!.indexOf(`\`${name}\``);
+        expect(at, `${table.file}: column ${name} is documented`).toBeGreaterThan(-1);
+        expect(at, `${table.file}: column ${name} is documented in written order`).toBeGreaterThan(last);
+        last = at;
+        const documented = /(list<int32>|int32|float64|float32|bool|utf8)/i.exec(text!.slice(at + name.length + 2));
+        expect(documented?.[1].toLowerCase(), `${table.file}: the type of column ${name}`).toBe(type);
+        for (const value of values ?? []) expect(text, `${table.file}: column ${name}'s value ${value}`).toContain(`\`${value}\``);
+      }
+      for (const key of table.metadata) expect(text, `${table.file}: metadata ${key}`).toContain(`\`${key}\``);
+    }
   });
 
   it('do not compile where they disagree with their row type', () => {
