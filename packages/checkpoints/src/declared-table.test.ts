@@ -102,6 +102,14 @@ describe('declared tables', () => {
     expect(metrics.metadata.runId).toBe('2b3f227e0f581f54');
     const evaluations = await readRows(join(fixture, EVALUATIONS_TABLE.file), EVALUATIONS_TABLE);
     expect(evaluations.map((e) => e.split).sort()).toEqual(['test', 'validation']);
+
+    // Written again through the declarations, both files are byte for byte the ones the format-v1 train stage wrote.
+    const dir = await tempDir();
+    await writeRows(join(dir, METRICS_TABLE.file), METRICS_TABLE, await readRows(join(fixture, METRICS_TABLE.file), METRICS_TABLE), metrics.metadata);
+    await writeRows(join(dir, EVALUATIONS_TABLE.file), EVALUATIONS_TABLE, evaluations, { runId: metrics.metadata.runId });
+    for (const file of [METRICS_TABLE.file, EVALUATIONS_TABLE.file]) {
+      expect(Buffer.compare(await readFile(join(dir, file)), await readFile(join(fixture, file))), file).toBe(0);
+    }
   });
 
   it('reads a file without an optional column (an older version) and ignores columns it does not declare', async () => {
