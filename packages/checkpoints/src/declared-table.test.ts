@@ -6,7 +6,8 @@ import {
 } from '@sgdwalk/core';
 import { expectCheckpointError, removeTempDirs, tempDir } from '../test/fixtures.js';
 import { checkTable } from './declared-table.js';
-import { readColumns, readRows, readTable, writeColumns, writeRows, writeTable, type ColumnData } from './index.js';
+import { readColumns, readRows, readTable, writeColumns, writeRows, writeTable } from './index.js';
+import type { ColumnData } from './table.js';
 
 afterEach(removeTempDirs);
 

@@ -18,7 +18,7 @@ import {
 /** The Arrow types sgdwalk tables use: Int32, Float64, Float32, Bool, Utf8, List<Int32>. */
 export type ColumnType = 'int32' | 'float64' | 'float32' | 'bool' | 'utf8' | 'list<int32>';
 
-export const COLUMN_TYPES: readonly ColumnType[] = ['int32', 'float64', 'float32', 'bool', 'utf8', 'list<int32>'];
+const COLUMN_TYPES: readonly ColumnType[] = ['int32', 'float64', 'float32', 'bool', 'utf8', 'list<int32>'];
 
 /** A column: its Arrow type alone, or with options. */
 export type ColumnDeclaration =
