@@ -1,14 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { SURFACE_PATHS_TABLE, SURFACES_TABLE, type StoredSurfacePoint, type SurfacePathRow, type SurfaceSummary } from '@sgdwalk/core';
+import { SURFACE_PATHS_TABLE, SURFACES_METADATA_KEY, SURFACES_TABLE, type StoredSurfacePoint, type SurfacePathRow, type SurfaceSummary } from '@sgdwalk/core';
 import { readColumns, writeRows } from '@sgdwalk/checkpoints';
 
 /**
- * The file contract of surfaces.arrow and surface-paths.arrow (docs/surfaces.md). surfaces.arrow holds one
- * row per evaluated point with its plane's content key; its metadata key `sgdwalk.surfaces` holds the
- * surfaces' summaries as JSON (what the report labels the figures with).
+ * surfaces.arrow and surface-paths.arrow (declared in core's tables.ts; docs/surfaces.md). surfaces.arrow
+ * holds one row per evaluated point with its plane's content key; its metadata key `sgdwalk.surfaces` holds
+ * the surfaces' summaries as JSON (what the report labels the figures with).
  */
-export const SURFACES_METADATA_KEY = SURFACES_TABLE.metadata[0];
 
 /** A stored point with the content key of its plane. */
 export type KeyedSurfacePoint = StoredSurfacePoint;

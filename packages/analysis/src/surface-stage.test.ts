@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ConfigError, FILES, METRICS_TABLE, Rng, analyzeSectionSchema, interpolate, mlpSpec, parameterLayout, parseSection, tensorView, trainSectionSchema, writeManifest,
+  ConfigError, FILES, METRICS_TABLE, SURFACES_METADATA_KEY, Rng, analyzeSectionSchema, interpolate, mlpSpec, parameterLayout, parseSection, tensorView, trainSectionSchema, writeManifest,
   type AnalysisSummary, type AnalyzeConfig, type ModelSpec, type RunInfo, type SurfaceSummary,
 } from '@sgdwalk/core';
 import { CheckpointWriter, readTable, writeColumns } from '@sgdwalk/checkpoints';
@@ -12,7 +12,6 @@ import { evaluationSubset, labelsOf, readPreparedDataset, toFloat32 } from '@sgd
 import { analyzeRun } from './analyze.js';
 import type { EvaluationSet } from './evaluation-set.js';
 import { pcaDirections } from './surface-directions.js';
-import { SURFACES_METADATA_KEY } from './surface-files.js';
 import { projector } from './surface-plane.js';
 import { evaluatePointsPlain } from './surface-rows.js';
 import { silentLogger } from '@sgdwalk/core';

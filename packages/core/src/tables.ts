@@ -235,6 +235,9 @@ export const SHARPNESS_TABLE = declareTable<StoredSharpnessRow>()({
 /** A surfaces.arrow row: the point and the content key of its plane. */
 export type StoredSurfacePoint = SurfacePointRow & { key: string };
 
+/** The metadata key of surfaces.arrow that holds the surfaces' summaries (SurfaceSummary[]) as JSON. */
+export const SURFACES_METADATA_KEY = 'sgdwalk.surfaces';
+
 /**
  * surfaces.arrow (docs/surfaces.md): one row per evaluated point; metadata `sgdwalk.surfaces` holds the
  * surfaces' summaries as a JSON list. Absent when no surface is configured.
@@ -242,7 +245,7 @@ export type StoredSurfacePoint = SurfacePointRow & { key: string };
 export const SURFACES_TABLE = declareTable<StoredSurfacePoint>()({
   file: FILES.surfaces,
   columns: { surface: 'utf8', a: 'float64', b: 'float64', loss: 'float64', accuracy: 'float64', onGrid: 'bool', key: 'utf8' },
-  metadata: ['sgdwalk.surfaces'],
+  metadata: [SURFACES_METADATA_KEY],
   optional: true,
 });
 

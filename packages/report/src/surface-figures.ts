@@ -2,7 +2,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readColumns, readRows, rowsOf } from '@sgdwalk/checkpoints';
 import {
-  CheckpointError, pathExists, SURFACE_PATHS_TABLE, SURFACES_TABLE, type RunInfo, type SurfacePathRow, type SurfacePointRow, type SurfaceSummary,
+  CheckpointError, pathExists, SURFACE_PATHS_TABLE, SURFACES_METADATA_KEY, SURFACES_TABLE, type RunInfo, type SurfacePathRow, type SurfacePointRow, type SurfaceSummary,
 } from '@sgdwalk/core';
 import type { TopLevelSpec } from 'vega-lite';
 import { FIGURE_CONFIG } from './figures.js';
@@ -14,8 +14,6 @@ import { contourSegments, logLevels } from './surface-contours.js';
  * Loading (loadSurfaceInputs) is the only part that touches files; the figures are pure functions.
  */
 
-/** The metadata key of surfaces.arrow holding the surfaces' summaries (as a JSON list). */
-const SURFACES_METADATA_KEY = SURFACES_TABLE.metadata[0];
 
 export interface SurfaceInputs {
   surfaces: SurfaceSummary[];
