@@ -21,7 +21,12 @@ export {
   type SweepPoint, type ResolvedPoint, sweepPoints, pointId, sweepValueLabel, applyOverrides, parseSweepPipeline, loadSweepPipeline, findPoint, pointStageRoot,
 } from './sweep.js';
 export * from './contracts.js';
-export * from './tables.js';
+export {
+  declareTable, columnOf, TABLES, METRICS_TABLE, EVALUATIONS_TABLE, STATE_HASHES_TABLE, INTERPOLATION_TABLE, PAIRS_TABLE, BARRIERS_TABLE,
+  BARRIER_LINES_TABLE, SHARPNESS_TABLE, SURFACES_TABLE, SURFACE_PATHS_TABLE, SURFACES_METADATA_KEY,
+  type TableDeclaration, type ColumnDeclaration, type ColumnType, type RowOf, type WrittenRowOf, type ColumnsOf, type WrittenColumnsOf,
+  type MetadataOf, type StoredSharpnessRow, type StoredSurfacePoint,
+} from './tables.js';
 export {
   type Manifest, type ManifestDiscrepancy, writeManifest, readManifest, readJsonFile, checkAgainstManifest, SGDWALK_VERSION,
   listStageFiles, parseManifest, manifestDiscrepancies,
