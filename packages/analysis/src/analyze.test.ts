@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  CheckpointError, ConfigError, FILES, Rng, distance, interpolate, mean, mlpSpec, parameterLayout, parseAnalysisSummary, parseSection, parseAnalyzeSection,
+  CheckpointError, ConfigError, FILES, METRICS_TABLE, Rng, distance, interpolate, mean, mlpSpec, parameterLayout, parseAnalysisSummary, parseSection, parseAnalyzeSection,
   readManifest, sha256File, tensorView, trainSectionSchema, writeManifest,
   type AnalysisSummary, type AnalyzeConfig, type BarrierRow, type Logger, type ModelSpec, type RunInfo,
 } from '@sgdwalk/core';
-import { CheckpointReader, CheckpointWriter, readTable, writeTable } from '@sgdwalk/checkpoints';
+import { CheckpointReader, CheckpointWriter, readTable, writeColumns } from '@sgdwalk/checkpoints';
 import { evaluationSubset, labelsOf, readPreparedDataset, toFloat32 } from '@sgdwalk/data';
 import { analyzeRun } from './analyze.js';
 import { floorBarrier, lagBarrier } from './barriers.js';
@@ -61,7 +61,7 @@ async function writeRun(dir: string, states: Map<number, Float32Array>, status: 
   await writer.close();
   const steps = Array.from({ length: gradCosines.length }, (_, i) => i + 1);
   const column = (f: (step: number) => number) => Float64Array.from(steps, f);
-  await writeTable(join(dir, FILES.metrics), {
+  await writeColumns(join(dir, METRICS_TABLE.file), METRICS_TABLE, {
     step: Int32Array.from(steps),
     epoch: new Int32Array(steps.length),
     lr: column(() => 0.1),
@@ -73,7 +73,7 @@ async function writeRun(dir: string, states: Map<number, Float32Array>, status: 
     updateNorm: column(() => 0.3),
     distanceFromInit: column((s) => s),
     indices: steps.map(() => Int32Array.from([0, 1, 2, 3])),
-  });
+  }, { runId });
   const info: RunInfo = {
     formatVersion: 1, runId, config: { ...parseSection(trainSectionSchema, {}), model: runModel }, model: runModel, layout: runLayout,
     backend: 'cpu', datasetHash: '', stepsPerEpoch: 10, steps: steps.length, checkpointSteps: [...states.keys()], status, seconds: 1,

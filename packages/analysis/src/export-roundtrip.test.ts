@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import {
-  FILES, Rng, dataSectionSchema, initialState, parameterLayout, parseSection, parseAnalyzeSection, silentLogger, trainSectionSchema, writeManifest,
+  FILES, METRICS_TABLE, Rng, dataSectionSchema, initialState, parameterLayout, parseSection, parseAnalyzeSection, silentLogger, trainSectionSchema, writeManifest,
   type ModelSpec, type RunInfo,
 } from '@sgdwalk/core';
-import { CheckpointWriter, readTable, writeTable } from '@sgdwalk/checkpoints';
+import { CheckpointWriter, readTable, writeColumns } from '@sgdwalk/checkpoints';
 import { prepareDataset } from '@sgdwalk/data';
 import { exportRun, importRun, readSafetensors, type ExportLayout } from '@sgdwalk/interop';
 import { analyzeRun } from './analyze.js';
@@ -69,11 +69,11 @@ async function writeNativeRun(dir: string, spec: ModelSpec): Promise<void> {
   await writer.close();
   const steps = STEPS.slice(1);
   const column = (f: (s: number) => number) => Float64Array.from(steps, f);
-  await writeTable(join(dir, FILES.metrics), {
+  await writeColumns(join(dir, METRICS_TABLE.file), METRICS_TABLE, {
     step: Int32Array.from(steps), epoch: new Int32Array(steps.length), lr: column(() => 0.05), batchSize: Int32Array.from(steps, () => 8),
     loss: column((s) => 1 / s), accuracy: column(() => 0.5), gradNorm: column(() => 1), gradCosine: column((s) => (s === 1 ? NaN : 0.1 * s)),
     updateNorm: column(() => 0.3), distanceFromInit: column((s) => s), indices: steps.map(() => Int32Array.from([0])),
-  });
+  }, { runId: spec.name });
   const config = { ...parseSection(trainSectionSchema, { lr: 0.05, batchSize: 8 }), model: spec };
   const info: RunInfo = {
     formatVersion: 1, runId: spec.name, config, model: spec, layout, backend: 'cpu', datasetHash: '', stepsPerEpoch: 3, steps: 3,

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
-import { FILES, pathExists, type BarrierRow, type PairMetrics } from '@sgdwalk/core';
-import { readTable, writeTable } from '@sgdwalk/checkpoints';
+import {
+  BARRIER_LINES_TABLE, BARRIERS_TABLE, INTERPOLATION_TABLE, PAIRS_TABLE, pathExists, type BarrierRow, type PairMetrics, type WrittenColumnsOf,
+} from '@sgdwalk/core';
+import { readColumns, writeColumns, writeRows } from '@sgdwalk/checkpoints';
 import type { InterpolationCurve } from './engine.js';
 import type { KnownLines } from './known-lines.js';
 
@@ -14,11 +16,11 @@ import type { KnownLines } from './known-lines.js';
  * The losses along every barrier line, one row per line and α, with the line's content key: what a later
  * analysis reuses. An alias of core's FILES.barrierLines.
  */
-export const BARRIER_LINES_FILE = FILES.barrierLines;
+export const BARRIER_LINES_FILE = BARRIER_LINES_TABLE.file;
 
 export async function writeInterpolationTable(outDir: string, pairs: readonly PairMetrics[], curves: readonly InterpolationCurve[], alphas: readonly number[]): Promise<void> {
   const rows = pairs.length * alphas.length;
-  const columns = {
+  const columns: WrittenColumnsOf<typeof INTERPOLATION_TABLE> = {
     pair: new Int32Array(rows),
     stepA: new Int32Array(rows),
     stepB: new Int32Array(rows),
@@ -37,41 +39,15 @@ export async function writeInterpolationTable(outDir: string, pairs: readonly Pa
       columns.accuracy[row] = curves[i].accuracyPerAlpha[k];
     }
   });
-  await writeTable(join(outDir, FILES.interpolation), columns);
+  await writeColumns(join(outDir, INTERPOLATION_TABLE.file), INTERPOLATION_TABLE, columns, {});
 }
 
 export async function writePairsTable(outDir: string, pairs: readonly PairMetrics[]): Promise<void> {
-  const ints = (pick: (p: PairMetrics) => number) => Int32Array.from(pairs, pick);
-  const floats = (pick: (p: PairMetrics) => number) => Float64Array.from(pairs, pick);
-  await writeTable(join(outDir, FILES.pairs), {
-    pair: ints((p) => p.pair),
-    stepA: ints((p) => p.stepA),
-    stepB: ints((p) => p.stepB),
-    alphaStar: floats((p) => p.alphaStar),
-    floor: floats((p) => p.floor),
-    height: floats((p) => p.height),
-    interiorMinimum: pairs.map((p) => p.interiorMinimum),
-    convex: pairs.map((p) => p.convex),
-    lossA: floats((p) => p.lossA),
-    lossB: floats((p) => p.lossB),
-    distanceFromInit: floats((p) => p.distanceFromInit),
-    updateNorm: floats((p) => p.updateNorm),
-    updateCosine: floats((p) => p.updateCosine),
-    key: pairs.map((p) => p.key),
-  });
+  await writeRows(join(outDir, PAIRS_TABLE.file), PAIRS_TABLE, pairs, {});
 }
 
 export async function writeBarriersTable(outDir: string, barriers: readonly BarrierRow[]): Promise<void> {
-  const floats = (pick: (b: BarrierRow) => number) => Float64Array.from(barriers, pick);
-  await writeTable(join(outDir, FILES.barriers), {
-    kind: barriers.map((b) => b.kind),
-    step: Int32Array.from(barriers, (b) => b.step),
-    k: Int32Array.from(barriers, (b) => b.k),
-    barrier: floats((b) => b.barrier),
-    alphaAtMax: floats((b) => b.alphaAtMax),
-    lossStart: floats((b) => b.lossStart),
-    lossEnd: floats((b) => b.lossEnd),
-  });
+  await writeRows(join(outDir, BARRIERS_TABLE.file), BARRIERS_TABLE, barriers, {});
 }
 
 /** A line a barrier was measured on, as evaluated: its row in barriers.arrow names it by kind, step and k. */
@@ -85,8 +61,8 @@ export interface BarrierLine {
 
 export async function writeBarrierLinesTable(outDir: string, lines: readonly BarrierLine[], alphas: readonly number[]): Promise<void> {
   const rows = lines.length * alphas.length;
-  const columns = {
-    kind: new Array<string>(rows),
+  const columns: WrittenColumnsOf<typeof BARRIER_LINES_TABLE> = {
+    kind: new Array<BarrierRow['kind']>(rows),
     step: new Int32Array(rows),
     k: new Int32Array(rows),
     alpha: new Float64Array(rows),
@@ -106,7 +82,7 @@ export async function writeBarrierLinesTable(outDir: string, lines: readonly Bar
       columns.key[row] = line.key;
     }
   });
-  await writeTable(join(outDir, BARRIER_LINES_FILE), columns);
+  await writeColumns(join(outDir, BARRIER_LINES_TABLE.file), BARRIER_LINES_TABLE, columns, {});
 }
 
 function add(known: KnownLines, key: string, alpha: number, loss: number, accuracy: number): void {
@@ -117,14 +93,11 @@ function add(known: KnownLines, key: string, alpha: number, loss: number, accura
 
 /** Pair curves: interpolation.arrow rows, keyed through pairs.arrow (pair → key). */
 async function readPairLines(dir: string, known: KnownLines): Promise<void> {
-  const pairs = (await readTable(join(dir, FILES.pairs))).columns;
-  const rows = (await readTable(join(dir, FILES.interpolation))).columns;
+  const pairs = (await readColumns(join(dir, PAIRS_TABLE.file), PAIRS_TABLE)).columns;
+  const { pair: pairOfRow, alpha, loss, accuracy } = (await readColumns(join(dir, INTERPOLATION_TABLE.file), INTERPOLATION_TABLE)).columns;
   const keyOfPair = new Map<number, string>();
-  (pairs.pair as Int32Array).forEach((pair, i) => keyOfPair.set(pair, (pairs.key as string[])[i]));
-  const loss = rows.loss as Float64Array;
-  const accuracy = rows.accuracy as Float64Array;
-  const alpha = rows.alpha as Float64Array;
-  (rows.pair as Int32Array).forEach((pair, row) => {
+  pairs.pair.forEach((pair, i) => keyOfPair.set(pair, pairs.key[i]));
+  pairOfRow.forEach((pair, row) => {
     const key = keyOfPair.get(pair);
     if (key !== undefined) add(known, key, alpha[row], loss[row], accuracy[row]);
   });
@@ -132,11 +105,8 @@ async function readPairLines(dir: string, known: KnownLines): Promise<void> {
 
 /** Barrier lines: barrier-lines.arrow rows, each with its key. */
 async function readBarrierLines(dir: string, known: KnownLines): Promise<void> {
-  const rows = (await readTable(join(dir, BARRIER_LINES_FILE))).columns;
-  const keys = rows.key as string[];
-  const loss = rows.loss as Float64Array;
-  const accuracy = rows.accuracy as Float64Array;
-  (rows.alpha as Float64Array).forEach((alpha, row) => add(known, keys[row], alpha, loss[row], accuracy[row]));
+  const { key, alpha, loss, accuracy } = (await readColumns(join(dir, BARRIER_LINES_TABLE.file), BARRIER_LINES_TABLE)).columns;
+  alpha.forEach((a, row) => add(known, key[row], a, loss[row], accuracy[row]));
 }
 
 /**
@@ -147,7 +117,7 @@ async function readBarrierLines(dir: string, known: KnownLines): Promise<void> {
  */
 export async function readKnownLines(dir: string, onUnreadable: (file: string, reason: string) => void): Promise<KnownLines> {
   const sources: Array<[files: string[], read: (dir: string, known: KnownLines) => Promise<void>]> = [
-    [[FILES.pairs, FILES.interpolation], readPairLines],
+    [[PAIRS_TABLE.file, INTERPOLATION_TABLE.file], readPairLines],
     [[BARRIER_LINES_FILE], readBarrierLines],
   ];
   const known: KnownLines = new Map();

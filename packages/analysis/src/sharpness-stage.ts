@@ -1,39 +1,21 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FILES, hashJson, sha256, type AnalyzeConfig, type Logger, type SharpnessRow } from '@sgdwalk/core';
-import { readTable, writeTable, type CheckpointSet } from '@sgdwalk/checkpoints';
+import { hashJson, sha256, SHARPNESS_TABLE, type AnalyzeConfig, type Logger, type SharpnessRow, type StoredSharpnessRow } from '@sgdwalk/core';
+import { readRows, writeRows, type CheckpointSet } from '@sgdwalk/checkpoints';
 import { evaluationSubset, labelsOf, toFloat32, type PreparedDataset } from '@sgdwalk/data';
 import type { RunFolder } from './run-folder.js';
 import { computeSharpness } from './sharpness.js';
-
-interface StoredSharpness extends SharpnessRow {
-  key: string;
-}
 
 /**
  * Sharpness rows of an earlier analysis by content key. A missing file gives none; an unreadable one
  * gives none with a warning (as for the interpolation lines), and everything is recomputed.
  */
-async function readKnownSharpness(dir: string, log: Logger): Promise<Map<string, StoredSharpness>> {
-  const path = join(dir, FILES.sharpness);
+async function readKnownSharpness(dir: string, log: Logger): Promise<Map<string, StoredSharpnessRow>> {
+  const path = join(dir, SHARPNESS_TABLE.file);
   if (!existsSync(path)) return new Map();
   try {
-    const { columns, numRows } = await readTable(path);
-    const known = new Map<string, StoredSharpness>();
-    for (let i = 0; i < numRows; i++) {
-      const row: StoredSharpness = {
-        step: (columns.step as Int32Array)[i],
-        topEigenvalue: (columns.topEigenvalue as Float64Array)[i],
-        twoOverLr: (columns.twoOverLr as Float64Array)[i],
-        iterations: (columns.iterations as Int32Array)[i],
-        method: (columns.method as string[])[i],
-        subsetSize: (columns.subsetSize as Int32Array)[i],
-        key: (columns.key as string[])[i],
-      };
-      known.set(row.key, row);
-    }
-    return known;
+    return new Map((await readRows(path, SHARPNESS_TABLE)).map((row) => [row.key, row]));
   } catch (e) {
     log.warn(`earlier results in ${path} are unreadable (${(e as Error).message}); recomputing the sharpness`);
     return new Map();
@@ -59,7 +41,7 @@ export async function measureSharpness(opts: {
   const { config, run, reader, dataset, log } = opts;
   const wanted = config.sharpness.steps;
   if (wanted.length === 0) {
-    await rm(join(opts.outDir, FILES.sharpness), { force: true });
+    await rm(join(opts.outDir, SHARPNESS_TABLE.file), { force: true });
     return [];
   }
   const missing = wanted.filter((s) => !reader.has(s));
@@ -74,7 +56,7 @@ export async function measureSharpness(opts: {
   const known = await readKnownSharpness(opts.reuseDir, log);
   const twoOverLr = 2 / run.info.config.lr;
 
-  const rows: StoredSharpness[] = [];
+  const rows: StoredSharpnessRow[] = [];
   let reused = 0;
   for (const [done, step] of steps.entries()) {
     const key = hashJson({ checkpoint: reader.hashOf(step), ...settings });
@@ -94,14 +76,6 @@ export async function measureSharpness(opts: {
     log.progress('sharpness', done + 1, steps.length);
   }
   log.info(`sharpness: ${reused} reused, ${rows.length - reused} computed`);
-  await writeTable(join(opts.outDir, FILES.sharpness), {
-    step: Int32Array.from(rows, (r) => r.step),
-    topEigenvalue: Float64Array.from(rows, (r) => r.topEigenvalue),
-    twoOverLr: Float64Array.from(rows, (r) => r.twoOverLr),
-    iterations: Int32Array.from(rows, (r) => r.iterations),
-    method: rows.map((r) => r.method),
-    subsetSize: Int32Array.from(rows, (r) => r.subsetSize),
-    key: rows.map((r) => r.key),
-  });
+  await writeRows(join(opts.outDir, SHARPNESS_TABLE.file), SHARPNESS_TABLE, rows, {});
   return rows.map(({ key: _key, ...row }) => row);
 }

@@ -1,19 +1,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CheckpointError, FILES, type SurfacePathRow, type SurfacePointRow, type SurfaceSummary } from '@sgdwalk/core';
-import { readTable, writeTable } from '@sgdwalk/checkpoints';
+import { SURFACE_PATHS_TABLE, SURFACES_METADATA_KEY, SURFACES_TABLE, type StoredSurfacePoint, type SurfacePathRow, type SurfaceSummary } from '@sgdwalk/core';
+import { readColumns, writeRows } from '@sgdwalk/checkpoints';
 
 /**
- * The file contract of surfaces.arrow and surface-paths.arrow (docs/surfaces.md). surfaces.arrow holds one
- * row per evaluated point with its plane's content key; its metadata key `sgdwalk.surfaces` holds the
- * surfaces' summaries as JSON (what the report labels the figures with).
+ * surfaces.arrow and surface-paths.arrow (declared in core's tables.ts; docs/surfaces.md). surfaces.arrow
+ * holds one row per evaluated point with its plane's content key; its metadata key `sgdwalk.surfaces` holds
+ * the surfaces' summaries as JSON (what the report labels the figures with).
  */
-export const SURFACES_METADATA_KEY = 'sgdwalk.surfaces';
 
 /** A stored point with the content key of its plane. */
-export interface KeyedSurfacePoint extends SurfacePointRow {
-  key: string;
-}
+export type KeyedSurfacePoint = StoredSurfacePoint;
 
 /** Values known from an earlier analysis: plane key → "a,b" → loss and accuracy. */
 export type KnownSurfacePoints = Map<string, Map<string, { loss: number; accuracy: number }>>;
@@ -21,28 +18,8 @@ export type KnownSurfacePoints = Map<string, Map<string, { loss: number; accurac
 export const pointId = (a: number, b: number): string => `${a},${b}`;
 
 export async function writeSurfaceTables(outDir: string, points: readonly KeyedSurfacePoint[], paths: readonly SurfacePathRow[], summaries: readonly SurfaceSummary[]): Promise<void> {
-  await writeTable(
-    join(outDir, FILES.surfaces),
-    {
-      surface: points.map((p) => p.surface),
-      a: Float64Array.from(points, (p) => p.a),
-      b: Float64Array.from(points, (p) => p.b),
-      loss: Float64Array.from(points, (p) => p.loss),
-      accuracy: Float64Array.from(points, (p) => p.accuracy),
-      onGrid: points.map((p) => p.onGrid),
-      key: points.map((p) => p.key),
-    },
-    { [SURFACES_METADATA_KEY]: JSON.stringify(summaries) },
-  );
-  await writeTable(join(outDir, FILES.surfacePaths), {
-    surface: paths.map((p) => p.surface),
-    kind: paths.map((p) => p.kind),
-    step: Int32Array.from(paths, (p) => p.step),
-    alpha: Float64Array.from(paths, (p) => p.alpha),
-    a: Float64Array.from(paths, (p) => p.a),
-    b: Float64Array.from(paths, (p) => p.b),
-    distance: Float64Array.from(paths, (p) => p.distance),
-  });
+  await writeRows(join(outDir, SURFACES_TABLE.file), SURFACES_TABLE, points, { [SURFACES_METADATA_KEY]: JSON.stringify(summaries) });
+  await writeRows(join(outDir, SURFACE_PATHS_TABLE.file), SURFACE_PATHS_TABLE, paths, {});
 }
 
 /**
@@ -50,17 +27,14 @@ export async function writeSurfaceTables(outDir: string, points: readonly KeyedS
  * one without the columns) gives none through `onUnreadable`, and everything is computed again.
  */
 export async function readKnownSurfacePoints(dir: string, onUnreadable: (file: string, reason: string) => void): Promise<KnownSurfacePoints> {
-  const path = join(dir, FILES.surfaces);
+  const path = join(dir, SURFACES_TABLE.file);
   const known: KnownSurfacePoints = new Map();
   if (!existsSync(path)) return known;
   try {
-    const { columns, numRows } = await readTable(path);
+    const { columns, numRows } = await readColumns(path, SURFACES_TABLE);
     const { a, b, loss, accuracy, key } = columns;
-    if (!(a instanceof Float64Array && b instanceof Float64Array && loss instanceof Float64Array && accuracy instanceof Float64Array && Array.isArray(key))) {
-      throw new CheckpointError('columns a, b, loss, accuracy (float64) and key (string) are required', path);
-    }
     for (let i = 0; i < numRows; i++) {
-      const plane = key[i] as string;
+      const plane = key[i];
       let points = known.get(plane);
       if (!points) known.set(plane, (points = new Map()));
       points.set(pointId(a[i], b[i]), { loss: loss[i], accuracy: accuracy[i] });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { SgdwalkError, sha256File } from '@sgdwalk/core';
-import { readTable, writeTable } from '@sgdwalk/checkpoints';
+import { declareTable, SgdwalkError, sha256File } from '@sgdwalk/core';
+import { readColumns, writeColumns } from '@sgdwalk/checkpoints';
 import type { InterpolationCurve } from './engine.js';
 import type { LineWorker } from './remote-lines.js';
 import type { SurfaceRow } from './surface-rows.js';
@@ -16,6 +16,17 @@ import type { Plane } from './surface-plane.js';
  */
 
 export const SURFACE_PLANES_DIR = 'surface-planes';
+
+/**
+ * A plane file, `surface-planes/<plane key>.arrow`: one row per state value, θ_c, d₁, d₂ as float32 columns,
+ * metadata `sgdwalk.plane` (the plane key). Internal to the analysis (its coordinator writes, its workers
+ * read), so declared here rather than among core's stage tables, and written and read through it as they are.
+ */
+const SURFACE_PLANE_TABLE = declareTable<{ centre: number; d1: number; d2: number }>()({
+  file: `${SURFACE_PLANES_DIR}/<plane key>.arrow`,
+  columns: { centre: 'float32', d1: 'float32', d2: 'float32' },
+  metadata: ['sgdwalk.plane'],
+});
 
 export interface SurfaceRowJob {
   /** The row's content key (surfaceRowKey): the queue's job id. */
@@ -38,7 +49,7 @@ export interface EvaluatedSurfaceRow {
 /** Write a plane's vectors for workers; returns the file (absolute when outDir is) and its sha256. */
 export async function writePlaneFile(outDir: string, planeKey: string, plane: Plane): Promise<{ file: string; sha256: string }> {
   const file = join(outDir, SURFACE_PLANES_DIR, `${planeKey}.arrow`);
-  await writeTable(file, { centre: plane.centre, d1: plane.d1, d2: plane.d2 ?? new Float32Array(plane.centre.length) }, { 'sgdwalk.plane': planeKey });
+  await writeColumns(file, SURFACE_PLANE_TABLE, { centre: plane.centre, d1: plane.d1, d2: plane.d2 ?? new Float32Array(plane.centre.length) }, { 'sgdwalk.plane': planeKey });
   return { file, sha256: await sha256File(file) };
 }
 
@@ -48,11 +59,6 @@ export async function readPlaneFile(ref: SurfaceRowJob['plane']): Promise<Plane>
   if (actual !== ref.sha256) {
     throw new SgdwalkError(`${ref.file}: sha256 ${actual.slice(0, 12)}… is not the ${ref.sha256.slice(0, 12)}… the analysis wrote (a changed or foreign file)`, 'read', { file: ref.file });
   }
-  const { columns } = await readTable(ref.file);
-  const vector = (name: string) => {
-    const column = columns[name];
-    if (!(column instanceof Float32Array)) throw new SgdwalkError(`${ref.file}: no float32 column "${name}"`, 'read', { file: ref.file });
-    return column;
-  };
-  return { centre: vector('centre'), d1: vector('d1'), d2: ref.line ? undefined : vector('d2') };
+  const { centre, d1, d2 } = (await readColumns(ref.file, SURFACE_PLANE_TABLE)).columns;
+  return { centre, d1, d2: ref.line ? undefined : d2 };
 }

@@ -4,15 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ConfigError, FILES, Rng, interpolate, mlpSpec, parameterLayout, parseSection, parseAnalyzeSection, tensorView, trainSectionSchema, writeManifest,
+  ConfigError, FILES, METRICS_TABLE, SURFACES_METADATA_KEY, Rng, interpolate, mlpSpec, parameterLayout, parseSection, parseAnalyzeSection, tensorView, trainSectionSchema,
+  writeManifest,
   type AnalysisSummary, type AnalyzeConfig, type ModelSpec, type RunInfo, type SurfaceSummary,
 } from '@sgdwalk/core';
-import { CheckpointWriter, readTable, writeTable } from '@sgdwalk/checkpoints';
+import { CheckpointWriter, readTable, writeColumns } from '@sgdwalk/checkpoints';
 import { evaluationSubset, labelsOf, readPreparedDataset, toFloat32 } from '@sgdwalk/data';
 import { analyzeRun } from './analyze.js';
 import type { EvaluationSet } from './evaluation-set.js';
 import { pcaDirections } from './surface-directions.js';
-import { SURFACES_METADATA_KEY } from './surface-files.js';
 import { projector } from './surface-plane.js';
 import { evaluatePointsPlain } from './surface-rows.js';
 import { parseAnalysisSummary, parseSurfaceMetadata, silentLogger } from '@sgdwalk/core';
@@ -51,11 +51,11 @@ async function writeRun(dir: string, states: Map<number, Float32Array>): Promise
   await writer.close();
   const steps = Array.from({ length: 10 }, (_, i) => i + 1);
   const column = (f: (step: number) => number) => Float64Array.from(steps, f);
-  await writeTable(join(dir, FILES.metrics), {
+  await writeColumns(join(dir, METRICS_TABLE.file), METRICS_TABLE, {
     step: Int32Array.from(steps), epoch: new Int32Array(10), lr: column(() => 0.1), batchSize: Int32Array.from(steps, () => 4), loss: column((s) => 1 / s),
     accuracy: column(() => 0.5), gradNorm: column(() => 1), gradCosine: column(() => 0.1), updateNorm: column(() => 0.3), distanceFromInit: column((s) => s),
     indices: steps.map(() => Int32Array.from([0, 1, 2, 3])),
-  });
+  }, { runId: 'run-surfaces' });
   const info: RunInfo = {
     formatVersion: 1, runId: 'run-surfaces', config: { ...parseSection(trainSectionSchema, {}), model }, model, layout,
     backend: 'cpu', datasetHash: '', stepsPerEpoch: 10, steps: 10, checkpointSteps: [...states.keys()], status: 'complete', seconds: 1,

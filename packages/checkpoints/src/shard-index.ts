@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CheckpointError, SHARD_FILE_PATTERN, SgdwalkError, checkpointIndexSchema, fieldOf, writeFileAtomic } from '@sgdwalk/core';
+import { CheckpointError, SHARD_FILE_PATTERN, checkpointIndexSchema, fieldOf, writeFileAtomic } from '@sgdwalk/core';
 import { checkFormatVersion, type CheckpointMeta } from './meta.js';
 import { describeSteps } from './step-ranges.js';
 

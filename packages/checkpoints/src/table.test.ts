@@ -68,7 +68,7 @@ describe('writeTable / readTable', () => {
   it('refuses columns of different lengths and mixed element types', async () => {
     const path = join(await tempDir(), 'bad.arrow');
     await expectCheckpointError(writeTable(path, { a: Float64Array.of(1, 2), b: Int32Array.of(1) }), { file: path, message: /columns differ in length: a has 2 rows, b 1/ });
-    await expectCheckpointError(writeTable(path, { a: [true, 'x'] as unknown as boolean[] }), { file: path, message: /column a: row 1 is not a boolean like row 0/ });
+    await expectCheckpointError(writeTable(path, { a: [true, 'x'] as unknown as boolean[] }), { file: path, message: /column "a": row 1 is not a boolean like row 0/ });
     await expect(readdir(join(path, '..'))).resolves.toEqual([]);
   });
 

@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { mlpSpec, parameterLayout, parseSection, trainSectionSchema, writeManifest, type RunInfo } from '@sgdwalk/core';
-import { CheckpointWriter, writeTable } from '@sgdwalk/checkpoints';
+import { METRICS_TABLE, mlpSpec, parameterLayout, parseSection, trainSectionSchema, writeManifest, type RunInfo } from '@sgdwalk/core';
+import { CheckpointWriter, writeColumns, writeTable } from '@sgdwalk/checkpoints';
 import { formatProblem, verifyFolder } from './verify.js';
 
 const dirs: string[] = [];
@@ -25,7 +25,12 @@ async function outputRoot(): Promise<string> {
     checkpointSteps: [0, 1, 2, 3], status: 'complete', seconds: 1,
   };
   await writeFile(join(train, 'run.json'), JSON.stringify(run));
-  await writeTable(join(train, 'metrics.arrow'), { step: Int32Array.of(1, 2, 3), loss: Float64Array.of(2.3, 2.2, 2.1) });
+  const f64 = (...v: number[]) => Float64Array.from(v);
+  await writeColumns(join(train, 'metrics.arrow'), METRICS_TABLE, {
+    step: Int32Array.of(1, 2, 3), epoch: Int32Array.of(1, 1, 1), lr: f64(0.1, 0.1, 0.1), batchSize: Int32Array.of(2, 2, 2), loss: f64(2.3, 2.2, 2.1),
+    accuracy: f64(0, 0.5, 1), gradNorm: f64(1, 1, 1), gradCosine: f64(NaN, 0.5, 0.5), updateNorm: f64(0.1, 0.1, 0.1), distanceFromInit: f64(0.1, 0.2, 0.3),
+    indices: [Int32Array.of(0, 1), Int32Array.of(2, 3), Int32Array.of(4, 5)],
+  }, { runId: 'r' });
   const writer = await CheckpointWriter.create(join(train, 'checkpoints'), { runId: 'r', model, layout }, { shardSize: 2 });
   for (let step = 0; step < 4; step++) await writer.append(step, 0, new Float32Array(layout.totalSize).fill(step));
   await writer.close();
@@ -70,6 +75,22 @@ describe('verifyFolder', () => {
       expect.stringMatching(/run\.json: sha256 mismatch/),
       expect.stringMatching(/run\.json: not valid JSON/),
       expect.stringMatching(/empty: empty: neither a stage folder/),
+    ]);
+  });
+
+  it('holds a stage table to its declaration: a missing column and a value not allowed are named', async () => {
+    const root = await outputRoot();
+    const train = join(root, 'train');
+    await writeTable(join(train, 'metrics.arrow'), { step: Int32Array.of(1, 2, 3), loss: Float64Array.of(2.3, 2.2, 2.1) }, { runId: 'r' });
+    const evaluations = { epoch: Int32Array.of(1), step: Int32Array.of(3), split: ['train'], loss: Float64Array.of(1), accuracy: Float64Array.of(0.5) };
+    await writeTable(join(train, 'evaluations.arrow'), evaluations, { runId: 'r' });
+    await writeManifest(train, { stage: 'train', status: 'complete', config: {}, inputs: {}, versions: {} });
+    // A table no stage declares only has to read back.
+    await writeTable(join(root, 'data/notes.arrow'), { anything: ['goes'] });
+    await writeManifest(join(root, 'data'), { stage: 'data', status: 'complete', config: {}, inputs: {}, versions: {} });
+    expect((await verifyFolder(root)).problems.map(formatProblem)).toEqual([
+      `${join(train, 'evaluations.arrow')}: column "split", row 0: "train" is not one of "validation", "test"`,
+      `${join(train, 'metrics.arrow')}: missing column "epoch" (columns: step, loss)`,
     ]);
   });
 

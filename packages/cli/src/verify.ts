@@ -1,9 +1,10 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  FILES, SgdwalkError, listStageFiles, manifestDiscrepancies, parseManifest, readJsonFile, readRunInfo, type Manifest, type ParameterLayout,
+  FILES, SgdwalkError, TABLES, listStageFiles, manifestDiscrepancies, parseManifest, readJsonFile, readRunInfo, type Manifest, type ParameterLayout,
+  type TableDeclaration,
 } from '@sgdwalk/core';
-import { problemOf, readTable, verifyCheckpointStore } from '@sgdwalk/checkpoints';
+import { problemOf, readColumns, readTable, verifyCheckpointStore } from '@sgdwalk/checkpoints';
 import { ANCHOR_FILES, velocityLayout } from '@sgdwalk/train';
 
 /** One thing wrong in a folder: the file (the folder given joined with the file's path in it), the checkpoint's step. */
@@ -20,6 +21,9 @@ export interface Verification {
   /** Checkpoints read back and checked against their sha256 and length. */
   checkpointsChecked: number;
 }
+
+/** The stage tables by their file name in a stage folder (core's declarations). */
+const DECLARED_TABLES = new Map<string, TableDeclaration>(Object.values(TABLES).map((table) => [table.file, table]));
 
 /** One line per problem: "FILE (step N): message". */
 export function formatProblem(p: Problem): string {
@@ -110,12 +114,14 @@ async function verifyStage(dir: string, result: Verification): Promise<void> {
     }
   }
 
-  // Every Arrow table reads back; checkpoint shards were read by the store's checks above.
+  // Every Arrow table reads back, a stage table as its declaration says (columns, types, values, metadata);
+  // checkpoint shards were read by the store's checks above.
   for (const rel of files) {
     if (!rel.endsWith('.arrow') || (isRun && (rel.startsWith(`${FILES.checkpoints}/`) || rel.startsWith(`${ANCHOR_FILES.optimizer}/`)))) continue;
     const path = join(dir, rel);
+    const declared = DECLARED_TABLES.get(rel);
     try {
-      await readTable(path);
+      await (declared ? readColumns(path, declared) : readTable(path));
     } catch (e) {
       report(e, path);
     }

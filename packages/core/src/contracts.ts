@@ -110,7 +110,7 @@ export interface SharpnessRow {
   twoOverLr: number;
   iterations: number;
   /** 'exact' (double backprop) or 'finite-difference' Hessian-vector products. */
-  method: string;
+  method: 'exact' | 'finite-difference';
   subsetSize: number;
 }
 

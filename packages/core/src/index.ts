@@ -18,6 +18,12 @@ export {
 export { type ResolvedPoint, parseSweepPipeline, loadSweepPipeline, findPoint, pointStageRoot } from './sweep.js';
 export * from './contracts.js';
 export {
+  declareTable, columnOf, TABLES, METRICS_TABLE, EVALUATIONS_TABLE, STATE_HASHES_TABLE, INTERPOLATION_TABLE, PAIRS_TABLE, BARRIERS_TABLE,
+  BARRIER_LINES_TABLE, SHARPNESS_TABLE, SURFACES_TABLE, SURFACE_PATHS_TABLE, SURFACES_METADATA_KEY,
+  type TableDeclaration, type ColumnDeclaration, type ColumnType, type RowOf, type WrittenRowOf, type ColumnsOf, type WrittenColumnsOf,
+  type MetadataOf, type StoredSharpnessRow, type StoredSurfacePoint,
+} from './tables.js';
+export {
   type Manifest, writeManifest, readManifest, checkAgainstManifest, SGDWALK_VERSION,
   listStageFiles, parseManifest, manifestDiscrepancies,
 } from './manifest.js';

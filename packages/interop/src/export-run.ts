@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError, FILES, readRunInfo, tensorView, writeFileAtomic, type Logger, type RunInfo } from '@sgdwalk/core';
-import { CheckpointReader, readTable } from '@sgdwalk/checkpoints';
+import { ConfigError, FILES, METRICS_TABLE, readRunInfo, tensorView, writeFileAtomic, type Logger } from '@sgdwalk/core';
+import { CheckpointReader, readColumns } from '@sgdwalk/checkpoints';
 import { exportGraph } from './export-graph.js';
 import { GRAPH_FILE } from './import-run.js';
 import { interopError } from './interop-error.js';
@@ -23,10 +23,10 @@ export interface ExportRunOptions {
 const METRIC_COLUMNS = ['step', 'epoch', 'lr', 'batchSize', 'loss', 'accuracy', 'gradNorm', 'gradCosine'] as const;
 
 async function writeMetricsCsv(runDir: string, file: string): Promise<void> {
-  const { columns, numRows } = await readTable(join(runDir, FILES.metrics));
-  const cell = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? String(v) : '');
+  const { columns, numRows } = await readColumns(join(runDir, METRICS_TABLE.file), METRICS_TABLE);
+  const cell = (v: number) => (Number.isFinite(v) ? String(v) : '');
   const lines = [METRIC_COLUMNS.join(',')];
-  for (let i = 0; i < numRows; i++) lines.push(METRIC_COLUMNS.map((c) => cell((columns[c] as ArrayLike<number> | undefined)?.[i])).join(','));
+  for (let i = 0; i < numRows; i++) lines.push(METRIC_COLUMNS.map((c) => cell(columns[c][i])).join(','));
   await writeFileAtomic(file, lines.join('\n') + '\n');
 }
 

@@ -2,10 +2,10 @@ import { copyFile, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
-  ConfigError, FILES, RUN_FORMAT_VERSION, dataSectionSchema, distance, hashJson, pathExists, readDatasetMeta, sha256, sha256File,
-  trainSectionSchema, writeFileAtomic, writeManifest, type Logger, type ModelSpec, type RunInfo, type StepMetrics,
+  ConfigError, FILES, METRICS_TABLE, RUN_FORMAT_VERSION, dataSectionSchema, distance, hashJson, pathExists, readDatasetMeta, sha256, sha256File,
+  trainSectionSchema, writeFileAtomic, writeManifest, type Logger, type ModelSpec, type RunInfo, type WrittenColumnsOf,
 } from '@sgdwalk/core';
-import { CheckpointWriter, writeTable } from '@sgdwalk/checkpoints';
+import { CheckpointWriter, writeColumns } from '@sgdwalk/checkpoints';
 import { listStepFiles } from './checkpoint-files.js';
 import { checkImportable, stateTensors } from './evaluation-graph.js';
 import { importedLayout, stateVector } from './imported-layout.js';
@@ -61,10 +61,13 @@ async function datasetOf(opts: ImportRunOptions): Promise<{ imageShape: number[]
   return { imageShape: meta.imageShape, classes: meta.classes, hash: sha256(await readFile(file)) };
 }
 
-const nanColumn = (n: number) => new Float64Array(n).fill(NaN);
-
 /** metrics.arrow of an imported run: the logged metrics where given, norms and distances from the checkpoints. */
-function metricsColumns(steps: number[], logged: ImportedMetrics | undefined, fromCheckpoints: Map<number, { updateNorm: number; distanceFromInit: number }>, batchSize: number) {
+function metricsColumns(
+  steps: number[],
+  logged: ImportedMetrics | undefined,
+  fromCheckpoints: Map<number, { updateNorm: number; distanceFromInit: number }>,
+  batchSize: number,
+): WrittenColumnsOf<typeof METRICS_TABLE> {
   const index = new Map((logged?.step ?? []).map((s, i) => [s, i]));
   const pick = (column: keyof ImportedMetrics['columns'], fallback = NaN) =>
     Float64Array.from(steps, (s) => (index.has(s) ? logged!.columns[column][index.get(s)!] : fallback));
@@ -82,7 +85,7 @@ function metricsColumns(steps: number[], logged: ImportedMetrics | undefined, fr
     updateNorm: Float64Array.from(steps, (s) => fromCheckpoints.get(s)?.updateNorm ?? NaN),
     distanceFromInit: Float64Array.from(steps, (s) => fromCheckpoints.get(s)?.distanceFromInit ?? NaN),
     indices: steps.map(() => new Int32Array(0)),
-  } satisfies Record<keyof StepMetrics, unknown>;
+  };
 }
 
 /**
@@ -135,7 +138,7 @@ export async function importRun(opts: ImportRunOptions): Promise<RunInfo> {
   }
   await copyFile(opts.onnxFile, join(outDir, GRAPH_FILE));
   const steps = [...new Set([...(logged?.step ?? []), ...stepFiles.map((f) => f.step)])].filter((s) => s > 0).sort((a, b) => a - b);
-  await writeTable(join(outDir, FILES.metrics), metricsColumns(steps, logged, fromCheckpoints, batchSize), { runId });
+  await writeColumns(join(outDir, METRICS_TABLE.file), METRICS_TABLE, metricsColumns(steps, logged, fromCheckpoints, batchSize), { runId });
   const lastStep = stepFiles.at(-1)!.step;
   const config = { ...trainSectionSchema.parse({ lr, ...(batchSize > 0 ? { batchSize } : {}) }), model: spec };
   const run: RunInfo = {

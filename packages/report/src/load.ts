@@ -1,8 +1,10 @@
 import { join } from 'node:path';
-import { readTable } from '@sgdwalk/checkpoints';
-import { FILES, parseAnalysisSummary, pathExists, readJsonFile, readRunInfo } from '@sgdwalk/core';
+import { readRows } from '@sgdwalk/checkpoints';
+import {
+  BARRIERS_TABLE, EVALUATIONS_TABLE, FILES, INTERPOLATION_TABLE, METRICS_TABLE, PAIRS_TABLE, parseAnalysisSummary, pathExists, readJsonFile, readRunInfo,
+  SHARPNESS_TABLE, type RowOf, type TableDeclaration,
+} from '@sgdwalk/core';
 import type { ReportInputs } from './inputs.js';
-import { barrierRowsFrom, evaluationRowsFrom, INTERPOLATION_SCHEMA, PAIR_SCHEMA, rowsFromTable, SHARPNESS_SCHEMA, STEP_SCHEMA } from './tables.js';
 
 /** The files the report reads, by the name the manifest lists their hashes under. */
 export function inputPaths(runDir: string, analysisDir: string): Record<string, string> {
@@ -21,23 +23,29 @@ export function inputPaths(runDir: string, analysisDir: string): Record<string, 
 }
 
 /**
+ * A table's rows, checked against its declaration (core's tables.ts); none when the file is absent and its
+ * declaration says a stage folder may lack it.
+ */
+async function rowsOf<T extends TableDeclaration>(path: string, table: T): Promise<RowOf<T>[]> {
+  if (table.optional && !(await pathExists(path))) return [];
+  return readRows(path, table);
+}
+
+/**
  * The I/O shell of the stage: read the train and analyze outputs into plain rows. evaluations.arrow is
  * optional (a run may evaluate nothing), and so are barriers.arrow and sharpness.arrow (older analyses do
- * not write them, and either can be disabled); every other file must be there.
+ * not write them, and either can be disabled): their declarations say so. Every other file must be there.
  */
 export async function loadReportInputs(runDir: string, analysisDir: string): Promise<ReportInputs> {
   const paths = inputPaths(runDir, analysisDir);
   const run = await readRunInfo(paths[FILES.run]);
   const summary = await readJsonFile(paths[FILES.summary], parseAnalysisSummary);
-  const table = async <T>(name: string, convert: (t: Awaited<ReturnType<typeof readTable>>, file: string) => T[]): Promise<T[]> =>
-    convert(await readTable(paths[name]), paths[name]);
-
-  const steps = await table(FILES.metrics, (t, f) => rowsFromTable(t, STEP_SCHEMA, f));
-  const evaluations = (await pathExists(paths[FILES.evaluations])) ? await table(FILES.evaluations, evaluationRowsFrom) : [];
-  const pairs = await table(FILES.pairs, (t, f) => rowsFromTable(t, PAIR_SCHEMA, f));
-  const interpolation = await table(FILES.interpolation, (t, f) => rowsFromTable(t, INTERPOLATION_SCHEMA, f));
-  const barriers = (await pathExists(paths[FILES.barriers])) ? await table(FILES.barriers, barrierRowsFrom) : [];
-  const sharpness = (await pathExists(paths[FILES.sharpness])) ? await table(FILES.sharpness, (t, f) => rowsFromTable(t, SHARPNESS_SCHEMA, f)) : [];
+  const steps = await rowsOf(paths[METRICS_TABLE.file], METRICS_TABLE);
+  const evaluations = await rowsOf(paths[EVALUATIONS_TABLE.file], EVALUATIONS_TABLE);
+  const pairs = await rowsOf(paths[PAIRS_TABLE.file], PAIRS_TABLE);
+  const interpolation = await rowsOf(paths[INTERPOLATION_TABLE.file], INTERPOLATION_TABLE);
+  const barriers = await rowsOf(paths[BARRIERS_TABLE.file], BARRIERS_TABLE);
+  const sharpness = await rowsOf(paths[SHARPNESS_TABLE.file], SHARPNESS_TABLE);
   steps.sort((a, b) => a.step - b.step);
   pairs.sort((a, b) => a.stepA - b.stepA);
   barriers.sort((a, b) => a.k - b.k || a.step - b.step);

@@ -2,8 +2,10 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeTable } from '@sgdwalk/checkpoints';
-import { readManifest, sha256File, SgdwalkError, type Logger } from '@sgdwalk/core';
+import { writeRows, writeTable } from '@sgdwalk/checkpoints';
+import {
+  BARRIERS_TABLE, EVALUATIONS_TABLE, INTERPOLATION_TABLE, METRICS_TABLE, PAIRS_TABLE, readManifest, sha256File, SgdwalkError, SHARPNESS_TABLE, type Logger,
+} from '@sgdwalk/core';
 import { syntheticInputs } from '../test/fixture.js';
 import { FIGURE_NAMES, figureNames } from './figures.js';
 import { writeReport } from './index.js';
@@ -17,54 +19,23 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const f64 = <T>(rows: T[], get: (r: T) => number) => Float64Array.from(rows, get);
-const i32 = <T>(rows: T[], get: (r: T) => number) => Int32Array.from(rows, get);
-
-/** Write the inputs as the train and analyze stages would, with the checkpoints package's writeTable. */
+/** Write the inputs as the train and analyze stages would, through the tables' declarations. */
 async function writeStageFiles(
   inputs: ReportInputs,
   opts: { evaluations?: boolean; barriers?: boolean; sharpness?: boolean } = {},
 ): Promise<{ runDir: string; analysisDir: string }> {
   const runDir = join(dir, 'train');
   const analysisDir = join(dir, 'analyze');
-  const { steps, evaluations, interpolation, pairs } = inputs;
-  await writeTable(join(runDir, 'metrics.arrow'), {
-    step: i32(steps, (s) => s.step), epoch: i32(steps, (s) => s.epoch), lr: f64(steps, (s) => s.lr), batchSize: i32(steps, (s) => s.batchSize),
-    loss: f64(steps, (s) => s.loss), accuracy: f64(steps, (s) => s.accuracy), gradNorm: f64(steps, (s) => s.gradNorm),
-    gradCosine: f64(steps, (s) => s.gradCosine), updateNorm: f64(steps, (s) => s.updateNorm), distanceFromInit: f64(steps, (s) => s.distanceFromInit),
-    indices: steps.map((s) => Int32Array.from({ length: 4 }, (_, i) => s.step * 4 + i)),
-  });
-  if (opts.evaluations !== false) {
-    await writeTable(join(runDir, 'evaluations.arrow'), {
-      epoch: i32(evaluations, (e) => e.epoch), step: i32(evaluations, (e) => e.step), split: evaluations.map((e) => e.split),
-      loss: f64(evaluations, (e) => e.loss), accuracy: f64(evaluations, (e) => e.accuracy),
-    });
-  }
+  const { steps, evaluations, interpolation, pairs, barriers, sharpness } = inputs;
+  const runId = inputs.run.runId;
+  const indexed = steps.map((s) => ({ ...s, indices: Int32Array.from({ length: 4 }, (_, i) => s.step * 4 + i) }));
+  await writeRows(join(runDir, METRICS_TABLE.file), METRICS_TABLE, indexed, { runId });
+  if (opts.evaluations !== false) await writeRows(join(runDir, EVALUATIONS_TABLE.file), EVALUATIONS_TABLE, evaluations, { runId });
   await writeFile(join(runDir, 'run.json'), JSON.stringify(inputs.run));
-  await writeTable(join(analysisDir, 'interpolation.arrow'), {
-    pair: i32(interpolation, (r) => r.pair), stepA: i32(interpolation, (r) => r.stepA), stepB: i32(interpolation, (r) => r.stepB),
-    alpha: f64(interpolation, (r) => r.alpha), loss: f64(interpolation, (r) => r.loss), accuracy: f64(interpolation, (r) => r.accuracy),
-  });
-  await writeTable(join(analysisDir, 'pairs.arrow'), {
-    pair: i32(pairs, (p) => p.pair), stepA: i32(pairs, (p) => p.stepA), stepB: i32(pairs, (p) => p.stepB), alphaStar: f64(pairs, (p) => p.alphaStar),
-    floor: f64(pairs, (p) => p.floor), height: f64(pairs, (p) => p.height), interiorMinimum: pairs.map((p) => p.interiorMinimum),
-    convex: pairs.map((p) => p.convex), lossA: f64(pairs, (p) => p.lossA), lossB: f64(pairs, (p) => p.lossB),
-    distanceFromInit: f64(pairs, (p) => p.distanceFromInit), updateNorm: f64(pairs, (p) => p.updateNorm),
-    updateCosine: f64(pairs, (p) => p.updateCosine), key: pairs.map((p) => p.key),
-  });
-  const { barriers, sharpness } = inputs;
-  if (opts.barriers !== false) {
-    await writeTable(join(analysisDir, 'barriers.arrow'), {
-      kind: barriers.map((b) => b.kind), step: i32(barriers, (b) => b.step), k: i32(barriers, (b) => b.k), barrier: f64(barriers, (b) => b.barrier),
-      alphaAtMax: f64(barriers, (b) => b.alphaAtMax), lossStart: f64(barriers, (b) => b.lossStart), lossEnd: f64(barriers, (b) => b.lossEnd),
-    });
-  }
-  if (opts.sharpness !== false) {
-    await writeTable(join(analysisDir, 'sharpness.arrow'), {
-      step: i32(sharpness, (r) => r.step), topEigenvalue: f64(sharpness, (r) => r.topEigenvalue), twoOverLr: f64(sharpness, (r) => r.twoOverLr),
-      iterations: i32(sharpness, (r) => r.iterations), method: sharpness.map((r) => r.method), subsetSize: i32(sharpness, (r) => r.subsetSize),
-    });
-  }
+  await writeRows(join(analysisDir, INTERPOLATION_TABLE.file), INTERPOLATION_TABLE, interpolation, {});
+  await writeRows(join(analysisDir, PAIRS_TABLE.file), PAIRS_TABLE, pairs, {});
+  if (opts.barriers !== false) await writeRows(join(analysisDir, BARRIERS_TABLE.file), BARRIERS_TABLE, barriers, {});
+  if (opts.sharpness !== false) await writeRows(join(analysisDir, SHARPNESS_TABLE.file), SHARPNESS_TABLE, sharpness.map((r) => ({ ...r, key: `sharpness-${r.step}` })), {});
   // JSON turns the NaN of a statistic without data into null, as the analyze stage's summary.json has it.
   await writeFile(join(analysisDir, 'summary.json'), JSON.stringify(inputs.summary));
   return { runDir, analysisDir };
@@ -196,6 +167,17 @@ describe('writeReport', () => {
     const error = await writeReport(opts).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SgdwalkError);
     expect((error as Error).message).toMatch(/pairs\.arrow: missing/);
+    await writeStageFiles(syntheticInputs());
+    // A table that does not match its declaration (core's tables.ts): the file and the column are named.
+    const barriers = syntheticInputs().barriers;
+    await writeTable(join(analysisDir, BARRIERS_TABLE.file), {
+      kind: barriers.map((b, i) => (i === 1 ? 'ridge' : b.kind)), step: Int32Array.from(barriers, (b) => b.step), k: Int32Array.from(barriers, (b) => b.k),
+      barrier: Float64Array.from(barriers, (b) => b.barrier), alphaAtMax: Float64Array.from(barriers, (b) => b.alphaAtMax),
+      lossStart: Float64Array.from(barriers, (b) => b.lossStart), lossEnd: Float64Array.from(barriers, (b) => b.lossEnd),
+    });
+    await expect(writeReport(opts)).rejects.toThrow(`${join(analysisDir, 'barriers.arrow')}: column "kind", row 1: "ridge" is not one of "floor", "lag"`);
+    await writeTable(join(runDir, METRICS_TABLE.file), { step: Int32Array.of(1), loss: ['high'] }, { runId: 'r' });
+    await expect(writeReport(opts)).rejects.toThrow(/metrics\.arrow: missing column "epoch"/);
     await writeStageFiles(syntheticInputs());
     await writeFile(join(analysisDir, 'summary.json'), JSON.stringify({ ...syntheticInputs().summary, medianLagBarrier: [1, 2] }));
     await expect(writeReport(opts)).rejects.toThrow(/summary\.json: field "medianLagBarrier"/);

@@ -98,9 +98,11 @@ describe('loading the surface files', () => {
     });
     const loaded = await loadSurfaceInputs(dir);
     expect(loaded.surfaces).toEqual(inputs.surfaces);
-    expect(loaded.points).toEqual(points);
+    expect(loaded.points).toEqual(points.map((p) => ({ ...p, key: 'k' })));
     expect(loaded.paths).toEqual(paths);
     await writeTable(join(dir, FILES.surfaces), columns);
+    await expect(loadSurfaceInputs(dir)).rejects.toThrow(`${join(dir, FILES.surfaces)}: metadata "sgdwalk.surfaces" is missing`);
+    await writeTable(join(dir, FILES.surfaces), columns, { 'sgdwalk.surfaces': '{"id": "pca"}' });
     await expect(loadSurfaceInputs(dir)).rejects.toThrow(`${join(dir, FILES.surfaces)}: metadata "sgdwalk.surfaces" is missing or not a JSON list of surfaces`);
     await writeTable(join(dir, FILES.surfaces), columns, { 'sgdwalk.surfaces': '[{"id":' });
     await expect(loadSurfaceInputs(dir)).rejects.toThrow(new RegExp(`^${join(dir, FILES.surfaces)}: metadata "sgdwalk\\.surfaces" is not valid JSON`));
@@ -108,5 +110,7 @@ describe('loading the surface files', () => {
     const error = await loadSurfaceInputs(dir).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CheckpointError);
     expect((error as Error).message).toMatch(new RegExp(`^${join(dir, FILES.surfaces)}: metadata "sgdwalk\\.surfaces", field "\\[0\\]\\.kind": `));
+    await writeTable(join(dir, FILES.surfaces), { ...columns, onGrid: Int32Array.from(points, (p) => Number(p.onGrid)) }, { 'sgdwalk.surfaces': '[]' });
+    await expect(loadSurfaceInputs(dir)).rejects.toThrow(`${join(dir, FILES.surfaces)}: column "onGrid" is int32, surfaces.arrow declares it bool`);
   });
 });

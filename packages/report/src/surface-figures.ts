@@ -1,11 +1,13 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readTable } from '@sgdwalk/checkpoints';
-import { FILES, parseSurfaceMetadata, pathExists, type RunInfo, type SurfacePathRow, type SurfacePointRow, type SurfaceSummary } from '@sgdwalk/core';
+import { readColumns, readRows, rowsOf } from '@sgdwalk/checkpoints';
+import {
+  parseSurfaceMetadata, pathExists, SURFACE_PATHS_TABLE, SURFACES_METADATA_KEY, SURFACES_TABLE, type RunInfo, type SurfacePathRow, type SurfacePointRow,
+  type SurfaceSummary,
+} from '@sgdwalk/core';
 import type { TopLevelSpec } from 'vega-lite';
 import { FIGURE_CONFIG } from './figures.js';
 import { contourSegments, logLevels } from './surface-contours.js';
-import { rowsFromTable, type RowSchema } from './tables.js';
 
 /**
  * The surface figures of a run report: per surface a heat map of the loss on its grid with contour lines,
@@ -13,8 +15,6 @@ import { rowsFromTable, type RowSchema } from './tables.js';
  * Loading (loadSurfaceInputs) is the only part that touches files; the figures are pure functions.
  */
 
-/** The metadata key of surfaces.arrow holding the surfaces' summaries (analysis's surface-files.ts). */
-const SURFACES_METADATA_KEY = 'sgdwalk.surfaces';
 
 export interface SurfaceInputs {
   surfaces: SurfaceSummary[];
@@ -30,19 +30,16 @@ export interface SurfaceFigure {
   spec: TopLevelSpec;
 }
 
-const POINT_SCHEMA: RowSchema<SurfacePointRow> = { surface: 'string', a: 'number', b: 'number', loss: 'number', accuracy: 'number', onGrid: 'boolean' };
-const PATH_SCHEMA: RowSchema<SurfacePathRow> = { surface: 'string', kind: 'string', step: 'number', alpha: 'number', a: 'number', b: 'number', distance: 'number' };
-
 /** surfaces.arrow and surface-paths.arrow of an analysis folder; none when the analysis computed no surfaces. */
 export async function loadSurfaceInputs(analysisDir: string): Promise<SurfaceInputs> {
-  const pointsFile = join(analysisDir, FILES.surfaces);
-  const pathsFile = join(analysisDir, FILES.surfacePaths);
+  const pointsFile = join(analysisDir, SURFACES_TABLE.file);
+  const pathsFile = join(analysisDir, SURFACE_PATHS_TABLE.file);
   if (!(await pathExists(pointsFile))) return { surfaces: [], points: [], paths: [] };
-  const table = await readTable(pointsFile);
+  const table = await readColumns(pointsFile, SURFACES_TABLE);
   const meta = table.metadata[SURFACES_METADATA_KEY];
   const surfaces = parseSurfaceMetadata(meta, pointsFile, SURFACES_METADATA_KEY);
-  const points = rowsFromTable(table, POINT_SCHEMA, pointsFile);
-  const paths = (await pathExists(pathsFile)) ? rowsFromTable(await readTable(pathsFile), PATH_SCHEMA, pathsFile) : [];
+  const points = rowsOf(table);
+  const paths = (await pathExists(pathsFile)) ? await readRows(pathsFile, SURFACE_PATHS_TABLE) : [];
   return { surfaces, points, paths };
 }
 

@@ -1,9 +1,9 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  FILES, SgdwalkError, checkAgainstManifest, readRunInfo, sha256, type ModelSpec, type ParameterLayout, type RunInfo,
+  FILES, STATE_HASHES_TABLE, SgdwalkError, checkAgainstManifest, readRunInfo, sha256, type ModelSpec, type ParameterLayout, type RunInfo,
 } from '@sgdwalk/core';
-import { CheckpointReader, CheckpointWriter, readTable, writeTable } from '@sgdwalk/checkpoints';
+import { CheckpointReader, CheckpointWriter, readColumns, writeRows } from '@sgdwalk/checkpoints';
 import type { SplitData } from '@sgdwalk/data';
 import type { OptimizerSnapshot } from './sgd-step.js';
 
@@ -16,7 +16,7 @@ import type { OptimizerSnapshot } from './sgd-step.js';
  * so that any step can be replayed from the nearest anchor and checked bit for bit (replay.ts).
  */
 export const ANCHOR_FILES = {
-  stateHashes: 'state-hashes.arrow',
+  stateHashes: STATE_HASHES_TABLE.file,
   optimizer: 'optimizer',
 } as const;
 
@@ -98,10 +98,7 @@ function velocityOf(optimizer: OptimizerSnapshot, trainableSize: number): Float3
 }
 
 export async function writeStateHashes(outDir: string, hashes: readonly { step: number; sha256: string }[], runId: string): Promise<void> {
-  await writeTable(join(outDir, ANCHOR_FILES.stateHashes), {
-    step: Int32Array.from(hashes, (h) => h.step),
-    sha256: hashes.map((h) => h.sha256),
-  }, { runId });
+  await writeRows(join(outDir, STATE_HASHES_TABLE.file), STATE_HASHES_TABLE, hashes, { runId });
 }
 
 /** An anchored run folder, read and checked against its train manifest. */
@@ -128,12 +125,8 @@ export async function readAnchoredRun(runDir: string): Promise<AnchoredRun> {
   }
   const hashesPath = join(runDir, ANCHOR_FILES.stateHashes);
   await checkAgainstManifest(runDir, [ANCHOR_FILES.stateHashes]);
-  const { columns, numRows } = await readTable(hashesPath);
-  const steps = columns.step as Int32Array;
-  const hashes = columns.sha256 as string[];
-  if (!(steps instanceof Int32Array) || !Array.isArray(hashes)) {
-    throw new SgdwalkError(`${hashesPath}: not a state-hash table (columns step: int32, sha256: utf8)`, 'read', { file: hashesPath });
-  }
+  const { columns, numRows } = await readColumns(hashesPath, STATE_HASHES_TABLE);
+  const { step: steps, sha256: hashes } = columns;
   const stateHashes = new Map<number, string>();
   for (let i = 0; i < numRows; i++) stateHashes.set(steps[i], hashes[i]);
   for (let t = 0; t <= info.steps; t++) {

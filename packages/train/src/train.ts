@@ -1,10 +1,10 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  ConfigError, FILES, RUN_FORMAT_VERSION, hashJson, initialState, parameterLayout, resolveLayers, sha256, writeFileAtomic, writeManifest,
-  type EpochEvaluation, type Logger, type ModelSpec, type RunInfo, type StepMetrics, type TrainConfig,
+  ConfigError, EVALUATIONS_TABLE, FILES, METRICS_TABLE, RUN_FORMAT_VERSION, hashJson, initialState, parameterLayout, resolveLayers, sha256, writeFileAtomic, writeManifest,
+  type EpochEvaluation, type Logger, type ModelSpec, type RunInfo, type TrainConfig,
 } from '@sgdwalk/core';
-import { CheckpointReader, CheckpointWriter, writeTable } from '@sgdwalk/checkpoints';
+import { CheckpointReader, CheckpointWriter, writeRows } from '@sgdwalk/checkpoints';
 import { MinibatchSchedule, readPreparedDataset, type DatasetMeta } from '@sgdwalk/data';
 import { selectBackend, tf, type DeviceState } from '@sgdwalk/model';
 import { AnchorRecorder, anchorSteps, splitSha256, writeStateHashes } from './anchors.js';
@@ -141,14 +141,8 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
   stepper.dispose();
   state.dispose();
 
-  await writeTable(join(outDir, FILES.metrics), metricsColumns(rows), { runId });
-  await writeTable(join(outDir, FILES.evaluations), {
-    epoch: Int32Array.from(evaluations, (e) => e.epoch),
-    step: Int32Array.from(evaluations, (e) => e.step),
-    split: evaluations.map((e) => e.split),
-    loss: Float64Array.from(evaluations, (e) => e.loss),
-    accuracy: Float64Array.from(evaluations, (e) => e.accuracy),
-  }, { runId });
+  await writeRows(join(outDir, METRICS_TABLE.file), METRICS_TABLE, rows, { runId });
+  await writeRows(join(outDir, EVALUATIONS_TABLE.file), EVALUATIONS_TABLE, evaluations, { runId });
   if (anchors) {
     const hashes = [{ step: 0, sha256: sha256(initial) }, ...rows.filter((r) => r.step <= lastGoodStep).map((r) => ({ step: r.step, sha256: r.stateSha256! }))];
     await writeStateHashes(outDir, hashes, runId);
@@ -202,20 +196,4 @@ export function checkModelFitsData(model: ModelSpec, meta: DatasetMeta, datasetF
  */
 function injectFault(step: number, point: 'before-checkpoint' | 'after-checkpoint' | 'end-of-step'): void {
   if (process.env.SGDWALK_FAULT_KILL === `${step}:${point}`) process.kill(process.pid, 'SIGKILL');
-}
-
-function metricsColumns(rows: StepMetrics[]) {
-  return {
-    step: Int32Array.from(rows, (r) => r.step),
-    epoch: Int32Array.from(rows, (r) => r.epoch),
-    lr: Float64Array.from(rows, (r) => r.lr),
-    batchSize: Int32Array.from(rows, (r) => r.batchSize),
-    loss: Float64Array.from(rows, (r) => r.loss),
-    accuracy: Float64Array.from(rows, (r) => r.accuracy),
-    gradNorm: Float64Array.from(rows, (r) => r.gradNorm),
-    gradCosine: Float64Array.from(rows, (r) => r.gradCosine),
-    updateNorm: Float64Array.from(rows, (r) => r.updateNorm),
-    distanceFromInit: Float64Array.from(rows, (r) => r.distanceFromInit),
-    indices: rows.map((r) => r.indices),
-  };
 }
