@@ -103,7 +103,7 @@ describe('loading the surface files', () => {
     await writeTable(join(dir, FILES.surfaces), columns);
     await expect(loadSurfaceInputs(dir)).rejects.toThrow(`${join(dir, FILES.surfaces)}: metadata "sgdwalk.surfaces" is missing`);
     await writeTable(join(dir, FILES.surfaces), columns, { 'sgdwalk.surfaces': '{"id": "pca"}' });
-    await expect(loadSurfaceInputs(dir)).rejects.toThrow(`${join(dir, FILES.surfaces)}: metadata "sgdwalk.surfaces" is missing or not a JSON list of surfaces`);
+    await expect(loadSurfaceInputs(dir)).rejects.toThrow(`${join(dir, FILES.surfaces)}: metadata "sgdwalk.surfaces", field "(root)": Invalid input: expected array, received object`);
     await writeTable(join(dir, FILES.surfaces), columns, { 'sgdwalk.surfaces': '[{"id":' });
     await expect(loadSurfaceInputs(dir)).rejects.toThrow(new RegExp(`^${join(dir, FILES.surfaces)}: metadata "sgdwalk\\.surfaces" is not valid JSON`));
     await writeTable(join(dir, FILES.surfaces), columns, { 'sgdwalk.surfaces': JSON.stringify([{ ...inputs.surfaces[0], kind: 'plane' }]) });
