@@ -61,6 +61,8 @@ describe('safetensors', () => {
     ['an unknown dtype', () => fileOf({ w: { dtype: 'Q4', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4)), /tensor w: unknown dtype "Q4" \(sgdwalk reads F32, F16 and BF16/],
     ['an integer dtype', () => fileOf({ w: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)), /tensor w: dtype I64 is not supported/],
     ['a bad shape', () => fileOf({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4)), /tensor w: shape \[-1\] is not a list of sizes/],
+    ['metadata that is not a map', () => fileOf({ __metadata__: 'format: pt' }, new Uint8Array(0)), /x\.safetensors: "__metadata__" must map names to strings, got "format: pt"/],
+    ['a metadata value that is not a string', () => fileOf({ __metadata__: { epoch: 3 } }, new Uint8Array(0)), /x\.safetensors: "__metadata__" must map names to strings; "epoch" is 3/],
   ])('rejects %s, naming the file and the tensor', (_what, bytes, message) => {
     expect(() => parseSafetensors(bytes(), 'x.safetensors')).toThrow(message);
   });

@@ -73,7 +73,12 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsCo
   const entries: Array<{ name: string; dtype: string; shape: number[]; begin: number; end: number }> = [];
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') {
-      for (const [key, value] of Object.entries((entry ?? {}) as Record<string, unknown>)) metadata[key] = String(value);
+      // The format's rule: a map of strings to strings (a string or a list here would read as characters).
+      if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw interopError(file, `"__metadata__" must map names to strings, got ${JSON.stringify(entry)}`);
+      for (const [key, value] of Object.entries(entry)) {
+        if (typeof value !== 'string') throw interopError(file, `"__metadata__" must map names to strings; "${key}" is ${JSON.stringify(value)}`);
+        metadata[key] = value;
+      }
       continue;
     }
     const { dtype, shape, data_offsets: offsets } = (entry ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
