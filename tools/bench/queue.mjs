@@ -21,8 +21,8 @@ function sgdwalk(args) {
   return (performance.now() - start) / 1000;
 }
 
-function startWorker(queue, lockSeconds = 30) {
-  const child = spawn(process.execPath, [cli, 'worker', '--queue', queue, '--lock-seconds', String(lockSeconds), '--quiet'], { detached: true, stdio: 'ignore' });
+function startWorker(queue, lockSeconds = 30, extra = []) {
+  const child = spawn(process.execPath, [cli, 'worker', '--queue', queue, '--lock-seconds', String(lockSeconds), '--quiet', ...extra], { detached: true, stdio: 'ignore' });
   return child;
 }
 
@@ -69,17 +69,22 @@ export async function run(args) {
 
     say('embedded…');
     const embedded = analyze(study, 'embedded');
-    const onQueue = async (workerCount) => {
+    const onQueue = async (workerCount, extra = [], name = `queue-${workerCount}`) => {
       const queue = `${redis.url}/${++db}`;
-      for (let i = 0; i < workerCount; i++) workers.push(startWorker(queue));
+      for (let i = 0; i < workerCount; i++) workers.push(startWorker(queue, 30, extra));
       await connected(queue, workerCount);
-      say(`queue, ${workerCount} worker(s)…`);
-      const seconds = analyze(study, `queue-${workerCount}`, queue);
+      say(`queue, ${workerCount} worker(s) ${extra.join(' ')}…`);
+      const seconds = analyze(study, name, queue);
       stopWorkers();
       return seconds;
     };
     const one = await onQueue(1);
     const two = await onQueue(2);
+    // One worker running two jobs at once: its children share the cores (the default, ⌊cores / 2⌋ threads
+    // each) or each takes every core (--threads = cores, what every child did before --threads).
+    const cores = availableParallelism();
+    const shared = await onQueue(1, ['--concurrency', '2'], 'queue-c2-shared');
+    const oversubscribed = await onQueue(1, ['--concurrency', '2', '--threads', String(cores)], 'queue-c2-all-cores');
 
     say('per-job overhead with tiny lines…');
     const tinyPairs = 200;
@@ -133,6 +138,12 @@ export async function run(args) {
       embedded: { seconds: embedded, pairsPerSecond: pairs / embedded },
       queue1Worker: { seconds: one, pairsPerSecond: pairs / one, overEmbedded: embedded / one },
       queue2Workers: { seconds: two, pairsPerSecond: pairs / two, overEmbedded: embedded / two, computedBy: summary.computedBy },
+      concurrency2: {
+        note: 'one worker, --concurrency 2: threads per job child shared out (default) against every core each',
+        sharedThreads: { threadsPerJob: Math.max(1, Math.floor(cores / 2)), seconds: shared, pairsPerSecond: pairs / shared },
+        allCoresEach: { threadsPerJob: cores, seconds: oversubscribed, pairsPerSecond: pairs / oversubscribed },
+        sharedOverAllCores: oversubscribed / shared,
+      },
       perJobOverhead: {
         lines: tinyPairs,
         embeddedSeconds: tinyEmbedded,
