@@ -73,27 +73,8 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerSummary> {
     autorun: false,
   });
   const summary = { completed: 0, failed: 0 };
-  worker.on('completed', (job) => {
-    summary.completed++;
-    log.info(`line ${job.id?.slice(0, 12)} done in ${Math.round(job.returnvalue.ms)} ms (${summary.completed} done)`);
-  });
-  worker.on('failed', (job, error) => {
-    summary.failed++;
-    const tries = job ? ` (attempt ${job.attemptsMade} of ${job.opts.attempts ?? 1})` : '';
-    log.warn(`line ${job?.id?.slice(0, 12) ?? '?'} failed${tries}: ${scrubPassword(error.message, target)}`);
-  });
-  let lastError = '';
-  worker.on('error', (error) => {
-    const message = scrubPassword(error.message, target);
-    if (message !== lastError) log.warn(`queue ${target.redacted}: ${message}`);
-    lastError = message;
-  });
-
-  // Jobs running now, so a stop knows when only the goodbye to Redis is left.
+  // Jobs running now, so a stopping worker knows when only the goodbye to Redis is left.
   const running = new Set<string | undefined>();
-  worker.on('active', (job) => running.add(job.id));
-  worker.on('completed', (job) => running.delete(job.id));
-  worker.on('failed', (job) => running.delete(job?.id));
 
   // BullMQ's close() waits for Redis to answer its QUIT, and a second close() only returns the first: with
   // Redis gone for good, or a second signal, it would never return. So the worker leaves without the
@@ -101,6 +82,10 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerSummary> {
   let leave!: (reason: string) => void;
   const left = new Promise<string>((resolve) => (leave = resolve));
   let stopping = false;
+  const leaveIfRedisStaysSilent = () => {
+    if (!stopping || running.size > 0) return;
+    setTimeout(() => leave(`Redis at ${target.redacted} did not answer within ${CLOSE_GRACE_MS / 1000} s of the last job; left without closing the connection`), CLOSE_GRACE_MS).unref();
+  };
   const stop = (force: boolean) => {
     if (force) {
       log.info('stopping now; held jobs go to other workers when their locks end');
@@ -111,13 +96,29 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerSummary> {
     stopping = true;
     log.info('stopping after the running jobs (signal again to stop now)');
     void worker.close(false).catch(() => {});
-    const watchdog = setInterval(() => {
-      if (running.size > 0) return;
-      clearInterval(watchdog);
-      setTimeout(() => leave(`Redis at ${target.redacted} did not answer within ${CLOSE_GRACE_MS / 1000} s of the last job; left without closing the connection`), CLOSE_GRACE_MS).unref();
-    }, 200);
-    watchdog.unref();
+    leaveIfRedisStaysSilent();
   };
+
+  worker.on('active', (job) => running.add(job.id));
+  worker.on('completed', (job) => {
+    running.delete(job.id);
+    summary.completed++;
+    log.info(`line ${job.id?.slice(0, 12)} done in ${Math.round(job.returnvalue.ms)} ms (${summary.completed} done)`);
+    leaveIfRedisStaysSilent();
+  });
+  worker.on('failed', (job, error) => {
+    running.delete(job?.id);
+    summary.failed++;
+    const tries = job ? ` (attempt ${job.attemptsMade} of ${job.opts.attempts ?? 1})` : '';
+    log.warn(`line ${job?.id?.slice(0, 12) ?? '?'} failed${tries}: ${scrubPassword(error.message, target)}`);
+    leaveIfRedisStaysSilent();
+  });
+  let lastError = '';
+  worker.on('error', (error) => {
+    const message = scrubPassword(error.message, target);
+    if (message !== lastError) log.warn(`queue ${target.redacted}: ${message}`);
+    lastError = message;
+  });
   const onSignal = () => stop(stopping);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
