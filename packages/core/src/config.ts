@@ -6,6 +6,7 @@ import { resolveLayers, type ModelSpec } from './model-spec.js';
 import { LIBRARY_MODELS, instantiateLibraryModel, isLibraryModel } from './model-library.js';
 import { libraryReferenceSchema, modelSpecSchema } from './model-schema.js';
 import { SgdwalkError } from './errors.js';
+import { fieldOf } from './json-file.js';
 
 /**
  * The pipeline file, validated once here and turned into plain typed objects; deeper code trusts them.
@@ -355,10 +356,6 @@ export function alphaGridValues(grid: number[] | { from: number; to: number; ste
   return Array.from({ length: n + 1 }, (_, i) => Math.round((grid.from + i * grid.step) * 1e12) / 1e12);
 }
 
-function fieldOf(path: PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
-}
-
 /** Turn the first zod issue into a ConfigError naming the file and the field. */
 function toConfigError(error: z.ZodError, file: string | undefined, prefix: string[] = []): ConfigError {
   const issue = error.issues[0];
@@ -368,7 +365,7 @@ function toConfigError(error: z.ZodError, file: string | undefined, prefix: stri
     path = [...path, issue.keys[0]];
     message = `unknown field (every section's fields are listed in README "Changing settings" and docs/design.md "The pipeline file")`;
   }
-  return new ConfigError(message, file, fieldOf(path) || undefined);
+  return new ConfigError(message, file, path.length > 0 ? fieldOf(path) : undefined);
 }
 
 /** Parse one section on its own (the CLI's stage commands, tests). */
