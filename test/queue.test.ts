@@ -110,6 +110,13 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
+/** Until a job of the queue is active; on timeout, what the processes said (a coordinator that failed at once). */
+async function jobStarted(target: ReturnType<typeof parseQueueUrl>, ...procs: Proc[]): Promise<void> {
+  await until('a job to start', async () => ((await lineQueueStatus(target)).counts.active > 0 ? true : undefined)).catch((e: Error) => {
+    throw new Error(`${e.message}; the processes said: ${procs.map((p) => p.output()).join(' | ')}`);
+  });
+}
+
 describe.skipIf(!available)('analysis on a queue of workers (real redis-server)', () => {
   let work: string;
   let redis: Awaited<ReturnType<typeof startRedis>>;
@@ -197,7 +204,7 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
     const doomed = worker(queue);
     const out = join(work, 'q-killed-worker');
     const coordinator = start(analyzeArgs('slow', out).concat('--queue', queue));
-    await until('a job to start', async () => ((await lineQueueStatus(target)).counts.active > 0 ? true : undefined));
+    await jobStarted(target, coordinator, doomed);
     killGroup(doomed);
     const rescuer = worker(queue);
     expect(await coordinator.exited, coordinator.output()).toBe(0);
@@ -213,7 +220,7 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
     const leaving = worker(queue);
     const out = join(work, 'q-sigterm');
     const coordinator = start(analyzeArgs('slow', out).concat('--queue', queue));
-    await until('a job to start', async () => ((await lineQueueStatus(target)).counts.active > 0 ? true : undefined));
+    await jobStarted(target, coordinator, leaving);
     leaving.child.kill('SIGTERM');
     expect(await leaving.exited, leaving.output()).toBe(0);
     expect(leaving.output()).toMatch(/stopping after the running jobs/);
@@ -236,9 +243,7 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
     writeFileSync(slower, JSON.stringify({ ...slow, analyze: { ...slow.analyze, alphas: { from: -2, to: 3, step: 0.0002 } } }));
     const out = join(work, 'q-second-signal');
     const coordinator = start(['analyze', '--pipeline', slower, '--run', join(work, 'out/train'), '-o', out, '--queue', queue]);
-    await until('a job to start', async () => ((await lineQueueStatus(target)).counts.active > 0 ? true : undefined)).catch((e) => {
-      throw new Error(`${e.message}; the coordinator said: ${coordinator.output()}; the worker: ${leaving.output()}`);
-    });
+    await jobStarted(target, coordinator, leaving);
     const children = childPids(leaving.child.pid!);
     expect(children.length).toBeGreaterThan(0);
     // Signalled as `kill PID` twice would: the worker alone, not its process group.
