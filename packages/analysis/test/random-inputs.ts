@@ -1,6 +1,6 @@
 import { Rng, tensorView, type ParameterLayout } from '@sgdwalk/core';
-import type { InterpolationEngine } from '../src/engine.js';
-import type { EvaluationSet } from '../src/evaluation-set.js';
+import type { InterpolationEngine } from '../src/engines/engine.js';
+import type { EvaluationSet } from '../src/engines/evaluation-set.js';
 
 /**
  * Random states, trajectories and evaluation sets for the engine tests, which compare engines, providers

@@ -7,7 +7,7 @@ import {
 
 /**
  * An imported network's ONNX graph made into sgdwalk's evaluation graph. The contract is the one of the
- * analysis' lowered plain graph (analysis/src/lower.ts): inputs `x` [N, features] float32 (examples as the
+ * analysis' lowered plain graph (analysis/src/lowering/lower.ts): inputs `x` [N, features] float32 (examples as the
  * prepared data holds them: flattened channel last, normalised), `labels` [N] float32 class ids and every state tensor
  * under its own name and shape; outputs the scalars `loss_sum` (summed softmax cross-entropy) and `correct`.
  */

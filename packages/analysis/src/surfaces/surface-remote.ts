@@ -1,0 +1,64 @@
+import { join } from 'node:path';
+import { declareTable, SgdwalkError, sha256File } from '@sgdwalk/core';
+import { readColumns, writeColumns } from '@sgdwalk/checkpoints';
+import type { InterpolationCurve } from '../engines/engine.js';
+import type { LineWorker } from '../lines/remote-lines.js';
+import type { SurfaceRow } from './surface-rows.js';
+import type { Plane } from './surface-plane.js';
+
+/**
+ * Surface rows evaluated elsewhere (queue workers). A job carries paths and keys, never tensors, so the
+ * coordinator writes each plane's vectors (θ_c, d₁, d₂) once to `surface-planes/<plane key>.arrow` in the
+ * analysis folder (three float32 columns of the state's length; d₂ all zero for a line) and names the file
+ * and its sha256 in every row job. A worker reads and checks the file, prepares the plane's corners once per
+ * plane and grid range, and evaluates the row with the same `preparePlane` / `evaluateSurfaceRow` as the
+ * embedded stage.
+ */
+
+export const SURFACE_PLANES_DIR = 'surface-planes';
+
+/**
+ * A plane file, `surface-planes/<plane key>.arrow`: one row per state value, θ_c, d₁, d₂ as float32 columns,
+ * metadata `sgdwalk.plane` (the plane key). Internal to the analysis (its coordinator writes, its workers
+ * read), so declared here rather than among core's stage tables, and written and read through it as they are.
+ */
+const SURFACE_PLANE_TABLE = declareTable<{ centre: number; d1: number; d2: number }>()({
+  file: `${SURFACE_PLANES_DIR}/<plane key>.arrow`,
+  columns: { centre: 'float32', d1: 'float32', d2: 'float32' },
+  metadata: ['sgdwalk.plane'],
+});
+
+export interface SurfaceRowJob {
+  /** The row's content key (surfaceRowKey): the queue's job id. */
+  key: string;
+  planeKey: string;
+  plane: { file: string; sha256: string; line: boolean };
+  aRange: readonly [number, number];
+  bRange: readonly [number, number];
+  /** The surface's evaluation subset: this many examples of the analysis's set (all when absent). */
+  examples?: number;
+  row: SurfaceRow;
+}
+
+export interface EvaluatedSurfaceRow {
+  job: SurfaceRowJob;
+  curve: InterpolationCurve;
+  worker: LineWorker;
+}
+
+/** Write a plane's vectors for workers; returns the file (absolute when outDir is) and its sha256. */
+export async function writePlaneFile(outDir: string, planeKey: string, plane: Plane): Promise<{ file: string; sha256: string }> {
+  const file = join(outDir, SURFACE_PLANES_DIR, `${planeKey}.arrow`);
+  await writeColumns(file, SURFACE_PLANE_TABLE, { centre: plane.centre, d1: plane.d1, d2: plane.d2 ?? new Float32Array(plane.centre.length) }, { 'sgdwalk.plane': planeKey });
+  return { file, sha256: await sha256File(file) };
+}
+
+/** Read a plane file a job names, after checking it is the one the coordinator wrote. */
+export async function readPlaneFile(ref: SurfaceRowJob['plane']): Promise<Plane> {
+  const actual = await sha256File(ref.file);
+  if (actual !== ref.sha256) {
+    throw new SgdwalkError(`${ref.file}: sha256 ${actual.slice(0, 12)}… is not the ${ref.sha256.slice(0, 12)}… the analysis wrote (a changed or foreign file)`, 'read', { file: ref.file });
+  }
+  const { centre, d1, d2 } = (await readColumns(ref.file, SURFACE_PLANE_TABLE)).columns;
+  return { centre, d1, d2: ref.line ? undefined : d2 };
+}
