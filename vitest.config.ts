@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 // Tests import workspace packages from their TypeScript sources (the "sgdwalk-source" export condition),
 // so `vitest` needs no build; the CLI and the Nx pipeline run the built dist/.
 const conditions = ['sgdwalk-source', 'module', 'node', 'development|production'];
-const packages = ['core', 'data', 'checkpoints', 'model', 'train', 'analysis', 'interop', 'queue', 'report', 'cli'];
+const packages = ['core', 'data', 'checkpoints', 'model', 'onnx', 'train', 'analysis', 'interop', 'queue', 'report', 'cli'];
 
 export default defineConfig({
   resolve: { conditions },

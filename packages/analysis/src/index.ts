@@ -8,7 +8,7 @@ export { RecentlyUsed } from './lines/recently-used.js';
 export { createEvaluator } from './engines/evaluator.js';
 export { createNaiveEngine, type InterpolationCurve } from './engines/engine.js';
 export { createFastEngine } from './engines/fast-engine.js';
-export type { BatchNormMode } from './lowering/lower.js';
+export type { BatchNormMode } from '@sgdwalk/onnx';
 export { ONNXRUNTIME_VERSION, THREADS_ENV } from './devices/session.js';
 export { measureMatMulPeak } from './devices/matmul-peak.js';
 export { preparePlane, evaluateSurfaceRow, createPlainPointEvaluator } from './surfaces/surface-rows.js';

@@ -1,13 +1,13 @@
 import type { TensorRole } from '@sgdwalk/core';
 import { interopError } from './interop-error.js';
 import {
-  ATTRIBUTE_TYPE, ONNX_DTYPE, dimsOf, encodeModel, opsetOf, valueInfo,
+  ATTRIBUTE_TYPE, DataType as ONNX_DTYPE, dimsOf, encodeModel, opsetOf, valueInfo,
   type OnnxAttribute, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxTensor,
-} from './onnx-model.js';
+} from '@sgdwalk/onnx';
 
 /**
  * An imported network's ONNX graph made into sgdwalk's evaluation graph. The contract is the one of the
- * analysis' lowered plain graph (analysis/src/lowering/lower.ts): inputs `x` [N, features] float32 (examples as the
+ * analysis' lowered plain graph (onnx/src/lower.ts): inputs `x` [N, features] float32 (examples as the
  * prepared data holds them: flattened channel last, normalised), `labels` [N] float32 class ids and every state tensor
  * under its own name and shape; outputs the scalars `loss_sum` (summed softmax cross-entropy) and `correct`.
  */

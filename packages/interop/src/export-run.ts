@@ -2,10 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, FILES, METRICS_TABLE, readRunInfo, tensorView, writeFileAtomic, type Logger } from '@sgdwalk/core';
 import { CheckpointReader, readColumns } from '@sgdwalk/checkpoints';
-import { exportGraph } from './export-graph.js';
 import { GRAPH_FILE } from './import-run.js';
 import { interopError } from './interop-error.js';
-import { decodeModel, encodeModel, floatTensor } from './onnx-model.js';
+import { decodeModel, encodeModel, floatTensor, lowerInference } from '@sgdwalk/onnx';
 import { writeSafetensors, type NamedTensor } from './safetensors.js';
 import { exportPlan, permuteAxes, type ExportLayout, type ExportedTensorPlan } from './torch-layout.js';
 
@@ -63,7 +62,7 @@ export async function exportRun(opts: ExportRunOptions): Promise<{ steps: number
       last = new Map(tensors.map((t) => [t.name, t.values]));
       log.progress('export', i + 1, steps.length);
     }
-    await writeFileAtomic(join(outDir, GRAPH_FILE), info.source ? await withState(join(runDir, info.source.graph), last!) : exportGraph(info.model, plan, last!, opts.layout));
+    await writeFileAtomic(join(outDir, GRAPH_FILE), info.source ? await withState(join(runDir, info.source.graph), last!) : lowerInference(info.model, plan.map((p) => ({ tensor: p.slot.name, name: p.name, shape: p.shape, values: last!.get(p.name)! })), opts.layout));
     await writeMetricsCsv(runDir, join(outDir, 'metrics.csv'));
     log.info(`exported ${steps.length} checkpoints (steps ${steps[0]}–${steps.at(-1)}) in ${opts.layout === 'torch' ? 'PyTorch\'s' : 'sgdwalk\'s'} layout, ${GRAPH_FILE} with step ${steps.at(-1)}'s state`);
     return { steps };

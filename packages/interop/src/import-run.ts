@@ -11,7 +11,7 @@ import { checkImportable, stateTensors } from './evaluation-graph.js';
 import { importedLayout, stateVector } from './imported-layout.js';
 import { interopError } from './interop-error.js';
 import { readImportedMetrics, type ImportedMetrics } from './metrics-file.js';
-import { decodeModel } from './onnx-model.js';
+import { decodeModel } from '@sgdwalk/onnx';
 import { readSafetensors } from './safetensors.js';
 
 /** The imported graph's name inside the run folder (also what `export` writes). */

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { checkImportable, evaluationGraph, stateTensors } from './evaluation-graph.js';
-import { decodeModel, encodeModel, floatValues, type OnnxModel } from './onnx-model.js';
+import { decodeModel, encodeModel, floatValues, type OnnxModel } from '@sgdwalk/onnx';
 
 const fixture = (net: string) => fileURLToPath(new URL(`../../../test/fixtures/torch-runs/${net}/model.onnx`, import.meta.url));
 const load = async (net: string): Promise<OnnxModel> => decodeModel(await readFile(fixture(net)), fixture(net));

@@ -1,3 +1,4 @@
+import type { StateLayout } from '@sgdwalk/onnx';
 import { flattenLayers, resolveLayers, type ModelSpec, type ParameterLayout, type TensorSlot } from '@sgdwalk/core';
 
 /**
@@ -11,7 +12,8 @@ import { flattenLayers, resolveLayers, type ModelSpec, type ParameterLayout, typ
  * - layer names are sgdwalk's (dense0, conv0, bn0, res0.conv1, …).
  */
 
-export type ExportLayout = 'sgdwalk' | 'torch';
+/** The onnx package's state layout: the exported model is lowered for the same axis order. */
+export type ExportLayout = StateLayout;
 
 /** How one state tensor is exported: its name, its stored values seen as `view`, permuted by `perm`. */
 export interface ExportedTensorPlan {

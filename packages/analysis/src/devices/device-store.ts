@@ -1,9 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { slotOf, type Logger, type ParameterLayout } from '@sgdwalk/core';
 import type { EvaluationBatch } from '../engines/evaluation-set.js';
-import { GraphBuilder } from '../lowering/graph-builder.js';
-import { GRAPH_NAMES } from '../lowering/lower.js';
-import { DataType } from '../lowering/onnx-proto.js';
+import { DataType, GRAPH_NAMES, GraphBuilder } from '@sgdwalk/onnx';
 import { openSession, type OutputLocations } from './session.js';
 import { countedRun, TransferCounter } from './transfers.js';
 

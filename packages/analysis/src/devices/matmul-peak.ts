@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { silentLogger, type Logger } from '@sgdwalk/core';
-import { DataType, encodeModel } from '../lowering/onnx-proto.js';
+import { DataType, GraphBuilder } from '@sgdwalk/onnx';
 import type { ProviderChoice } from './providers.js';
 import { openSession } from './session.js';
 import { disposeAll, openUploader } from './device-store.js';
@@ -16,23 +16,13 @@ export async function measureMatMulPeak(
 ): Promise<{ gflops: number; seconds: number; n: number; provider: string; device: string }> {
   const n = opts.n ?? 2048;
   const repeats = opts.repeats ?? 10;
-  const model = encodeModel({
-    irVersion: 8,
-    opsetVersion: 17,
-    producerName: 'sgdwalk-bench',
-    graph: {
-      name: 'matmul',
-      // The product is summed to one number fetched to the host: a device run returns when its work is
-      // queued, and only a fetched output waits for it (n² adds beside the n³ multiply-adds).
-      nodes: [
-        { opType: 'MatMul', inputs: ['a', 'b'], outputs: ['c'] },
-        { opType: 'ReduceSum', inputs: ['c'], outputs: ['sum'] },
-      ],
-      initializers: [],
-      inputs: [{ name: 'a', elemType: DataType.FLOAT, shape: [n, n] }, { name: 'b', elemType: DataType.FLOAT, shape: [n, n] }],
-      outputs: [{ name: 'sum', elemType: DataType.FLOAT, shape: [1, 1] }],
-    },
-  });
+  const g = new GraphBuilder();
+  const left = g.input('a', DataType.FLOAT, [n, n]);
+  const right = g.input('b', DataType.FLOAT, [n, n]);
+  // The product is summed to one number fetched to the host: a device run returns when its work is
+  // queued, and only a fetched output waits for it (n² adds beside the n³ multiply-adds).
+  g.output('sum', g.op('ReduceSum', [g.op('MatMul', [left, right])]), DataType.FLOAT, [1, 1]);
+  const model = g.encode('matmul', { name: 'sgdwalk-bench' });
   const log = opts.log ?? silentLogger;
   const { session, provider, device } = await openSession(model, { provider: opts.provider ?? 'auto', log });
   const uploader = provider === 'webgpu' ? openUploader({ transfers: new TransferCounter(), log }) : undefined;

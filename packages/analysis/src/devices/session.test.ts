@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SgdwalkError, mlpSpec, parameterLayout, type Logger } from '@sgdwalk/core';
-import { lowerModel } from '../lowering/lower.js';
+import { lowerModel } from '@sgdwalk/onnx';
 import { AUTO_PROVIDER_ORDER, providerCandidates } from './providers.js';
 import { openSession } from './session.js';
 

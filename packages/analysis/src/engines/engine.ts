@@ -4,7 +4,7 @@ import { disposeAll, openDeviceStore, type DeviceState } from '../devices/device
 import { stateFeeds } from './feeds.js';
 import { openModelSession, sumOverBatches } from './evaluator.js';
 import { evaluationBatches, type EvaluationSet } from './evaluation-set.js';
-import type { BatchNormMode } from '../lowering/lower.js';
+import type { BatchNormMode } from '@sgdwalk/onnx';
 import type { ProviderChoice } from '../devices/providers.js';
 import { TransferCounter } from '../devices/transfers.js';
 

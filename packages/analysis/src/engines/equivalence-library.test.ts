@@ -4,7 +4,7 @@ import {
 } from '@sgdwalk/core';
 import { DeviceState, correctCount, crossEntropy, forwardLogits, selectBackend, tf } from '@sgdwalk/model';
 import { createEvaluator } from './evaluator.js';
-import type { BatchNormMode } from '../lowering/lower.js';
+import type { BatchNormMode } from '@sgdwalk/onnx';
 
 /**
  * The ONNX graph of every library model computes the TensorFlow.js forward pass (the one training runs):

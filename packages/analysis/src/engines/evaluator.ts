@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { inputFeatures, resolveLayers, type Logger, type ModelSpec, type ParameterLayout } from '@sgdwalk/core';
 import { labelTensor, outputValues, stateFeeds } from './feeds.js';
-import { GRAPH_NAMES, lowerModel, type BatchNormMode } from '../lowering/lower.js';
+import { GRAPH_NAMES, lowerModel, type BatchNormMode } from '@sgdwalk/onnx';
 import type { ProviderChoice } from '../devices/providers.js';
 import { openSession } from '../devices/session.js';
 import { countedRun, TransferCounter } from '../devices/transfers.js';

@@ -5,7 +5,7 @@ import { checkEvaluationSet, createNaiveEngine, residentOn, type InterpolationEn
 import { evaluationBatches, type EvaluationBatch } from './evaluation-set.js';
 import { outputValues, stateFeeds } from './feeds.js';
 import { openInterpolationSessions } from './interpolation-sessions.js';
-import { GRAPH_NAMES, hasImageLayers, lowerProjection } from '../lowering/lower.js';
+import { GRAPH_NAMES, hasImageLayers, lowerProjection } from '@sgdwalk/onnx';
 import { providerCandidates, type ProviderChoice } from '../devices/providers.js';
 import { openSession } from '../devices/session.js';
 import { countedRun, TransferCounter } from '../devices/transfers.js';

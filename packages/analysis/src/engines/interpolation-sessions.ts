@@ -1,7 +1,6 @@
 import type * as ort from 'onnxruntime-node';
 import type { Logger, ModelSpec, ParameterLayout } from '@sgdwalk/core';
-import { lowerInterpolationModel } from '../lowering/lower-interpolation.js';
-import { hasImageLayers, type BatchNormMode } from '../lowering/lower.js';
+import { hasImageLayers, lowerInterpolationModel, type BatchNormMode } from '@sgdwalk/onnx';
 import type { ProviderChoice } from '../devices/providers.js';
 import { openSession } from '../devices/session.js';
 

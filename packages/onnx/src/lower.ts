@@ -1,24 +1,25 @@
 import type { BatchNormMode } from '@sgdwalk/core';
 import { flattenLayers, inputFeatures, resolveLayers, slotOf, type ModelSpec, type ParameterLayout, type ResolvedLayer, type ResolvedLayerOf } from '@sgdwalk/core';
-import { DataType, type AttributeProto } from './onnx-proto.js';
-import { GraphBuilder, onFirstUse, type ParameterSource } from './graph-builder.js';
+import { DataType } from './onnx-model.js';
+import { GraphBuilder, onFirstUse, type Attribute, type ParameterSource } from './graph-builder.js';
 import {
   batchNormImage, conv2d, featuresFromImage, globalAvgPool, imageFromFeatures, onnxFilters, pool2d, residualJoin, type ImageActivation, type ImageParameters,
 } from './lower-conv.js';
 
 /**
- * Lowering of the declarative model spec to ONNX graphs. The state tensors are graph *inputs* named as in
- * the parameter layout, so one session serves every checkpoint and every α. Every graph ends in the same
- * head: per-batch sums `loss_sum` (softmax cross-entropy, no weight decay) and `correct` (argmax == label).
- * Here: the plain graph, the first layer's projection and what every graph shares (dense layers, feature
- * batch norm, the walk over the layers, the head); image layers are in lower-conv.ts, the α-batched
- * interpolation graph in lower-interpolation.ts.
+ * Lowering of the declarative model spec to ONNX graphs: one walk over the layers (lowerStack) with one of
+ * two heads. The analysis' graphs take the state tensors as graph *inputs* named as in the parameter
+ * layout, so one session serves every checkpoint and every α, and end in the loss head: per-batch sums
+ * `loss_sum` (softmax cross-entropy, no weight decay) and `correct` (argmax == label). The exported
+ * inference model (lower-inference.ts) walks the same layers in their standard ONNX form and ends in
+ * `logits`. Here: the plain graph, the first layer's projection and what every graph shares (dense
+ * layers, feature batch norm, the walk over the layers, the loss head); image layers are in
+ * lower-conv.ts, the α-batched interpolation graph in lower-interpolation.ts.
  */
 
 /** core's one batch-norm mode type, re-exported for the lowering's modules. */
 export type { BatchNormMode };
 
-export { OPSET_VERSION, IR_VERSION } from './graph-builder.js';
 
 /** Graph input and output names shared by the lowered graphs and the code feeding them. */
 export const GRAPH_NAMES = {
@@ -41,7 +42,7 @@ export const GRAPH_NAMES = {
 function batchNorm(g: GraphBuilder, h: string, layer: ResolvedLayerOf<'batchnorm'>, mode: BatchNormMode, param: ParameterSource): string {
   // Features are the last axis and examples the one before it, in both the plain [N, F] and the
   // α-batched [A, N, F] graphs, so the statistics reduce axis −2.
-  const statisticAxes: AttributeProto[] = [{ name: 'axes', ints: [-2] }, { name: 'keepdims', int: 1 }];
+  const statisticAxes: Attribute[] = [{ name: 'axes', ints: [-2] }, { name: 'keepdims', int: 1 }];
   const mean = mode === 'batch' ? g.op('ReduceMean', [h], statisticAxes, `${layer.name}_mean`) : param(`${layer.name}.running_mean`);
   const centered = g.op('Sub', [h, mean], [], `${layer.name}_centered`);
   // Batch mode: the biased variance (mean of squared deviations), as the study's batch statistics use.
@@ -58,6 +59,9 @@ function batchNorm(g: GraphBuilder, h: string, layer: ResolvedLayerOf<'batchnorm
 /** An activation: flattened features [N, F] (or [A, N, F] in the interpolation graph) or an image. */
 export type Activation = { kind: 'features'; value: string; shape: number[] } | ({ kind: 'image' } & ImageActivation);
 
+/** The state's axis order: sgdwalk's (TensorFlow's) or PyTorch's (dense weights [out, in], images flattened C, H, W). */
+export type StateLayout = 'sgdwalk' | 'torch';
+
 /** What lowering a stack of layers needs: the graph, the BN mode and where each layer's state comes from. */
 export interface Lowering {
   g: GraphBuilder;
@@ -65,14 +69,30 @@ export interface Lowering {
   /** State tensors of dense layers and feature batch norm, in their layout shapes (or α-batched). */
   param: ParameterSource;
   image: ImageParameters;
+  /**
+   * The standard inference form other ONNX tools expect (the exported model): dense layers as Gemm, every
+   * batch norm a BatchNormalization node on the running statistics (what `sgdwalk import` rewrites), images
+   * flattened in the state layout's order. Absent for the analysis' graphs, whose ops are chosen for speed.
+   */
+  inference?: { layout: StateLayout };
 }
 
 export const features = (value: string, shape: number[]): Activation => ({ kind: 'features', value, shape });
 const image = (activation: ImageActivation): Activation => ({ kind: 'image', ...activation });
 
-/** The activation flattened in H, W, C order (no op when it is flat already). */
-function asFeatures(g: GraphBuilder, h: Activation): string {
-  return h.kind === 'features' ? h.value : featuresFromImage(g, h);
+/** The activation flattened in H, W, C order, or PyTorch's C, H, W for its layout (no op when it is flat already). */
+function asFeatures(l: Lowering, h: Activation): string {
+  if (h.kind === 'features') return h.value;
+  if (l.inference?.layout === 'torch') return l.g.op('Flatten', [h.value], [{ name: 'axis', int: 1 }], 'flatten');
+  return featuresFromImage(l.g, h);
+}
+
+/** BatchNormalization on the running statistics, over features or channels (axis 1 of [N, F] and [N, C, H, W]). */
+function inferenceBatchNorm(g: GraphBuilder, value: string, layer: ResolvedLayerOf<'batchnorm'>, param: ParameterSource): string {
+  const inputs = ['gamma', 'beta', 'running_mean', 'running_var'].map((field) => param(`${layer.name}.${field}`));
+  // ONNX's momentum weighs the running value (running·m + batch·(1 − m)); sgdwalk's, PyTorch's, the batch's.
+  const attributes: Attribute[] = [{ name: 'epsilon', float: layer.epsilon }, { name: 'momentum', float: 1 - layer.momentum }];
+  return g.op('BatchNormalization', [value, ...inputs], attributes, layer.name);
 }
 
 /** The activation as an image; only the input arrives flat with an image shape. */
@@ -86,14 +106,21 @@ function lowerStack(l: Lowering, layers: ResolvedLayer[], h: Activation): Activa
   for (const layer of layers) {
     switch (layer.type) {
       case 'dense': {
-        let z = g.op('MatMul', [asFeatures(g, h), param(`${layer.name}.weight`)], [], `${layer.name}_matmul`);
+        if (l.inference) {
+          const inputs = [asFeatures(l, h), param(`${layer.name}.weight`), ...(layer.bias ? [param(`${layer.name}.bias`)] : [])];
+          h = features(g.op('Gemm', inputs, [{ name: 'transB', int: l.inference.layout === 'torch' ? 1 : 0 }], layer.name), layer.outShape);
+          break;
+        }
+        let z = g.op('MatMul', [asFeatures(l, h), param(`${layer.name}.weight`)], [], `${layer.name}_matmul`);
         if (layer.bias) z = g.op('Add', [z, param(`${layer.name}.bias`)], [], layer.name);
         h = features(z, layer.outShape);
         break;
       }
       case 'batchnorm':
+        if (l.inference) h = { ...h, value: inferenceBatchNorm(g, h.value, layer, param) };
         // Over channels of an image (statistics over N, H, W), over features of a flat activation.
-        h = layer.inShape.length === 3 ? image(batchNormImage(g, asImage(g, h), layer, mode, l.image)) : features(batchNorm(g, asFeatures(g, h), layer, mode, param), layer.outShape);
+        else if (layer.inShape.length === 3) h = image(batchNormImage(g, asImage(g, h), layer, mode, l.image));
+        else h = features(batchNorm(g, asFeatures(l, h), layer, mode, param), layer.outShape);
         break;
       case 'relu':
         h = { ...h, value: g.op('Relu', [h.value], [], layer.name) };
@@ -109,7 +136,7 @@ function lowerStack(l: Lowering, layers: ResolvedLayer[], h: Activation): Activa
         h = features(featuresFromImage(g, globalAvgPool(g, asImage(g, h), layer)), layer.outShape);
         break;
       case 'flatten':
-        h = features(asFeatures(g, h), layer.outShape);
+        h = features(asFeatures(l, h), layer.outShape);
         break;
       case 'residual': {
         const input = asImage(g, h);
@@ -128,7 +155,7 @@ function lowerStack(l: Lowering, layers: ResolvedLayer[], h: Activation): Activa
 /** The logits [N, classes] (or [A, N, classes]) of every layer but the loss, which resolveLayers puts last. */
 export function lowerLogits(l: Lowering, layers: ResolvedLayer[], input: Activation): string {
   if (layers.at(-1)?.type !== 'softmax-cross-entropy') throw new Error('the model has no softmax-cross-entropy layer');
-  return asFeatures(l.g, lowerStack(l, layers.slice(0, -1), input));
+  return asFeatures(l, lowerStack(l, layers.slice(0, -1), input));
 }
 
 /** Whether any layer works on images (the interpolation graph then has a fixed α count: ONNX's group is an attribute). */
@@ -151,7 +178,7 @@ export function hasImageLayers(spec: ModelSpec): boolean {
  *   w_c = 2 for c < label, 1 for c = label, 0 after, the label is the argmax iff Σ_c isMax_c·w_c = 1.
  */
 export function lossHead(g: GraphBuilder, logits: string, labels: string, classes: number): { lossSum: string; correct: string } {
-  const classAxis: AttributeProto[] = [{ name: 'axes', ints: [-1] }, { name: 'keepdims', int: 1 }];
+  const classAxis: Attribute[] = [{ name: 'axes', ints: [-1] }, { name: 'keepdims', int: 1 }];
   const maxLogit = g.op('ReduceMax', [logits], classAxis, 'max_logit');
   const shifted = g.op('Sub', [logits, maxLogit], [], 'shifted_logits');
   const logSumExp = g.op('Log', [g.op('ReduceSum', [g.op('Exp', [shifted], [], 'exp_logits'), g.int64s('class_axis', [-1])], [{ name: 'keepdims', int: 1 }], 'sum_exp')], [], 'log_sum_exp');

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { Rng, interpolate, mlpSpec, parameterLayout, slotOf, tensorView } from '@sgdwalk/core';
-import { createEvaluator } from '../engines/evaluator.js';
-import { labelTensor, outputValues } from '../engines/feeds.js';
-import { lowerInterpolationModel } from './lower-interpolation.js';
-import { GRAPH_NAMES } from './lower.js';
+import { createEvaluator } from './evaluator.js';
+import { labelTensor, outputValues } from './feeds.js';
+import { GRAPH_NAMES, lowerInterpolationModel } from '@sgdwalk/onnx';
 
 const model = mlpSpec([6, 5], { inputShape: [4], classes: 3 });
 const layout = parameterLayout(model);

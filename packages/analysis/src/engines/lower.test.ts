@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng, mlpSpec, parameterLayout, resolveLayers, slotOf, tensorView, type ModelSpec, type ParameterLayout } from '@sgdwalk/core';
-import { createEvaluator, openModelSession } from '../engines/evaluator.js';
-import type { BatchNormMode } from './lower.js';
+import { createEvaluator, openModelSession } from './evaluator.js';
+import type { BatchNormMode } from '@sgdwalk/onnx';
 
 /** A random state in which every tensor (buffers included) matters: no zero biases, no unit variances. */
 function randomState(layout: ParameterLayout, seed: number): Float32Array {

@@ -1,5 +1,5 @@
 import { inputFeatures, resolveLayers, slotOf, type ModelSpec, type ParameterLayout, type ResolvedLayer, type ResolvedLayerOf } from '@sgdwalk/core';
-import { DataType } from './onnx-proto.js';
+import { DataType } from './onnx-model.js';
 import { GraphBuilder, onFirstUse, type ParameterSource } from './graph-builder.js';
 import { onnxFilters, type ImageParameters } from './lower-conv.js';
 import { GRAPH_NAMES, features, hasImageLayers, lossHead, lowerLogits, type Activation, type BatchNormMode } from './lower.js';

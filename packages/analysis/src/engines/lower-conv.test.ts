@@ -1,14 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { instantiateLibraryModel, parameterLayout, resolveLayers, type LayerSpec, type ResolvedLayer, type ResolvedLayerOf } from '@sgdwalk/core';
-import { openModelSession } from '../engines/evaluator.js';
-import { GraphBuilder } from './graph-builder.js';
-import { lowerInterpolationModel } from './lower-interpolation.js';
-import { hasImageLayers } from './lower.js';
-import { DataType } from './onnx-proto.js';
-import {
-  batchNormImage, conv2d, featuresFromImage, globalAvgPool, imageFromFeatures, pool2d, residualJoin, withGroups, type ImageActivation, type ImageParameters,
-} from './lower-conv.js';
+import { openModelSession } from './evaluator.js';
+import { DataType, GraphBuilder, batchNormImage, conv2d, featuresFromImage, globalAvgPool, hasImageLayers, imageFromFeatures, lowerInterpolationModel, pool2d, residualJoin, withGroups, type ImageActivation, type ImageParameters } from '@sgdwalk/onnx';
 
 /**
  * Each image layer through ONNX Runtime on a case small enough to work out by hand. Inputs and outputs are

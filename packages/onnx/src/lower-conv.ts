@@ -1,6 +1,6 @@
 import type { ResolvedLayerOf, Window2d } from '@sgdwalk/core';
-import type { AttributeProto } from './onnx-proto.js';
-import type { GraphBuilder } from './graph-builder.js';
+
+import type { Attribute, GraphBuilder } from './graph-builder.js';
 import type { BatchNormMode } from './lower.js';
 
 /**
@@ -81,7 +81,7 @@ export function withGroups(g: GraphBuilder, image: ImageActivation, groups: numb
   return { ...image, value: g.op('Tile', [image.value, repeats], [], 'tile_alphas'), groups };
 }
 
-function windowAttributes(window: Window2d): AttributeProto[] {
+export function windowAttributes(window: Window2d): Attribute[] {
   // Explicit pads computed with TensorFlow's SAME/VALID rule (never auto_pad, whose SAME_UPPER happens to
   // agree but is not what the spec promises).
   return [

@@ -4,12 +4,18 @@ import { SgdwalkError } from '@sgdwalk/core';
 
 /**
  * ONNX models read and written with protobufjs over ONNX's own schema (onnx.proto, proto2, copied verbatim
- * from github.com/onnx/onnx into this package's root). Messages are handled as protobufjs plain objects with
- * the schema's own field names (keepCase): `op_type`, `raw_data`, `data_type`, …; int64 fields as numbers.
+ * from github.com/onnx/onnx into this package's root): the one ONNX encoder and decoder of sgdwalk. Messages
+ * are handled as protobufjs plain objects with the schema's own field names (keepCase): `op_type`,
+ * `raw_data`, `data_type`, …; int64 fields as numbers.
  */
 
-/** TensorProto.DataType values this package reads or writes. */
-export const ONNX_DTYPE = { FLOAT: 1, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10, DOUBLE: 11, BFLOAT16: 16 } as const;
+/** TensorProto.DataType values sgdwalk reads or writes. */
+export const DataType = { FLOAT: 1, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10, DOUBLE: 11, BFLOAT16: 16 } as const;
+export type DataType = (typeof DataType)[keyof typeof DataType];
+
+/** The IR version and default-domain opset of every graph sgdwalk writes (the analysis' and the exported). */
+export const IR_VERSION = 8;
+export const OPSET_VERSION = 17;
 
 /** AttributeProto.AttributeType values. */
 export const ATTRIBUTE_TYPE = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7 } as const;
@@ -124,7 +130,7 @@ export function opsetOf(model: OnnxModel): number {
 /** A float tensor's values (raw_data little-endian or float_data), as float32. */
 export function floatValues(tensor: OnnxTensor): Float32Array {
   const count = (tensor.dims ?? []).reduce((a, b) => a * b, 1);
-  if (tensor.data_type !== ONNX_DTYPE.FLOAT) throw new Error(`tensor ${tensor.name}: data type ${tensor.data_type}, not FLOAT`);
+  if (tensor.data_type !== DataType.FLOAT) throw new Error(`tensor ${tensor.name}: data type ${tensor.data_type}, not FLOAT`);
   if (tensor.raw_data && tensor.raw_data.length > 0) {
     if (tensor.raw_data.length !== count * 4) throw new Error(`tensor ${tensor.name}: ${tensor.raw_data.length} raw bytes for ${count} floats`);
     const copy = new Uint8Array(tensor.raw_data);
@@ -135,7 +141,7 @@ export function floatValues(tensor: OnnxTensor): Float32Array {
 
 /** A float initializer with its values as raw_data. */
 export function floatTensor(name: string, dims: number[], values: Float32Array): OnnxTensor {
-  return { name, dims, data_type: ONNX_DTYPE.FLOAT, raw_data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
+  return { name, dims, data_type: DataType.FLOAT, raw_data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
 }
 
 /** A graph input or output description: element type and dims (a number or a symbolic name each). */
