@@ -1,5 +1,6 @@
 import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
+import { LRUCache } from 'lru-cache';
 import { CheckpointError, temporaryPathFor, type ModelSpec, type ParameterLayout } from '@sgdwalk/core';
 import { INDEX_FILE } from './shard-index.js';
 import { CheckpointWriter } from './writer.js';
@@ -25,13 +26,29 @@ const ENTRY_NAME = /^[0-9a-f]{64}$/;
  * recently used ones (recency is the entry folder's mtime, renewed by `get`), never one of `pinned`
  * (those the caller is about to read). An entry is written in a dot-named staging folder and renamed
  * into place, so a crash never leaves half an entry, and two processes adding the same state agree.
+ * In memory, lru-cache holds the entries' sizes in recency order; the eviction is chosen here, since
+ * lru-cache can neither skip pinned entries nor refuse an entry that cannot fit beside them.
  */
 export class MaterializedCache {
+  /**
+   * Entry sizes by sha256 in recency order, and their total. Unbounded as lru-cache sees it: folders found
+   * over the bound on open stay listed until a put removes them, as on disk.
+   */
+  private readonly entries: LRUCache<string, number>;
+  /** The latest use recorded (ms), so the entry folders' mtimes keep the recency order on disk too. */
+  private lastUse = 0;
+
   private constructor(
     readonly dir: string,
     readonly maxBytes: number,
-    private readonly entries: Map<string, { bytes: number; lastUsed: number }>,
-  ) {}
+    found: Array<{ sha256: string; bytes: number; lastUsed: number }>,
+  ) {
+    this.entries = new LRUCache<string, number>({ maxSize: Number.MAX_SAFE_INTEGER, sizeCalculation: (bytes) => bytes });
+    for (const entry of found.sort((a, b) => a.lastUsed - b.lastUsed || (a.sha256 < b.sha256 ? -1 : 1))) {
+      this.entries.set(entry.sha256, entry.bytes);
+      this.lastUse = Math.max(this.lastUse, entry.lastUsed);
+    }
+  }
 
   static async open(dir: string, maxBytes = DEFAULT_CACHE_BYTES): Promise<MaterializedCache> {
     if (!Number.isInteger(maxBytes) || maxBytes <= 0) throw new RangeError(`maxBytes must be a positive integer, got ${maxBytes}`);
@@ -40,7 +57,7 @@ export class MaterializedCache {
     } catch (e) {
       throw new CheckpointError(`cannot create the cache folder (${(e as NodeJS.ErrnoException).code ?? e})`, dir);
     }
-    const entries = new Map<string, { bytes: number; lastUsed: number }>();
+    const found: Array<{ sha256: string; bytes: number; lastUsed: number }> = [];
     for (const name of await readdir(dir)) {
       if (name.startsWith('.')) {
         // A staging folder left by a crashed writer: never an entry.
@@ -49,29 +66,25 @@ export class MaterializedCache {
       }
       if (!ENTRY_NAME.test(name)) continue;
       const entry = await measureEntry(join(dir, name));
-      if (entry) entries.set(name, entry);
+      if (entry) found.push({ sha256: name, ...entry });
     }
-    return new MaterializedCache(dir, maxBytes, entries);
+    return new MaterializedCache(dir, maxBytes, found);
   }
 
   /** Bytes held by all entries. */
   get totalBytes(): number {
-    let sum = 0;
-    for (const e of this.entries.values()) sum += e.bytes;
-    return sum;
+    return this.entries.calculatedSize;
   }
 
   /** Entries, least recently used first. */
   list(): CachedCheckpoint[] {
-    return [...this.entries.entries()]
-      .sort(([a, x], [b, y]) => x.lastUsed - y.lastUsed || (a < b ? -1 : 1))
-      .map(([sha256, e]) => ({ dir: join(this.dir, sha256), sha256, bytes: e.bytes }));
+    return [...this.entries.rkeys()].map((sha256) => ({ dir: join(this.dir, sha256), sha256, bytes: this.entries.peek(sha256)! }));
   }
 
   /** The entry holding the state of this sha256, marked as just used; null when not cached. */
   async get(sha256: string): Promise<CachedCheckpoint | null> {
-    const entry = this.entries.get(sha256);
-    if (!entry) return null;
+    const bytes = this.entries.get(sha256);
+    if (bytes === undefined) return null;
     const dir = join(this.dir, sha256);
     const lastUsed = this.nextUseTime();
     try {
@@ -81,8 +94,7 @@ export class MaterializedCache {
       this.entries.delete(sha256);
       return null;
     }
-    entry.lastUsed = lastUsed;
-    return { dir, sha256, bytes: entry.bytes };
+    return { dir, sha256, bytes };
   }
 
   /**
@@ -115,7 +127,7 @@ export class MaterializedCache {
       }
       const lastUsed = this.nextUseTime();
       await utimes(target, lastUsed / 1000, lastUsed / 1000).catch(() => undefined);
-      this.entries.set(checkpoint.sha256, { bytes: measured.bytes, lastUsed });
+      this.entries.set(checkpoint.sha256, measured.bytes);
       return { dir: target, sha256: checkpoint.sha256, bytes: measured.bytes };
     } catch (e) {
       await rm(staging, { recursive: true, force: true });
@@ -127,9 +139,8 @@ export class MaterializedCache {
 
   /** Now, in ms, but after every recorded use: two uses in one millisecond keep their order on disk too. */
   private nextUseTime(): number {
-    let latest = 0;
-    for (const e of this.entries.values()) latest = Math.max(latest, e.lastUsed);
-    return Math.max(Date.now(), Math.floor(latest) + 1);
+    this.lastUse = Math.max(Date.now(), Math.floor(this.lastUse) + 1);
+    return this.lastUse;
   }
 
   /** Choose least recently used unpinned entries to remove until `bytes` more fit within the bound. */

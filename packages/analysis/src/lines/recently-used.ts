@@ -1,37 +1,30 @@
+import { LRUCache } from 'lru-cache';
+
 /**
  * A map that holds at most `capacity` values and drops the least recently used first, handing it to
- * `drop` (to close a reader or a session): what a queue worker keeps between jobs. A value that is a
- * promise and rejects is forgotten, so the next use makes it again (the file may be back by then).
+ * `drop` (to close a reader or a session): what a queue worker keeps between jobs. lru-cache keeps the
+ * order and evicts; this adds the get-or-make the users share, and forgets a value that is a promise and
+ * rejects, so the next use makes it again (the file may be back by then).
  */
-export class RecentlyUsed<K, V> {
-  private readonly values = new Map<K, V>();
+export class RecentlyUsed<K extends {}, V extends {}> {
+  private readonly values: LRUCache<K, V>;
 
-  constructor(
-    private readonly capacity: number,
-    private readonly drop: (value: V) => void = () => {},
-  ) {}
+  constructor(capacity: number, drop: (value: V) => void = () => {}) {
+    this.values = new LRUCache<K, V>({ max: capacity, dispose: (value, _key, reason) => reason === 'evict' && drop(value) });
+  }
 
   /** The value kept for `key`, else the one `make` makes; either way the most recently used from now. */
   get(key: K, make: () => V): V {
-    let value = this.values.get(key);
-    if (value !== undefined) {
-      this.values.delete(key);
-    } else {
-      const made = make();
-      value = made;
-      if (made instanceof Promise) made.catch(() => this.values.get(key) === made && this.values.delete(key));
-    }
-    this.values.set(key, value);
-    while (this.values.size > this.capacity) {
-      const [oldest, old] = this.values.entries().next().value!;
-      this.values.delete(oldest);
-      this.drop(old);
-    }
-    return value;
+    const kept = this.values.get(key);
+    if (kept !== undefined) return kept;
+    const made = make();
+    if (made instanceof Promise) made.catch(() => this.values.peek(key) === made && this.values.delete(key));
+    this.values.set(key, made);
+    return made;
   }
 
   /** Every value kept, least recently used first. */
   kept(): V[] {
-    return [...this.values.values()];
+    return [...this.values.rkeys()].map((key) => this.values.peek(key)!);
   }
 }
