@@ -1,7 +1,4 @@
-import {
-  FILES, type BarrierRow, type EpochEvaluation, type InterpolationRow, type PairMetrics, type SharpnessRow, type StepMetrics,
-  type SurfacePathRow, type SurfacePointRow,
-} from './contracts.js';
+import { FILES } from './contracts.js';
 
 /**
  * The Arrow tables the stages hand each other, each declared once: its file name, its columns in the order
@@ -10,9 +7,10 @@ import {
  * Arrow type, a utf8 column's allowed values and a table's metadata keys are decided here and nowhere else;
  * docs/design.md lists the same tables for readers in other languages (pyarrow).
  *
- * Each declaration is checked at compile time against its row interface (contracts.ts): a declaration
- * whose columns disagree with the interface (a missing or extra column, another type, a string union
- * that is not the allowed values) does not compile.
+ * The row types are derived from the declarations (`RowOf<typeof PAIRS_TABLE>`), so each column is written
+ * once. A table declared for a row type written elsewhere (`declareTable<Row>()`) is checked against it at
+ * compile time: columns that disagree with the type (a missing or extra column, another type, a string
+ * union that is not the allowed values) do not compile.
  */
 
 /** The Arrow types sgdwalk tables use: Int32, Float64, Float32, Bool, Utf8, List<Int32>. */
@@ -113,14 +111,17 @@ interface RowTypeMismatch<Row, Declared> {
 type DeclaredRow<C extends ColumnDeclarations> = RowOf<TableDeclaration<C>>;
 
 /**
- * Declare a table whose rows are `Row`: `declareTable<PairMetrics>()({ file, columns, metadata })`. The
- * columns must describe `Row` exactly (same names, each of the matching type, optional columns optional).
+ * Declare a table: `declareTable()({ file, columns, metadata })`, its row type then `RowOf<typeof TABLE>`.
+ * With a row type, `declareTable<Row>()(…)`, the columns must describe `Row` exactly (same names, each of
+ * the matching type, optional columns optional).
  */
-export function declareTable<Row extends object>() {
+export function declareTable<Row extends object | undefined = undefined>() {
   return <const C extends ColumnDeclarations, const M extends string = never>(
-    spec: { file: string; columns: C; metadata?: readonly M[]; optional?: boolean } & (Agrees<DeclaredRow<C>, Row> extends true
+    spec: { file: string; columns: C; metadata?: readonly M[]; optional?: boolean } & ([Row] extends [undefined]
       ? unknown
-      : RowTypeMismatch<Row, DeclaredRow<C>>),
+      : Agrees<DeclaredRow<C>, Row> extends true
+        ? unknown
+        : RowTypeMismatch<Row, DeclaredRow<C>>),
   ): TableDeclaration<C, M> => {
     for (const [name, column] of Object.entries(spec.columns)) {
       const { type, values } = columnOf(column);
@@ -139,58 +140,85 @@ export function columnOf(column: ColumnDeclaration): { type: ColumnType; optiona
 // ---- train: the run folder ----
 
 /** metrics.arrow: one row per step t (θ_{t−1} → θ_t on minibatch B_t); metadata runId. */
-export const METRICS_TABLE = declareTable<StepMetrics>()({
+export const METRICS_TABLE = declareTable()({
   file: FILES.metrics,
   columns: {
-    step: 'int32', epoch: 'int32', lr: 'float64', batchSize: 'int32', loss: 'float64', accuracy: 'float64',
-    gradNorm: 'float64', gradCosine: 'float64', updateNorm: 'float64', distanceFromInit: 'float64', indices: 'list<int32>',
+    step: 'int32', epoch: 'int32', lr: 'float64', batchSize: 'int32',
+    /** Minibatch cross-entropy at θ_{t−1} (no weight-decay term), BN in batch-statistics mode. */
+    loss: 'float64',
+    accuracy: 'float64',
+    /** ‖g_t‖₂ of the minibatch cross-entropy gradient over trainable parameters. */
+    gradNorm: 'float64',
+    /** cos(g_{t−1}, g_t); NaN at step 1. */
+    gradCosine: 'float64',
+    /** ‖θ_t − θ_{t−1}‖₂ over trainable parameters. */
+    updateNorm: 'float64',
+    /** ‖θ_t − θ_0‖₂ over trainable parameters. */
+    distanceFromInit: 'float64',
+    /** Training-split indices of B_t. */
+    indices: 'list<int32>',
   },
   metadata: ['runId'],
 });
 
+/** One row of metrics.arrow: step t moved θ_{t−1} to θ_t on minibatch B_t. */
+export type StepMetrics = RowOf<typeof METRICS_TABLE>;
+
 /** evaluations.arrow: one row per epoch end and split; a run that evaluates nothing may lack it. */
-export const EVALUATIONS_TABLE = declareTable<EpochEvaluation>()({
+export const EVALUATIONS_TABLE = declareTable()({
   file: FILES.evaluations,
   columns: { epoch: 'int32', step: 'int32', split: { type: 'utf8', values: ['validation', 'test'] }, loss: 'float64', accuracy: 'float64' },
   metadata: ['runId'],
   optional: true,
 });
 
-/** One row of state-hashes.arrow: sha256 of θ_t's float32 bytes, as a checkpoint would store it. */
-export interface StateHashRow {
-  step: number;
-  sha256: string;
-}
+/** One row of evaluations.arrow: full-split evaluation at the end of an epoch (running-statistics BN). */
+export type EpochEvaluation = RowOf<typeof EVALUATIONS_TABLE>;
 
 /** state-hashes.arrow of an anchored run (docs/anchors.md): one row per step 0 … steps. */
-export const STATE_HASHES_TABLE = declareTable<StateHashRow>()({
+export const STATE_HASHES_TABLE = declareTable()({
   file: 'state-hashes.arrow',
-  columns: { step: 'int32', sha256: 'utf8' },
+  columns: {
+    step: 'int32',
+    /** sha256 of θ_t's float32 bytes, as a checkpoint would store it. */
+    sha256: 'utf8',
+  },
   metadata: ['runId'],
 });
+
+/** One row of state-hashes.arrow. */
+export type StateHashRow = RowOf<typeof STATE_HASHES_TABLE>;
 
 // ---- analyze: the analysis folder ----
 
 /** interpolation.arrow (long format): one row per pair and α. */
-export const INTERPOLATION_TABLE = declareTable<InterpolationRow>()({
+export const INTERPOLATION_TABLE = declareTable()({
   file: FILES.interpolation,
   columns: { pair: 'int32', stepA: 'int32', stepB: 'int32', alpha: 'float64', loss: 'float64', accuracy: 'float64' },
 });
 
+/** One row of interpolation.arrow (long format). */
+export type InterpolationRow = RowOf<typeof INTERPOLATION_TABLE>;
+
 /** pairs.arrow: one row per pair (θ_{t−1}, θ_t). */
-export const PAIRS_TABLE = declareTable<PairMetrics>()({
+export const PAIRS_TABLE = declareTable()({
   file: FILES.pairs,
   columns: {
     pair: 'int32', stepA: 'int32', stepB: 'int32', alphaStar: 'float64', floor: 'float64', height: 'float64',
     interiorMinimum: 'bool', convex: 'bool', lossA: 'float64', lossB: 'float64', distanceFromInit: 'float64',
-    updateNorm: 'float64', updateCosine: 'float64', key: 'utf8',
+    updateNorm: 'float64', updateCosine: 'float64',
+    /** Content key the result is stored under: checkpoint hashes, evaluation-set hash, settings. */
+    key: 'utf8',
   },
 });
+
+/** One row of pairs.arrow: the derived metrics of the pair (θ_{t−1}, θ_t), `pair` = t. */
+export type PairMetrics = RowOf<typeof PAIRS_TABLE>;
 
 const BARRIER_KINDS = ['floor', 'lag'] as const;
 
 /** barriers.arrow: one row per barrier; older analyses, or barriers disabled, leave none. */
-export const BARRIERS_TABLE = declareTable<BarrierRow>()({
+export const BARRIERS_TABLE = declareTable()({
   file: FILES.barriers,
   columns: {
     kind: { type: 'utf8', values: BARRIER_KINDS }, step: 'int32', k: 'int32', barrier: 'float64', alphaAtMax: 'float64',
@@ -199,19 +227,16 @@ export const BARRIERS_TABLE = declareTable<BarrierRow>()({
   optional: true,
 });
 
-/** One row of barrier-lines.arrow: the loss at α on the line a barrier was measured on, with its content key. */
-export interface BarrierLineRow {
-  kind: BarrierRow['kind'];
-  step: number;
-  k: number;
-  alpha: number;
-  loss: number;
-  accuracy: number;
-  key: string;
-}
+/**
+ * One row of barriers.arrow.
+ * kind 'floor': the segment from pair t's floor point θ_t(α*_t) to pair t+1's (k = 1); barrier = max on the
+ * segment − max of its two ends. kind 'lag': B(t, k) = max_α [L(θ(α)) − ((1−α)L(θ_t) + αL(θ_{t+k}))] on the
+ * line θ_t → θ_{t+k}. `alphaAtMax` is where the maximum sits; lossStart/lossEnd are the line's end losses.
+ */
+export type BarrierRow = RowOf<typeof BARRIERS_TABLE>;
 
 /** barrier-lines.arrow (long format): one row per barrier line and α. */
-export const BARRIER_LINES_TABLE = declareTable<BarrierLineRow>()({
+export const BARRIER_LINES_TABLE = declareTable()({
   file: FILES.barrierLines,
   columns: {
     kind: { type: 'utf8', values: BARRIER_KINDS }, step: 'int32', k: 'int32', alpha: 'float64', loss: 'float64', accuracy: 'float64', key: 'utf8',
@@ -219,21 +244,27 @@ export const BARRIER_LINES_TABLE = declareTable<BarrierLineRow>()({
   optional: true,
 });
 
-/** A sharpness.arrow row: the report's SharpnessRow and the content key it is reused by. */
-export type StoredSharpnessRow = SharpnessRow & { key: string };
+/** One row of barrier-lines.arrow: the loss at α on the line a barrier was measured on, with its content key. */
+export type BarrierLineRow = RowOf<typeof BARRIER_LINES_TABLE>;
 
 /** sharpness.arrow: one row per configured step; absent when none is configured. */
-export const SHARPNESS_TABLE = declareTable<StoredSharpnessRow>()({
+export const SHARPNESS_TABLE = declareTable()({
   file: FILES.sharpness,
   columns: {
     step: 'int32', topEigenvalue: 'float64', twoOverLr: 'float64', iterations: 'int32',
-    method: { type: 'utf8', values: ['exact', 'finite-difference'] }, subsetSize: 'int32', key: 'utf8',
+    /** 'exact' (double backprop) or 'finite-difference' Hessian-vector products. */
+    method: { type: 'utf8', values: ['exact', 'finite-difference'] },
+    subsetSize: 'int32',
+    /** The content key the row is reused by. */
+    key: 'utf8',
   },
   optional: true,
 });
 
-/** A surfaces.arrow row: the point and the content key of its plane. */
-export type StoredSurfacePoint = SurfacePointRow & { key: string };
+/** A sharpness.arrow row: the step's top Hessian eigenvalue and its content key. */
+export type StoredSharpnessRow = RowOf<typeof SHARPNESS_TABLE>;
+/** The report's sharpness row: top Hessian eigenvalue of the training loss on a fixed subset, beside 2/η. */
+export type SharpnessRow = Omit<StoredSharpnessRow, 'key'>;
 
 /** The metadata key of surfaces.arrow that holds the surfaces' summaries (SurfaceSummary[]) as JSON. */
 export const SURFACES_METADATA_KEY = 'sgdwalk.surfaces';
@@ -242,22 +273,41 @@ export const SURFACES_METADATA_KEY = 'sgdwalk.surfaces';
  * surfaces.arrow (docs/surfaces.md): one row per evaluated point; metadata `sgdwalk.surfaces` holds the
  * surfaces' summaries as a JSON list. Absent when no surface is configured.
  */
-export const SURFACES_TABLE = declareTable<StoredSurfacePoint>()({
+export const SURFACES_TABLE = declareTable()({
   file: FILES.surfaces,
-  columns: { surface: 'utf8', a: 'float64', b: 'float64', loss: 'float64', accuracy: 'float64', onGrid: 'bool', key: 'utf8' },
+  columns: {
+    surface: 'utf8', a: 'float64', b: 'float64', loss: 'float64', accuracy: 'float64',
+    /** false for a point evaluated beside the grid (the centre, when the grid does not hold it). */
+    onGrid: 'bool',
+    /** The content key of the point's plane. */
+    key: 'utf8',
+  },
   metadata: [SURFACES_METADATA_KEY],
   optional: true,
 });
 
+/** A surfaces.arrow row: the loss and accuracy at θ_c + a·d₁ + b·d₂ of one surface, and its plane's key. */
+export type StoredSurfacePoint = RowOf<typeof SURFACES_TABLE>;
+/** A point of a surface, as the report reads it. */
+export type SurfacePointRow = Omit<StoredSurfacePoint, 'key'>;
+
 /** surface-paths.arrow: the window's checkpoints and valley-floor points projected onto every surface. */
-export const SURFACE_PATHS_TABLE = declareTable<SurfacePathRow>()({
+export const SURFACE_PATHS_TABLE = declareTable()({
   file: FILES.surfacePaths,
   columns: {
     surface: 'utf8', kind: { type: 'utf8', values: ['checkpoint', 'floor'] }, step: 'int32', alpha: 'float64',
-    a: 'float64', b: 'float64', distance: 'float64',
+    a: 'float64', b: 'float64',
+    /** How far the state lies off the plane (the line), over the trainable parameters. */
+    distance: 'float64',
   },
   optional: true,
 });
+
+/**
+ * One row of surface-paths.arrow: a state projected onto a surface. kind 'checkpoint': the stored step
+ * `step` (alpha NaN); kind 'floor': pair (stepA, step)'s valley-floor point θ(α*), α* in `alpha`.
+ */
+export type SurfacePathRow = RowOf<typeof SURFACE_PATHS_TABLE>;
 
 /** Every declared table of the stage folders, for tests and documentation. */
 export const TABLES = {
