@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DataError } from '@sgdwalk/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePax, readTar, readTarGz, TarParser, type TarEntry } from './tar.js';
-import { paxRecords, tarArchive, tarHeader } from '../test/test-files.js';
+import { readTar, readTarGz, type TarEntry } from './tar.js';
+import { paxRecords, tarArchive } from '../test/test-files.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -75,10 +75,6 @@ describe('readTar on a hand-built archive', () => {
     });
     expect(seen).toEqual(expected.map((e) => e.name));
   });
-
-  it('parses pax records by their byte lengths', () => {
-    expect(parsePax(Buffer.from(paxRecords({ path: 'é/x', size: '12' })))).toEqual({ path: 'é/x', size: '12' });
-  });
 });
 
 describe('readTar refuses a damaged archive, naming it', () => {
@@ -86,27 +82,18 @@ describe('readTar refuses a damaged archive, naming it', () => {
     const bad = archive.slice();
     bad[512 * 1 + 10] ^= 0x01; // a byte of the second header's name
     const e = await dataError(members(bad));
-    expect(e.message).toBe('test.tar: corrupt tar archive: the header at byte 512 of the uncompressed stream fails its checksum (not a tar file, or damaged)');
+    expect(e.message).toBe('test.tar: corrupt tar archive: the header after member "cifar-10-batches-bin/" fails its checksum (not a tar file, or damaged)');
   });
 
   it('an archive cut inside a member', async () => {
     const cut = archive.subarray(0, 512 * 3 + 100); // third header, then 100 of big.bin's 1400 bytes
     const e = await dataError(members(cut));
-    expect(e.message).toBe('test.tar: truncated: the archive ends inside member "cifar-10-batches-bin/big.bin", 1300 bytes short');
+    expect(e.message).toBe('test.tar: truncated: the archive ends inside member "cifar-10-batches-bin/big.bin"');
   });
 
   it('an archive cut between members, without its end-of-archive marker', async () => {
     const cut = archive.subarray(0, 512 * 2);
     expect((await dataError(members(cut))).message).toBe('test.tar: truncated: the archive ends after 1024 bytes without its end-of-archive marker');
-  });
-
-  it('a size field that is not octal', async () => {
-    const header = tarHeader({ name: 'x' }, 0);
-    header.set(Buffer.from('12x45678901\0'), 124);
-    header.fill(0x20, 148, 156);
-    header.set(Buffer.from(header.reduce((a, b) => a + b, 0).toString(8).padStart(6, '0') + '\0 '), 148);
-    const parser = new TarParser('test.tar', () => undefined);
-    expect(() => parser.push(header)).toThrow('test.tar: corrupt tar archive: member "x" has an unreadable size');
   });
 });
 

@@ -1,13 +1,15 @@
+import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import tar from 'tar-stream';
 import { DataError } from '@sgdwalk/core';
 
 /**
- * A streaming reader of tar archives (POSIX ustar, with the GNU long-name and pax extended headers that
- * GNU tar and bsdtar write), enough to read a dataset straight from its .tar.gz: members arrive chunk by
- * chunk and are never held whole unless the consumer keeps them. 512-byte blocks: a header, then the
- * member's data padded to a whole block; two zero blocks end the archive.
+ * Tar archives read as a stream with tar-stream (POSIX ustar, GNU long names, pax headers), enough to read
+ * a dataset straight from its .tar.gz: members arrive chunk by chunk and are never held whole unless the
+ * consumer keeps them. What is added here: members named without a leading "./", sinks the consumer
+ * returns per member, and tar-stream's errors turned into DataErrors naming the file and the member.
  */
 
 const BLOCK = 512;
@@ -28,179 +30,84 @@ export interface TarSink {
 /** For each member, a sink for its data, or undefined to skip it. */
 export type OnTarEntry = (entry: TarEntry) => TarSink | undefined;
 
-const utf8 = new TextDecoder();
-
-/** A NUL-terminated text field. */
-function text(bytes: Uint8Array): string {
-  const end = bytes.indexOf(0);
-  return utf8.decode(end < 0 ? bytes : bytes.subarray(0, end));
+/** How far a read got: the member being read and the bytes it still lacks, the bytes fed, the last block fed. */
+interface Progress {
+  member?: { name: string; missing: number };
+  fed: number;
+  lastBlock: Uint8Array;
 }
 
-/** A numeric field: octal digits (space/NUL padded), or GNU base-256 (high bit set) for large sizes. */
-function numeric(bytes: Uint8Array): number {
-  if (bytes[0] & 0x80) {
-    let n = bytes[0] & 0x7f;
-    for (let i = 1; i < bytes.length; i++) n = n * 256 + bytes[i];
-    return n;
-  }
-  const digits = text(bytes).trim();
-  return digits === '' ? 0 : /^[0-7]+$/.test(digits) ? parseInt(digits, 8) : NaN;
+function entryType(type: tar.Header['type']): TarEntry['type'] {
+  return type === 'file' || type === 'contiguous-file' ? 'file' : type === 'directory' ? 'directory' : 'other';
 }
 
-/** The header checksum: the sum of its bytes with the checksum field read as spaces (unsigned, or signed by old tars). */
-function headerChecksums(header: Uint8Array): [number, number] {
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : header[i];
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
-  }
-  return [unsigned, signed];
+/** The last BLOCK bytes of what was fed, after `chunk`. */
+function lastBlockAfter(previous: Uint8Array, chunk: Uint8Array): Uint8Array {
+  if (chunk.length >= BLOCK) return chunk.slice(chunk.length - BLOCK);
+  const joined = new Uint8Array(previous.length + chunk.length);
+  joined.set(previous);
+  joined.set(chunk, previous.length);
+  return joined.slice(Math.max(0, joined.length - BLOCK));
 }
 
-/** pax records "<length> <key>=<value>\n", length in bytes counting the whole record. */
-export function parsePax(data: Uint8Array): Record<string, string> {
-  const out: Record<string, string> = {};
-  let pos = 0;
-  while (pos < data.length) {
-    const space = data.indexOf(0x20, pos);
-    const length = space < 0 ? NaN : Number(utf8.decode(data.subarray(pos, space)));
-    if (!Number.isInteger(length) || length <= 0 || pos + length > data.length) break;
-    const record = utf8.decode(data.subarray(space + 1, pos + length - 1));
-    const eq = record.indexOf('=');
-    if (eq > 0) out[record.slice(0, eq)] = record.slice(eq + 1);
-    pos += length;
-  }
-  return out;
+function truncated(progress: Progress, where: string): DataError {
+  const member = progress.member;
+  // tar-stream holds back what it received of a member it cannot finish, so only the member is named.
+  if (member && member.missing > 0) return new DataError(`truncated: the archive ends inside member "${member.name}"`, where);
+  return new DataError(`truncated: the archive ends after ${progress.fed} bytes without its end-of-archive marker`, where);
 }
 
-/** Collects a small metadata member (a long name, pax records) whole. */
-class Collector implements TarSink {
-  private readonly parts: Uint8Array[] = [];
-  constructor(private readonly done: (data: Uint8Array) => void) {}
-  write(chunk: Uint8Array): void {
-    this.parts.push(chunk.slice());
-  }
-  end(): void {
-    this.done(Buffer.concat(this.parts));
-  }
-}
-
-/** Push bytes in any chunking; `finish()` checks that the archive ended properly. */
-export class TarParser {
-  private readonly header = new Uint8Array(BLOCK);
-  private headerFill = 0;
-  private offset = 0;
-  private remaining = 0;
-  private padding = 0;
-  private sink: TarSink | undefined;
-  private member = '';
-  private ended = false;
-  /** Overrides for the next header, from a GNU long-name or a pax extended header. */
-  private next: { name?: string; size?: number } = {};
-
-  constructor(
-    private readonly where: string,
-    private readonly onEntry: OnTarEntry,
-  ) {}
-
-  push(chunk: Uint8Array): void {
-    let pos = 0;
-    while (pos < chunk.length && !this.ended) {
-      if (this.remaining > 0) {
-        const n = Math.min(this.remaining, chunk.length - pos);
-        this.sink?.write(chunk.subarray(pos, pos + n));
-        this.remaining -= n;
-        pos += n;
-        this.offset += n;
-        if (this.remaining === 0) this.sink?.end();
-      } else if (this.padding > 0) {
-        const n = Math.min(this.padding, chunk.length - pos);
-        this.padding -= n;
-        pos += n;
-        this.offset += n;
-      } else {
-        const n = Math.min(BLOCK - this.headerFill, chunk.length - pos);
-        this.header.set(chunk.subarray(pos, pos + n), this.headerFill);
-        this.headerFill += n;
-        pos += n;
-        this.offset += n;
-        if (this.headerFill === BLOCK) {
-          this.headerFill = 0;
-          this.readHeader();
-        }
-      }
-    }
-    // What follows the end marker (the second zero block, padding to the record size) is not read.
-  }
-
-  private readHeader(): void {
-    const h = this.header;
-    const at = this.offset - BLOCK;
-    if (h.every((b) => b === 0)) {
-      this.ended = true;
-      return;
-    }
-    const stored = numeric(h.subarray(148, 156));
-    if (!headerChecksums(h).includes(stored)) {
-      throw new DataError(`corrupt tar archive: the header at byte ${at} of the uncompressed stream fails its checksum (not a tar file, or damaged)`, this.where);
-    }
-    let name = text(h.subarray(0, 100));
-    if (text(h.subarray(257, 262)) === 'ustar') {
-      const prefix = text(h.subarray(345, 500));
-      if (prefix) name = `${prefix}/${name}`;
-    }
-    let size = numeric(h.subarray(124, 136));
-    const flag = String.fromCharCode(h[156]);
-    if (this.next.name !== undefined) name = this.next.name;
-    if (this.next.size !== undefined) size = this.next.size;
-    if (!Number.isSafeInteger(size) || size < 0) throw new DataError(`corrupt tar archive: member "${name}" has an unreadable size`, this.where);
-    name = name.replace(/^(\.\/)+/, '');
-
-    if (flag === 'L' || flag === 'x' || flag === 'g') {
-      // Metadata about the next member (g: global pax records, which we do not need).
-      this.sink =
-        flag === 'L' ? new Collector((d) => (this.next.name = text(d))) : flag === 'x' ? new Collector((d) => this.applyPax(parsePax(d))) : undefined;
-    } else {
-      this.next = {};
-      const type = flag === '0' || flag === '\0' || flag === '7' ? 'file' : flag === '5' ? 'directory' : 'other';
-      this.member = name;
-      this.sink = this.onEntry({ name, size, type });
-    }
-    this.remaining = size;
-    this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
-    if (size === 0) this.sink?.end();
-  }
-
-  private applyPax(records: Record<string, string>): void {
-    if (records.path !== undefined) this.next.name = records.path;
-    if (records.size !== undefined) this.next.size = Number(records.size);
-  }
-
-  /** After the last chunk: an archive must end with its end-of-archive marker, not inside a member. */
-  finish(): void {
-    if (this.ended) return;
-    if (this.remaining > 0) {
-      throw new DataError(`truncated: the archive ends inside member "${this.member}", ${this.remaining} bytes short`, this.where);
-    }
-    throw new DataError(`truncated: the archive ends after ${this.offset} bytes without its end-of-archive marker`, this.where);
-  }
+/** tar-stream's errors as DataErrors naming the archive; the sinks' own errors unchanged. */
+function tarError(e: unknown, progress: Progress, where: string): unknown {
+  if (!(e instanceof Error) || e instanceof DataError) return e;
+  const after = progress.member ? `the header after member "${progress.member.name}"` : 'the first header';
+  if (e.message.startsWith('Invalid tar header. Maybe')) return new DataError(`corrupt tar archive: ${after} fails its checksum (not a tar file, or damaged)`, where);
+  if (e.message.startsWith('Invalid tar header')) return new DataError(`corrupt tar archive: ${after} is unreadable (${e.message})`, where);
+  if (e.message === 'Unexpected end of data') return truncated(progress, where);
+  return e;
 }
 
 /** Read a tar stream to its end, feeding members to the sinks `onEntry` returns. */
 export async function readTar(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, where: string, onEntry: OnTarEntry): Promise<void> {
-  const parser = new TarParser(where, onEntry);
-  for await (const chunk of source) parser.push(chunk);
-  parser.finish();
+  // Archives without the ustar or GNU magic (v7 tars) are read too, as long as their checksums hold.
+  // (an option of tar-stream's extract that its bundled types leave out)
+  const extract = tar.extract({ allowUnknownFormat: true } as Parameters<typeof tar.extract>[0]);
+  const progress: Progress = { fed: 0, lastBlock: new Uint8Array(0) };
+  const members = (async () => {
+    for await (const entry of extract) {
+      const member: TarEntry = { name: entry.header.name.replace(/^(\.\/)+/, ''), size: entry.header.size ?? 0, type: entryType(entry.header.type) };
+      const reading = { name: member.name, missing: member.size };
+      progress.member = reading;
+      const sink = onEntry(member);
+      for await (const chunk of entry as AsyncIterable<Uint8Array>) {
+        reading.missing -= chunk.length;
+        sink?.write(chunk);
+      }
+      sink?.end();
+    }
+  })();
+  members.catch(() => undefined); // awaited below; a sink's error must not surface as unhandled first
+  try {
+    for await (const chunk of source) {
+      progress.fed += chunk.length;
+      progress.lastBlock = lastBlockAfter(progress.lastBlock, chunk);
+      if (!extract.write(chunk)) await Promise.race([once(extract, 'drain'), members]);
+    }
+    extract.end(undefined);
+    await members;
+  } catch (e) {
+    extract.destroy();
+    throw tarError(e, progress, where);
+  }
+  // An archive ends with zero blocks; a stream cut between two members passes tar-stream's own checks.
+  if (progress.lastBlock.length < BLOCK || progress.lastBlock.some((b) => b !== 0)) throw truncated(progress, where);
 }
 
 /**
  * Read a .tar.gz file in one streaming pass: the compressed bytes go to `onRaw` (to hash the archive
- * while reading it), the decompressed ones through the tar parser to the member sinks.
+ * while reading it), the decompressed ones through the tar reader to the member sinks.
  */
 export async function readTarGz(path: string, onEntry: OnTarEntry, onRaw?: (chunk: Uint8Array) => void): Promise<void> {
-  const parser = new TarParser(path, onEntry);
   try {
     await pipeline(
       createReadStream(path, { highWaterMark: 1 << 20 }),
@@ -211,9 +118,7 @@ export async function readTarGz(path: string, onEntry: OnTarEntry, onRaw?: (chun
         }
       },
       createGunzip({ chunkSize: 1 << 18 }),
-      async (source: AsyncIterable<Buffer>) => {
-        for await (const chunk of source) parser.push(chunk);
-      },
+      (source: AsyncIterable<Buffer>) => readTar(source, path, onEntry),
     );
   } catch (e) {
     if (e instanceof DataError) throw e;
@@ -221,5 +126,4 @@ export async function readTarGz(path: string, onEntry: OnTarEntry, onRaw?: (chun
     if (code.startsWith('Z_') || code.startsWith('ERR_ZLIB')) throw new DataError(`corrupt gzip data (${(e as Error).message})`, path);
     throw new DataError(`cannot read (${code || (e as Error).message})`, path);
   }
-  parser.finish();
 }
