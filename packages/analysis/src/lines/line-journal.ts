@@ -1,4 +1,4 @@
-import { open, readFile, rm, truncate, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, truncate, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from '@sgdwalk/core';
 import type { InterpolationCurve } from '../engines/engine.js';
@@ -69,6 +69,7 @@ export class LineJournal {
       lines++;
     }
     if (kept < Buffer.byteLength(text, 'utf8')) await truncate(path, kept);
+    await mkdir(dirname(path), { recursive: true });
     return { journal: new LineJournal(path, await open(path, 'a')), lines };
   }
 
