@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -325,6 +325,28 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
     expect(message[0]).toMatch(/after 3 attempts/);
     expect(message[0]).toContain(join(copy, 'checkpoints'));
     expect(message[0]).toMatch(/\(step \d+\)/);
+  });
+
+  it('a worker whose data folder holds other data: the job fails naming the file, after the attempts, exit 1', async () => {
+    const queue = nextQueue();
+    // The workers see the prepared data through a path map, at a folder prepared with fewer training
+    // examples: another evaluation set, whose lines would silently hold other numbers.
+    const otherRoot = join(work, 'other-data');
+    const file = join(work, 'other-data.json');
+    const base = tinyPipeline();
+    writeFileSync(file, JSON.stringify({ ...base, data: { ...base.data, limit: { ...base.data.limit, train: 500 } }, name: 'other', outDir: otherRoot }));
+    const prepared = runCli(['data', '--pipeline', file]);
+    expect(prepared.code, prepared.stderr).toBe(0);
+    worker(queue, '--path-map', `${join(work, 'out/data')}=${join(otherRoot, 'data')}`);
+    const out = join(work, 'q-other-data');
+    const run = runCli(analyzeArgs('fast', out).concat('--queue', queue));
+    expect(run.code).toBe(1);
+    const message = run.stderr.trim().split('\n').filter((line) => line.startsWith('sgdwalk: error:'));
+    expect(message).toHaveLength(1);
+    expect(message[0]).toMatch(/after 3 attempts/);
+    expect(message[0]).toContain(`${join(otherRoot, 'data', 'dataset.json')}: the evaluation set here`);
+    expect(message[0]).toMatch(/is not the one the analysis planned with/);
+    expect(existsSync(join(out, 'manifest.json'))).toBe(false);
   });
 
   it('an anchored run: workers read the replayed steps from the replay cache\'s folders, with the same numbers', async () => {

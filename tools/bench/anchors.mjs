@@ -17,8 +17,8 @@ import {
 } from '@sgdwalk/core';
 import { DeviceState, selectBackend } from '@sgdwalk/model';
 import { prepareDataset } from '@sgdwalk/data';
-import { analyzeRun } from '@sgdwalk/analysis';
-import { checkpointSteps, materializeSteps, replay, trainRun } from '@sgdwalk/train';
+import { analyzeRun, readRunFolder } from '@sgdwalk/analysis';
+import { checkpointSteps, materializeSteps, openAnalysisCheckpoints, replay, trainRun } from '@sgdwalk/train';
 
 const log = { info: (m) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${m}\n`), warn: (m) => process.stderr.write(`warning: ${m}\n`), progress: () => {} };
 const quiet = { info: () => {}, warn: log.warn, progress: () => {} };
@@ -104,7 +104,10 @@ export async function run() {
     const analyze = parseAnalyzeSection({ evalSet: { split: 'train', size: 1000, seed: 0 }, provider: 'cpu', steps: [1, 30], replay: { cacheDir: join(root, 'cache-analysis') } });
     const timeAnalysis = async (runDir, outDir) => {
       const started = performance.now();
-      const summary = await analyzeRun({ runDir, dataDir: mnist, outDir, config: analyze, log: quiet });
+      // The run opened as the CLI opens it: the anchored window replayed (timed with the analysis).
+      const run = await readRunFolder(runDir);
+      const checkpoints = await openAnalysisCheckpoints({ runDir, dataDir: mnist, run: run.info, window: analyze.steps, steps: analyze.sharpness.steps, replay: analyze.replay, log: quiet });
+      const summary = await analyzeRun({ run, checkpoints, dataDir: mnist, outDir, config: analyze, log: quiet }).finally(() => checkpoints.close());
       return { seconds: (performance.now() - started) / 1000, pairs: summary.pairs };
     };
     const firstAnalysis = await timeAnalysis(join(root, 'mlp-anchored'), join(root, 'a1'));

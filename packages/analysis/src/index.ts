@@ -1,5 +1,7 @@
 /** @sgdwalk/analysis: the analyze stage, and the ONNX evaluator other packages check training against. */
 export { analyzeRun } from './stage/analyze.js';
+export { readRunFolder } from './stage/run-folder.js';
+export { lineJournalBeside } from './lines/line-journal.js';
 export { openLineContext, type LineContext, type LineContextSpec } from './lines/line-context.js';
 export { lineJobId, lineJobSteps, type LineJob } from './lines/line-jobs.js';
 export type { EvaluatedLine, LineWorker, RemoteLineContext, RemoteLines } from './lines/remote-lines.js';

@@ -22,9 +22,37 @@ export class CheckpointSet {
   constructor(
     private readonly locations: ReadonlyMap<number, CheckpointLocation>,
     private readonly layout: ParameterLayout,
+    /** A reader already open on one of the folders (a run's store): used, not opened again, and closed with the set. */
+    store?: CheckpointReader,
   ) {
     this.steps = [...locations.keys()].sort((a, b) => a - b);
     for (const { dir } of locations.values()) this.stepsPerDir.set(dir, (this.stepsPerDir.get(dir) ?? 0) + 1);
+    if (store) {
+      this.open.set(store.dir, Promise.resolve(store));
+      this.stepsPerDir.set(store.dir, Math.max(2, this.stepsPerDir.get(store.dir) ?? 0));
+    }
+  }
+
+  /**
+   * A run's checkpoint store as a set, its index read once (the reader stays open for the reads), with
+   * further steps' locations (replayed into a cache) added by `extend`.
+   */
+  static async openStore(dir: string, layout: ParameterLayout): Promise<CheckpointSet> {
+    const reader = await CheckpointReader.open(dir, { layout });
+    return new CheckpointSet(new Map(reader.steps.map((step) => [step, { dir, sha256: reader.hashOf(step) }])), layout, reader);
+  }
+
+  /** This set with further steps (replayed ones' cache entries); the store reader moves to the new set. */
+  extend(more: ReadonlyMap<number, CheckpointLocation>): CheckpointSet {
+    const locations = new Map(this.locations);
+    for (const [step, location] of more) locations.set(step, location);
+    const set = new CheckpointSet(locations, this.layout);
+    for (const [dir, reader] of this.open) {
+      set.open.set(dir, reader);
+      set.stepsPerDir.set(dir, Math.max(2, set.stepsPerDir.get(dir) ?? 0));
+    }
+    this.open.clear();
+    return set;
   }
 
   has(step: number): boolean {

@@ -2,9 +2,10 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { ConfigError, SgdwalkError, pathExists, pointStageRoot, type Logger, type PipelineConfig, type ResolvedPoint } from '@sgdwalk/core';
 import { prepareDataset } from '@sgdwalk/data';
 import { trainRun } from '@sgdwalk/train';
-import { analyzeRun, type RemoteLines } from '@sgdwalk/analysis';
+import { lineJournalBeside, type RemoteLines } from '@sgdwalk/analysis';
 import { writeComparison, writeReport } from '@sgdwalk/report';
 import { writeStageDir } from './stage-dir.js';
+import { analyzeRunFolder } from './open-run.js';
 
 /** Where each stage of a pipeline reads and writes; every path can be overridden from the command line. */
 export interface StageDirs {
@@ -78,8 +79,10 @@ export const runStage = {
     // Resumable: a run killed mid-way continues from its last complete checkpoint (see ResumeJournal).
     writeStageDir(dirs.train, (outDir) => trainRun({ config: config.train, dataDir: dirs.data, outDir, log }), { resumable: true }),
   analyze: (config: PipelineConfig, dirs: StageDirs, log: Logger, remote?: RemoteLines) =>
-    // Curves already computed in the previous analysis folder are reused by content key, not recomputed.
-    writeStageDir(dirs.analyze, (outDir) => analyzeRun({ runDir: dirs.run, dataDir: dirs.data, outDir, config: config.analyze, log, reuseFrom: dirs.analyze, remote })),
+    // Curves already computed in the previous analysis folder, or finished by an interrupted analysis (its
+    // journal beside the folder), are reused by content key, not recomputed.
+    writeStageDir(dirs.analyze, (outDir) =>
+      analyzeRunFolder({ runDir: dirs.run, dataDir: dirs.data, outDir, config: config.analyze, log, reuseFrom: dirs.analyze, remote, journal: lineJournalBeside(dirs.analyze) })),
   report: (config: PipelineConfig, dirs: StageDirs, log: Logger, _remote?: RemoteLines) =>
     writeStageDir(dirs.report, (outDir) => writeReport({ runDir: dirs.run, analysisDir: dirs.analyze, outDir, config: config.report, log })),
 };

@@ -13,7 +13,7 @@ export { initialState } from './init.js';
 export {
   type PipelineConfig, type DataConfig, type TrainConfig, type AnalyzeConfig, type ReportConfig,
   type CheckpointPolicy, dataSectionSchema, trainSectionSchema, parseAnalyzeSection, parsePipeline, parseSection,
-  resolveModel, alphaGridValues, checkAlphaGrid, type SweepValue, type SurfaceConfig,
+  resolveModel, alphaGridValues, type SweepValue, type SurfaceConfig,
 } from './config.js';
 export { type ResolvedPoint, parseSweepPipeline, loadSweepPipeline, findPoint, pointStageRoot } from './sweep.js';
 export * from './contracts.js';

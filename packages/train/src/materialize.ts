@@ -29,6 +29,8 @@ export interface MaterializeOptions {
   maxBytes?: number;
   backend?: BackendRequest;
   log: Logger;
+  /** The run's stored checkpoints, when the caller has read the store's index already (not read again). */
+  stored?: ReadonlyMap<number, CheckpointLocation>;
 }
 
 export interface MaterializeResult {
@@ -60,15 +62,13 @@ export async function materializeSteps(opts: MaterializeOptions): Promise<Materi
   if (beyond.length > 0) {
     throw new ReplayError(`step ${beyond[0]} is not a step of this run (0..${info.steps}${info.status === 'diverged' ? ', it diverged' : ''})`, join(runDir, FILES.run), beyond[0]);
   }
-  const checkpointsDir = join(runDir, FILES.checkpoints);
-  const reader = await CheckpointReader.open(checkpointsDir, { layout: info.layout });
   const locations = new Map<number, CheckpointLocation>();
-  try {
-    for (const step of wanted) if (reader.has(step)) locations.set(step, { dir: checkpointsDir, sha256: reader.hashOf(step) });
-  } finally {
-    await reader.close();
+  const stored = opts.stored ?? (await storedCheckpoints(join(runDir, FILES.checkpoints), info.layout));
+  for (const step of wanted) {
+    const location = stored.get(step);
+    if (location) locations.set(step, location);
   }
-  const stored = locations.size;
+  const storedCount = locations.size;
   const cache = await MaterializedCache.open(cacheDir, opts.maxBytes ?? DEFAULT_CACHE_BYTES);
   const pinned = new Set(wanted.filter((t) => !locations.has(t)).map((t) => stateHashes.get(t)!));
   // Before replaying anything: the wanted states must fit in the cache at once.
@@ -104,9 +104,19 @@ export async function materializeSteps(opts: MaterializeOptions): Promise<Materi
   }
   const seconds = (performance.now() - started) / 1000;
   if (missing.length > 0 || reused > 0) {
-    log.info(`steps of run ${info.runId}: ${stored} stored, ${reused} reused from the replay cache, ${missing.length} replayed (${stepsTaken} steps taken) into ${cacheDir} in ${seconds.toFixed(1)} s`);
+    log.info(`steps of run ${info.runId}: ${storedCount} stored, ${reused} reused from the replay cache, ${missing.length} replayed (${stepsTaken} steps taken) into ${cacheDir} in ${seconds.toFixed(1)} s`);
   }
-  return { locations, stored, reused, replayed: missing.length, stepsTaken, cacheDir, seconds };
+  return { locations, stored: storedCount, reused, replayed: missing.length, stepsTaken, cacheDir, seconds };
+}
+
+/** The stored checkpoints of a store folder by step (its index read, the reader closed). */
+async function storedCheckpoints(dir: string, layout: RunInfo['layout']): Promise<Map<number, CheckpointLocation>> {
+  const reader = await CheckpointReader.open(dir, { layout });
+  try {
+    return new Map(reader.steps.map((step) => [step, { dir, sha256: reader.hashOf(step) }]));
+  } finally {
+    await reader.close();
+  }
 }
 
 /**
@@ -144,24 +154,21 @@ export interface AnalysisCheckpointsOptions {
  */
 export async function openAnalysisCheckpoints(opts: AnalysisCheckpointsOptions): Promise<CheckpointSet> {
   const { run } = opts;
-  const checkpointsDir = join(opts.runDir, FILES.checkpoints);
-  const reader = await CheckpointReader.open(checkpointsDir, { layout: run.layout });
-  const locations = new Map<number, CheckpointLocation>();
+  // The store's index is read once: the set keeps its reader open for the analysis' reads.
+  const store = await CheckpointSet.openStore(join(opts.runDir, FILES.checkpoints), run.layout);
+  if (!run.anchors || !(opts.window || opts.steps?.length)) return store;
+  const wanted: number[] = [];
+  if (opts.window) for (let t = Math.max(0, opts.window[0] - 1); t <= Math.min(opts.window[1], run.steps); t++) wanted.push(t);
+  for (const t of opts.steps ?? []) if (t <= run.steps) wanted.push(t);
+  if (!wanted.some((t) => !store.has(t))) return store;
   try {
-    for (const step of reader.steps) locations.set(step, { dir: checkpointsDir, sha256: reader.hashOf(step) });
-  } finally {
-    await reader.close();
+    const stored = new Map(store.steps.map((step) => [step, store.locate(step)]));
+    const result = await materializeSteps({
+      runDir: opts.runDir, dataDir: opts.dataDir, steps: wanted, cacheDir: opts.replay?.cacheDir, maxBytes: opts.replay?.maxBytes, log: opts.log, stored,
+    });
+    return store.extend(result.locations);
+  } catch (e) {
+    await store.close();
+    throw e;
   }
-  if (run.anchors && (opts.window || opts.steps?.length)) {
-    const wanted: number[] = [];
-    if (opts.window) for (let t = Math.max(0, opts.window[0] - 1); t <= Math.min(opts.window[1], run.steps); t++) wanted.push(t);
-    for (const t of opts.steps ?? []) if (t <= run.steps) wanted.push(t);
-    if (wanted.some((t) => !locations.has(t))) {
-      const result = await materializeSteps({
-        runDir: opts.runDir, dataDir: opts.dataDir, steps: wanted, cacheDir: opts.replay?.cacheDir, maxBytes: opts.replay?.maxBytes, log: opts.log,
-      });
-      for (const [step, location] of result.locations) locations.set(step, location);
-    }
-  }
-  return new CheckpointSet(locations, run.layout);
 }

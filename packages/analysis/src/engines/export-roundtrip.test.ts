@@ -10,7 +10,7 @@ import {
 import { CheckpointWriter, readTable, writeColumns } from '@sgdwalk/checkpoints';
 import { prepareDataset } from '@sgdwalk/data';
 import { exportRun, importRun, readSafetensors, type ExportLayout } from '@sgdwalk/interop';
-import { analyzeRun } from '../stage/analyze.js';
+import { analyzeFolder } from '../../test/analyze-folder.js';
 
 /**
  * Export then import gives the same analysis: a run written here is exported (safetensors per step and a
@@ -124,8 +124,8 @@ describe.each(SPECS)('a native $name run', (spec) => {
       });
       const nativeOut = join(root, spec.name, `native-${layout}-${bnMode}`);
       const importedOut = join(root, spec.name, `imported-${layout}-${bnMode}`);
-      await analyzeRun({ runDir: runDir(), dataDir: join(root, 'data'), outDir: nativeOut, config, log: silentLogger });
-      await analyzeRun({ runDir: importedDir(), dataDir: join(root, 'data'), outDir: importedOut, config, log: silentLogger });
+      await analyzeFolder({ runDir: runDir(), dataDir: join(root, 'data'), outDir: nativeOut, config, log: silentLogger });
+      await analyzeFolder({ runDir: importedDir(), dataDir: join(root, 'data'), outDir: importedOut, config, log: silentLogger });
       const native = await interpolationOf(nativeOut);
       const imported = await interpolationOf(importedOut);
       expect(imported.loss.length).toBe(3 * 4);

@@ -7,7 +7,7 @@ import { FILES, dataSectionSchema, parseAnalyzeSection, silentLogger, type Analy
 import { CheckpointReader, readTable } from '@sgdwalk/checkpoints';
 import { prepareDataset } from '@sgdwalk/data';
 import { decodeModel, evaluationGraph, importRun, readSafetensors } from '@sgdwalk/interop';
-import { analyzeRun } from '../stage/analyze.js';
+import { analyzeFolder } from '../../test/analyze-folder.js';
 import { createNaiveEngine } from './engine.js';
 import type { EvaluationSet } from './evaluation-set.js';
 
@@ -119,7 +119,7 @@ describe.each(NETS)('a PyTorch run of $name', ({ name, imageShape }) => {
       barriers: { floor: true, lags: [2], every: 1 }, sharpness: { steps: [0, 4] },
     });
     const outDir = join(root, name, 'analyze');
-    const summary: AnalysisSummary = await analyzeRun({ runDir: runDir(), dataDir: dataDir(), outDir, config, log: silentLogger });
+    const summary: AnalysisSummary = await analyzeFolder({ runDir: runDir(), dataDir: dataDir(), outDir, config, log: silentLogger });
     expect(summary.pairs).toBe(4);
     expect(summary.sharpness).toEqual([]);
     expect(summary.sharpnessUnavailable).toMatch(/imported run/);

@@ -1,16 +1,17 @@
+import { join } from 'node:path';
 import {
-  CheckpointError, ConfigError, SgdwalkError, hashJson, inputFeatures, sha256, silentLogger, type AnalyzeConfig, type Logger,
+  ConfigError, FILES, SgdwalkError, hashJson, inputFeatures, sha256, silentLogger, type AnalyzeConfig, type Logger,
 } from '@sgdwalk/core';
-import { CheckpointReader, type CheckpointLocation } from '@sgdwalk/checkpoints';
+import { CheckpointReader, CheckpointSet, type CheckpointLocation } from '@sgdwalk/checkpoints';
 import { evaluationSubset, labelsOf, readPreparedDataset, toFloat32, type PreparedDataset } from '@sgdwalk/data';
-import { createNaiveEngine, type InterpolationCurve, type InterpolationEngine, type InterpolationEngineOptions, type PreparedState } from '../engines/engine.js';
+import type { InterpolationCurve, InterpolationEngine, PreparedState } from '../engines/engine.js';
 import { evaluationSetOf, type EvaluationSet } from '../engines/evaluation-set.js';
 import { readPlaneFile, type SurfaceRowJob } from '../surfaces/surface-remote.js';
 import { evaluateSurfaceRow, preparePlane, type PreparedPlane } from '../surfaces/surface-rows.js';
-import { createFastEngine } from '../engines/fast-engine.js';
-import { endResolver, evaluateLineJob, lineJobSteps, type LineJob, type LineKeys } from './line-jobs.js';
+import { endResolver, evaluateLineJob, lineJobSteps, type LineJob } from './line-jobs.js';
+import { openEngine, type EngineKind, type LineSettings } from './line-settings.js';
 import { importedEvaluationGraph } from '../stage/graph-source.js';
-import { readRunFolder } from '../stage/run-folder.js';
+import { readRunInfoChecked } from '../stage/run-folder.js';
 import { RecentlyUsed } from './recently-used.js';
 
 /**
@@ -19,16 +20,13 @@ import { RecentlyUsed } from './recently-used.js';
  * one from its config; a queue worker opens one per distinct spec it is sent and keeps it across jobs.
  */
 
-export type EngineKind = 'fast' | 'naive';
-
-export interface LineContextSpec {
+export interface LineContextSpec extends LineSettings {
   runDir: string;
   dataDir: string;
   evalSet: AnalyzeConfig['evalSet'];
-  bnMode: AnalyzeConfig['bnMode'];
-  evalBatchSize: number;
-  provider: AnalyzeConfig['provider'];
   engine: EngineKind;
+  /** The evaluation set's content hash as the coordinator computed it: a worker whose data differs fails. */
+  evalSetHash: string;
 }
 
 /** The evaluation subset of the prepared dataset the analysis config names, and its content hash. */
@@ -46,23 +44,6 @@ export function loadEvaluationSet(dataset: PreparedDataset, dataDir: string, con
   };
 }
 
-/**
- * The content keys of lines: a line's key is its end states' sha256, the evaluation set and the settings
- * that change its values. The α grid is not part of a line's key (values are kept per α, so another grid
- * reuses the α values it shares); a floor segment's ends depend on the pairs' α* and so on their whole grid.
- */
-export function lineKeys(hashOf: (step: number) => string, evalSetHash: string, settings: Pick<AnalyzeConfig, 'bnMode' | 'evalBatchSize'>, pairAlphas: readonly number[]): LineKeys {
-  const keyed = { bnMode: settings.bnMode, evalBatchSize: settings.evalBatchSize };
-  return {
-    line: (stepA, stepB) => hashJson({ a: hashOf(stepA), b: hashOf(stepB), evalSet: evalSetHash, settings: keyed }),
-    floor: (step) => hashJson({ floor: [hashOf(step - 1), hashOf(step), hashOf(step + 1)], pairAlphas, evalSet: evalSetHash, settings: keyed }),
-  };
-}
-
-export function createEngine(kind: EngineKind | undefined, options: InterpolationEngineOptions): Promise<InterpolationEngine> {
-  return kind === 'naive' ? createNaiveEngine(options) : createFastEngine(options);
-}
-
 /** Prepared states kept by a worker between jobs: neighbouring pairs share an end, floor segments three. */
 const PREPARED_KEPT = 4;
 
@@ -72,7 +53,6 @@ const READERS_KEPT = 8;
 /** A run opened for evaluating line jobs one at a time, keeping the engine and recent prepared states. */
 export interface LineContext {
   readonly provider: string;
-  readonly evalSetHash: string;
   /**
    * Evaluate a job. `checkpoints` says, for each step it reads, the checkpoint folder (the run's store or a
    * replay-cache entry, as this machine sees it) and the sha256 the coordinator planned with: a checkpoint
@@ -88,19 +68,27 @@ export interface LineContext {
 const PLANES_KEPT = 2;
 
 export async function openLineContext(spec: LineContextSpec, log: Logger = silentLogger): Promise<LineContext> {
-  const run = await readRunFolder(spec.runDir);
-  const { model, layout } = run.info;
+  // Only run.json: the worker evaluates lines, it never uses the training metrics.
+  const info = await readRunInfoChecked(spec.runDir);
+  const { model, layout } = info;
   const dataset = await readPreparedDataset(spec.dataDir);
   const { evalSet, hash: evalSetHash } = loadEvaluationSet(dataset, spec.dataDir, spec, inputFeatures(model));
+  if (evalSetHash !== spec.evalSetHash) {
+    // Another machine's folder through a path map, or data prepared again: other examples, other numbers.
+    const file = join(spec.dataDir, FILES.dataset);
+    throw new SgdwalkError(
+      `${file}: the evaluation set here (${evalSetHash.slice(0, 12)}…, dataset ${dataset.hash.slice(0, 12)}…) is not the one the analysis planned with (${spec.evalSetHash.slice(0, 12)}…): this worker's data folder holds other data`,
+      'data', { file },
+    );
+  }
   // An imported run evaluates its own (rewritten) ONNX graph, as in the embedded analysis.
-  const graph = await importedEvaluationGraph(spec.runDir, run.info, spec.bnMode);
-  const engineOptions = { model, layout, bnMode: spec.bnMode, evalBatchSize: spec.evalBatchSize, provider: spec.provider, log, graph };
-  const engine = await createEngine(spec.engine, { ...engineOptions, evalSet });
+  const network = { model, layout, graph: await importedEvaluationGraph(spec.runDir, info, spec.bnMode) };
+  const engine = await openEngine(spec, network, evalSet, log);
   // Surfaces: an engine per evaluation subset (as the embedded stage makes one per surface), and the planes.
   const surfaceEngines = new Map<number | undefined, Promise<InterpolationEngine>>();
   const surfaceEngine = (examples: number | undefined) => {
     let made = surfaceEngines.get(examples);
-    if (!made) surfaceEngines.set(examples, (made = createEngine(spec.engine, { ...engineOptions, evalSet: evaluationSetOf(evalSet, evalSetHash, examples).evalSet })));
+    if (!made) surfaceEngines.set(examples, (made = openEngine(spec, network, evaluationSetOf(evalSet, evalSetHash, examples).evalSet, log)));
     return made;
   };
   const planes = new RecentlyUsed<string, Promise<PreparedPlane>>(PLANES_KEPT);
@@ -111,17 +99,15 @@ export async function openLineContext(spec: LineContextSpec, log: Logger = silen
   const readers = new RecentlyUsed<string, Promise<CheckpointReader>>(READERS_KEPT, closeReader);
   // A job's own ends are never dropped while it runs (capacity ≥ 3).
   const kept = new RecentlyUsed<string, Promise<PreparedState>>(PREPARED_KEPT);
-  const prepared = (step: number, { dir, sha256 }: CheckpointLocation): Promise<PreparedState> =>
-    kept.get(sha256, async () => {
-      const checkpoint = await (await readers.get(dir, () => CheckpointReader.open(dir, { layout }))).read(step);
-      if (checkpoint.sha256 !== sha256) {
-        throw new CheckpointError(`holds a state with sha256 ${checkpoint.sha256.slice(0, 12)}…, the analysis planned with ${sha256.slice(0, 12)}… (another run, or a changed file)`, dir, step);
-      }
+  // The step read through a CheckpointSet over the kept reader: the set checks the state is the one planned.
+  const prepared = (step: number, location: CheckpointLocation): Promise<PreparedState> =>
+    kept.get(location.sha256, async () => {
+      const reader = await readers.get(location.dir, () => CheckpointReader.open(location.dir, { layout }));
+      const checkpoint = await new CheckpointSet(new Map([[step, location]]), layout, reader).read(step);
       return engine.prepare(checkpoint.state);
     });
   return {
     provider: engine.provider,
-    evalSetHash,
     async evaluate(job, checkpoints) {
       for (const step of lineJobSteps(job)) {
         if (checkpoints[step] === undefined) throw new SgdwalkError(`line job ${job.key.slice(0, 12)} names step ${step} without its checkpoint`, 'analyze');

@@ -1,14 +1,17 @@
-import { hashJson } from '@sgdwalk/core';
+import { hashJson, type AnalyzeConfig } from '@sgdwalk/core';
 import type { LagLine } from '../metrics/barrier-lines.js';
 import type { InterpolationCurve, InterpolationEngine, PreparedState } from '../engines/engine.js';
-import { missingAlphas, remember, knownCurve, type KnownLines } from './known-lines.js';
+import { missingAlphas, knownCurve, type KnownLines } from './known-lines.js';
+import { keyedSettings } from './line-settings.js';
 import { curveMetrics } from '../metrics/pair-metrics.js';
 import type { StepPair } from '../metrics/pairs.js';
 
 /**
  * A line through the state space as a unit of work: its two ends, the α values to evaluate on it and its
- * content key. The analysis pass evaluates these in process; a queue worker evaluates the same description
- * sent as a job. Both call `evaluateLineJob`, so the two cannot drift.
+ * content key, and the one plan of every line an analysis needs, in the one order they are evaluated in.
+ * The embedded pass walks the plan and evaluates a missing line in process; the queue sends the same plan's
+ * jobs to workers (in two rounds: a floor segment's ends need its pairs' curves). Both evaluate with
+ * `evaluateLineJob`, so the two cannot drift.
  */
 
 /** An end of a line: a stored checkpoint, or the point θ(α) between two stored checkpoints (a floor point). */
@@ -52,68 +55,132 @@ export interface LineKeys {
 }
 
 /**
- * The jobs that evaluate what is missing of the pairs' curves and the lag lines, in the order the analysis
- * pass evaluates them (a lag line that is also a pair evaluates only the α values the pair does not). Known
- * values are not touched: the plan simulates the pass on a copy of what is known.
+ * The content keys of lines: a line's key is its end states' sha256, the evaluation set and the settings
+ * that change its values. The α grid is not part of a line's key (values are kept per α, so another grid
+ * reuses the α values it shares); a floor segment's ends depend on the pairs' α* and so on their whole grid.
  */
-export function planTrajectoryJobs(opts: {
-  pairs: readonly StepPair[];
-  lagLines: readonly LagLine[];
+export function lineKeys(hashOf: (step: number) => string, evalSetHash: string, settings: Pick<AnalyzeConfig, 'bnMode' | 'evalBatchSize'>, pairAlphas: readonly number[]): LineKeys {
+  const keyed = keyedSettings(settings);
+  return {
+    line: (stepA, stepB) => hashJson({ a: hashOf(stepA), b: hashOf(stepB), evalSet: evalSetHash, settings: keyed }),
+    floor: (step) => hashJson({ floor: [hashOf(step - 1), hashOf(step), hashOf(step + 1)], pairAlphas, evalSet: evalSetHash, settings: keyed }),
+  };
+}
+
+/** One line the analysis needs: a pair's curve, a floor segment P_t → P_{t+1}, or a lag line. */
+export type PlannedLine =
+  | { kind: 'pair'; index: number; pair: StepPair }
+  | { kind: 'floor'; step: number }
+  | { kind: 'lag'; line: LagLine };
+
+export interface LinePlan {
+  /** Every line, ordered by the latest step it touches (so checkpoints are read in ascending order). */
+  lines: PlannedLine[];
+  /** The pairs' α grid, and the barrier lines' (from 0 to 1). */
   alphas: readonly number[];
   lineAlphas: readonly number[];
   keys: LineKeys;
-  known: KnownLines;
-}): LineJob[] {
-  const planned = new Map<string, Set<number>>();
-  const jobs: LineJob[] = [];
-  const add = (key: string, ends: readonly [LineEnd, LineEnd], grid: readonly number[]) => {
-    const done = planned.get(key) ?? new Set<number>();
-    const alphas = missingAlphas(opts.known, key, grid).filter((alpha) => !done.has(alpha));
-    if (alphas.length === 0) return;
-    alphas.forEach((alpha) => done.add(alpha));
-    planned.set(key, done);
-    jobs.push({ key, ends, alphas });
-  };
-  // The pass runs tasks by their latest step, pairs before lag lines on ties: the same order here.
-  const tasks = [
-    ...opts.pairs.map((pair) => ({ last: pair.stepB, rank: 0, a: pair.stepA, b: pair.stepB, grid: opts.alphas })),
-    ...opts.lagLines.map((line) => ({ last: line.start + line.k, rank: 2, a: line.start, b: line.start + line.k, grid: opts.lineAlphas })),
-  ].sort((x, y) => x.last - y.last || x.rank - y.rank);
-  for (const task of tasks) add(opts.keys.line(task.a, task.b), [{ step: task.a }, { step: task.b }], task.grid);
-  return jobs;
+  convexityTolerance: number;
+}
+
+/** Ties on the latest step: a pair before the floor segment that needs its α*, lag lines after both. */
+const KIND_ORDER: Record<PlannedLine['kind'], number> = { pair: 0, floor: 1, lag: 2 };
+
+/** The latest step a line touches. */
+export function latestStep(line: PlannedLine): number {
+  switch (line.kind) {
+    case 'pair':
+      return line.pair.stepB;
+    case 'floor':
+      return line.step + 1;
+    case 'lag':
+      return line.line.start + line.line.k;
+  }
+}
+
+/** The plan: every pair, floor segment (pairs t and t + 1 both among `pairs`) and lag line, in order. */
+export function planLines(opts: Omit<LinePlan, 'lines'> & { pairs: readonly StepPair[]; floorSteps: readonly number[]; lagLines: readonly LagLine[] }): LinePlan {
+  const lines: PlannedLine[] = [
+    ...opts.pairs.map((pair, index) => ({ kind: 'pair' as const, index, pair })),
+    ...opts.floorSteps.map((step) => ({ kind: 'floor' as const, step })),
+    ...opts.lagLines.map((line) => ({ kind: 'lag' as const, line })),
+  ];
+  lines.sort((a, b) => latestStep(a) - latestStep(b) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind]);
+  return { lines, alphas: opts.alphas, lineAlphas: opts.lineAlphas, keys: opts.keys, convexityTolerance: opts.convexityTolerance };
+}
+
+/** A line's content key. */
+export function plannedKey(plan: LinePlan, line: PlannedLine): string {
+  switch (line.kind) {
+    case 'pair':
+      return plan.keys.line(line.pair.stepA, line.pair.stepB);
+    case 'floor':
+      return plan.keys.floor(line.step);
+    case 'lag':
+      return plan.keys.line(line.line.start, line.line.start + line.line.k);
+  }
+}
+
+/** The α grid a line is wanted on: the pairs' grid for a pair, the barrier lines' for the others. */
+export function plannedGrid(plan: LinePlan, line: PlannedLine): readonly number[] {
+  return line.kind === 'pair' ? plan.alphas : plan.lineAlphas;
+}
+
+/** α* of pair t from its known curve (NaN when the curve has no finite minimum). */
+function knownAlphaStar(plan: LinePlan, known: KnownLines, t: number): number {
+  const curve = knownCurve(known, plan.keys.line(t - 1, t), plan.alphas);
+  return curveMetrics(plan.alphas, Array.from(curve.lossPerAlpha), plan.convexityTolerance).alphaStar;
 }
 
 /**
- * The jobs for the floor segments P_t → P_{t+1} not known yet. Each end is a pair's valley-floor point, so
- * every pair curve must be known (after the trajectory jobs); a segment whose pairs have no finite α* is
- * not evaluated (the pass records it as NaN).
+ * A line's ends. A floor segment's are its pairs' valley-floor points, from their curves in `known` (so the
+ * pairs must be known); undefined when either pair has no finite α*: the segment is recorded, not evaluated.
  */
-export function planFloorJobs(opts: {
-  floorSteps: readonly number[];
-  alphas: readonly number[];
-  lineAlphas: readonly number[];
-  keys: LineKeys;
-  known: KnownLines;
-  convexityTolerance: number;
-}): LineJob[] {
-  const alphaStar = (t: number): number => {
-    const curve = knownCurve(opts.known, opts.keys.line(t - 1, t), opts.alphas);
-    return curveMetrics(opts.alphas, Array.from(curve.lossPerAlpha), opts.convexityTolerance).alphaStar;
-  };
-  const jobs: LineJob[] = [];
-  for (const t of opts.floorSteps) {
-    const key = opts.keys.floor(t);
-    const alphas = missingAlphas(opts.known, key, opts.lineAlphas);
-    if (alphas.length === 0) continue;
-    const start = alphaStar(t);
-    const end = alphaStar(t + 1);
-    if (!Number.isFinite(start) || !Number.isFinite(end)) continue;
-    jobs.push({ key, ends: [{ from: t - 1, to: t, alpha: start }, { from: t, to: t + 1, alpha: end }], alphas });
+export function plannedEnds(plan: LinePlan, line: PlannedLine, known: KnownLines): readonly [LineEnd, LineEnd] | undefined {
+  switch (line.kind) {
+    case 'pair':
+      return [{ step: line.pair.stepA }, { step: line.pair.stepB }];
+    case 'lag':
+      return [{ step: line.line.start }, { step: line.line.start + line.line.k }];
+    case 'floor': {
+      const t = line.step;
+      const start = knownAlphaStar(plan, known, t);
+      const end = knownAlphaStar(plan, known, t + 1);
+      if (!Number.isFinite(start) || !Number.isFinite(end)) return undefined;
+      return [{ from: t - 1, to: t, alpha: start }, { from: t, to: t + 1, alpha: end }];
+    }
   }
-  return jobs;
 }
 
-/** Record evaluated jobs' curves under their keys. */
-export function rememberJobs(known: KnownLines, results: ReadonlyArray<{ job: LineJob; curve: InterpolationCurve }>): void {
-  for (const { job, curve } of results) remember(known, job.key, job.alphas, curve);
+/**
+ * The job that evaluates what is missing of a line: the α values of its grid neither in `known` nor in
+ * `pending` (values already sent elsewhere); undefined when nothing is missing or it cannot be evaluated.
+ */
+export function lineJobFor(plan: LinePlan, line: PlannedLine, known: KnownLines, pending?: ReadonlyMap<string, ReadonlySet<number>>): LineJob | undefined {
+  const key = plannedKey(plan, line);
+  const sent = pending?.get(key);
+  const alphas = missingAlphas(known, key, plannedGrid(plan, line)).filter((alpha) => !sent?.has(alpha));
+  if (alphas.length === 0) return undefined;
+  const ends = plannedEnds(plan, line, known);
+  return ends && { key, ends, alphas };
+}
+
+/**
+ * The jobs of the plan's lines that `which` selects, in plan order, each evaluating only what is missing
+ * (a lag line that is also a pair evaluates only the α values the pair does not). Known values are not
+ * touched. The queue sends the pairs and lag lines first, then (their curves known) the floor segments.
+ */
+export function planJobs(plan: LinePlan, known: KnownLines, which: (line: PlannedLine) => boolean): LineJob[] {
+  const pending = new Map<string, Set<number>>();
+  const jobs: LineJob[] = [];
+  for (const line of plan.lines) {
+    if (!which(line)) continue;
+    const job = lineJobFor(plan, line, known, pending);
+    if (!job) continue;
+    const sent = pending.get(job.key) ?? new Set<number>();
+    job.alphas.forEach((alpha) => sent.add(alpha));
+    pending.set(job.key, sent);
+    jobs.push(job);
+  }
+  return jobs;
 }

@@ -2,7 +2,8 @@ import type { CheckpointLocation } from '@sgdwalk/checkpoints';
 import type { InterpolationCurve, InterpolationEngine } from '../engines/engine.js';
 import { TransferCounter } from '../devices/transfers.js';
 import type { LineContextSpec } from './line-context.js';
-import { planFloorJobs, planTrajectoryJobs, rememberJobs, type LineJob } from './line-jobs.js';
+import { planJobs, type LineJob, type LinePlan } from './line-jobs.js';
+import { remember, type KnownLines } from './known-lines.js';
 import type { EvaluatedSurfaceRow, SurfaceRowJob } from '../surfaces/surface-remote.js';
 
 /**
@@ -41,39 +42,36 @@ export interface RemoteLines {
   evaluateSurfaceRows?(jobs: readonly SurfaceRowJob[], context: Pick<RemoteLineContext, 'spec'>): Promise<EvaluatedSurfaceRow[]>;
 }
 
-/** Lines (by key) whose α values were evaluated elsewhere in this analysis, with the machines that did it. */
-export interface RemoteOutcome {
-  evaluatedElsewhere: Map<string, Set<number>>;
-  workers: Map<string, { host: string; provider: string; lines: number }>;
-}
+/** The machines that evaluated an analysis' lines, with how many lines each. */
+export type RemoteWorkers = Map<string, { host: string; provider: string; lines: number }>;
 
 /**
- * Evaluate remotely, in two rounds, everything the pass would evaluate: the pairs and lag lines first, then
- * the floor segments (their ends are the pairs' valley-floor points). Adds the values to `known`.
+ * Evaluate remotely, in two rounds, every job of the plan: the pairs and lag lines first, then the floor
+ * segments (their ends are the pairs' valley-floor points). Adds the values to `known` as each round
+ * returns, and hands each evaluated line to `finished` (the analysis' journal).
  */
 export async function evaluateRemotely(
   remote: RemoteLines,
   context: RemoteLineContext,
-  plan: Parameters<typeof planTrajectoryJobs>[0] & Parameters<typeof planFloorJobs>[0],
-): Promise<RemoteOutcome> {
-  const outcome: RemoteOutcome = { evaluatedElsewhere: new Map(), workers: new Map() };
-  const take = (results: readonly EvaluatedLine[]) => {
-    rememberJobs(plan.known, results);
-    for (const { job, worker } of results) {
-      const alphas = outcome.evaluatedElsewhere.get(job.key) ?? new Set<number>();
-      job.alphas.forEach((alpha) => alphas.add(alpha));
-      outcome.evaluatedElsewhere.set(job.key, alphas);
+  plan: LinePlan,
+  known: KnownLines,
+  finished: (job: LineJob, curve: InterpolationCurve) => Promise<void> = async () => {},
+): Promise<RemoteWorkers> {
+  const workers: RemoteWorkers = new Map();
+  const round = async (jobs: readonly LineJob[]) => {
+    if (jobs.length === 0) return;
+    for (const { job, curve, worker } of await remote.evaluate(jobs, context)) {
+      remember(known, job.key, job.alphas, curve);
+      await finished(job, curve);
       const id = `${worker.host}\u0000${worker.provider}`;
-      const entry = outcome.workers.get(id) ?? { ...worker, lines: 0 };
+      const entry = workers.get(id) ?? { ...worker, lines: 0 };
       entry.lines++;
-      outcome.workers.set(id, entry);
+      workers.set(id, entry);
     }
   };
-  const trajectory = planTrajectoryJobs(plan);
-  if (trajectory.length > 0) take(await remote.evaluate(trajectory, context));
-  const floors = planFloorJobs(plan);
-  if (floors.length > 0) take(await remote.evaluate(floors, context));
-  return outcome;
+  await round(planJobs(plan, known, (line) => line.kind !== 'floor'));
+  await round(planJobs(plan, known, (line) => line.kind === 'floor'));
+  return workers;
 }
 
 const NO_TRANSFERS = new TransferCounter();

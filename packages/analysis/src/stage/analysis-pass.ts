@@ -1,33 +1,24 @@
 import type { BarrierRow, Logger, PairMetrics, ParameterLayout } from '@sgdwalk/core';
-import type { LagLine } from '../metrics/barrier-lines.js';
 import { floorBarrier, lagBarrier, type BarrierMeasure } from '../metrics/barriers.js';
 import { CheckpointCache, type TaskNeeds } from '../lines/checkpoint-cache.js';
 import type { InterpolationCurve, InterpolationEngine, PreparedState } from '../engines/engine.js';
 import { knownCurve, missingAlphas, remember, type KnownLines } from '../lines/known-lines.js';
-import { endResolver, evaluateLineJob, type LineEnd, type LineKeys } from '../lines/line-jobs.js';
+import { endResolver, evaluateLineJob, latestStep, lineJobFor, plannedGrid, plannedKey, type LineEnd, type LinePlan, type PlannedLine } from '../lines/line-jobs.js';
 import type { BarrierLine } from './outputs.js';
 import { curveMetrics } from '../metrics/pair-metrics.js';
-import type { StepPair } from '../metrics/pairs.js';
 import { distanceFromInit, pairUpdateCosine, updateNorm } from '../metrics/trajectory.js';
 
 /**
- * One pass over the trajectory that evaluates every line the analysis needs: the pairs' interpolation
- * curves, the valley-floor segments between successive pairs and the lines between iterates k steps apart.
- * The tasks run in order of the latest step they touch, so the checkpoints are read in ascending order,
- * each once, and a checkpoint's prepared state serves every line it ends. A line whose values are already
- * known under its content key (from an earlier analysis, or from this pass) is not evaluated again; when
- * only some of its α values are known, only the others are evaluated.
+ * One pass over the trajectory that applies the metrics to every line of the plan (lines/line-jobs.ts): the
+ * pairs' interpolation curves, the valley-floor segments between successive pairs and the lines between
+ * iterates k steps apart, in the plan's order (by the latest step a line touches), so the checkpoints are
+ * read in ascending order, each once, and a checkpoint's prepared state serves every line it ends. The
+ * curves come from `known` (an earlier analysis, the journal, queue workers); a line still missing values is
+ * evaluated here with the same job a worker runs, only for the α values not known.
  */
 
 export interface AnalysisPassInputs {
-  pairs: readonly StepPair[];
-  /** Steps t of the floor segments P_t → P_{t+1} (pairs t and t + 1 are both among `pairs`). */
-  floorSteps: readonly number[];
-  lagLines: readonly LagLine[];
-  /** The pairs' α grid. */
-  alphas: readonly number[];
-  /** The barrier lines' α grid: from 0 to 1. */
-  lineAlphas: readonly number[];
+  plan: LinePlan;
   /** The stored steps and a way to read one. */
   steps: readonly number[];
   read: (step: number) => Promise<Float32Array>;
@@ -35,15 +26,15 @@ export interface AnalysisPassInputs {
   layout: ParameterLayout;
   /** ‖θ_t − θ_0‖ as training logged it, by step: used when θ_0 is not stored. */
   loggedDistanceFromInit: ReadonlyMap<number, number>;
-  keys: LineKeys;
-  /** Values known before the pass; the pass adds what it evaluates. */
+  /** Values known now (earlier results, and lines evaluated elsewhere in this analysis); the pass adds what it evaluates. */
   known: KnownLines;
-  convexityTolerance: number;
   /**
-   * α values, by line key, evaluated elsewhere in this analysis (by queue workers) and already in `known`:
-   * counted as computed, not reused, so the counts do not depend on where the lines were evaluated.
+   * What was known before this analysis evaluated anything (earlier results and the journal): a line whose
+   * values all came from there is reused, any other computed, wherever it was evaluated.
    */
-  evaluatedElsewhere?: ReadonlyMap<string, ReadonlySet<number>>;
+  earlier: KnownLines;
+  /** Called with each line the pass evaluates itself, once its values are known (the journal). */
+  finished?: (key: string, alphas: readonly number[], curve: InterpolationCurve) => Promise<void>;
   log: Logger;
 }
 
@@ -71,46 +62,27 @@ export interface AnalysisPassResult {
   prepares: number;
 }
 
-type Task =
-  | { kind: 'pair'; index: number; pair: StepPair }
-  | { kind: 'floor'; step: number }
-  | { kind: 'lag'; line: LagLine }
-  | { kind: 'end'; step: number };
+type Task = PlannedLine | { kind: 'end'; step: number };
 
-/** Ties on the latest step: a pair before the floor segment that needs its α*, lines after the pairs. */
-const KIND_ORDER: Record<Task['kind'], number> = { pair: 0, floor: 1, lag: 2, end: 3 };
-
-function latestStep(task: Task): number {
-  switch (task.kind) {
-    case 'pair':
-      return task.pair.stepB;
-    case 'floor':
-      return task.step + 1;
-    case 'lag':
-      return task.line.start + task.line.k;
-    case 'end':
-      return Infinity;
-  }
-}
+const taskStep = (task: Task): number => (task.kind === 'end' ? Infinity : latestStep(task));
 
 function barrierRow(kind: BarrierRow['kind'], step: number, k: number, measure: BarrierMeasure): BarrierRow {
   return { kind, step, k, ...measure };
 }
 
 export async function runAnalysisPass(inputs: AnalysisPassInputs): Promise<AnalysisPassResult> {
-  const { pairs, floorSteps, lagLines, alphas, lineAlphas, engine, layout, keys, known, log } = inputs;
+  const { plan, engine, layout, known, log } = inputs;
+  const { alphas, lineAlphas, keys } = plan;
   const stored = new Set(inputs.steps);
   const lastStep = inputs.steps.reduce((last, step) => Math.max(last, step));
+  const pairs = plan.lines.flatMap((line) => (line.kind === 'pair' ? [line.pair] : []));
+  const floorSteps = plan.lines.flatMap((line) => (line.kind === 'floor' ? [line.step] : []));
 
-  const tasks: Task[] = [
-    ...pairs.map((pair, index) => ({ kind: 'pair' as const, index, pair })),
-    ...floorSteps.map((step) => ({ kind: 'floor' as const, step })),
-    ...lagLines.map((line) => ({ kind: 'lag' as const, line })),
-    { kind: 'end' as const, step: lastStep },
-  ];
-  tasks.sort((a, b) => latestStep(a) - latestStep(b) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind]);
+  // The plan's lines, then the end of the trajectory (‖θ_last − θ_0‖).
+  const tasks: Task[] = [...plan.lines, { kind: 'end' as const, step: lastStep }];
+  tasks.sort((a, b) => taskStep(a) - taskStep(b));
 
-  // What each task will need, from what is known now; the tasks check again when they run, so the plan
+  // What each task will need, from what is known now; the tasks check again when they run, so this
   // only decides how long states are kept.
   const pairKeys = new Set(pairs.map((p) => keys.line(p.stepA, p.stepB)));
   const floorComputes = new Set(floorSteps.filter((t) => missingAlphas(known, keys.floor(t), lineAlphas).length > 0));
@@ -148,35 +120,33 @@ export async function runAnalysisPass(inputs: AnalysisPassInputs): Promise<Analy
     initial ? distanceFromInit(layout, initial, state) : (inputs.loggedDistanceFromInit.get(step) ?? NaN);
 
   /**
-   * The line `key` between `ends` on `grid`, evaluating only the α values not known yet (the same job a
-   * queue worker would run). A floor point the previous floor segment ended at is taken as it was prepared.
+   * The planned line's curve on its grid: evaluating here only the α values not known yet (the same job a
+   * queue worker would run); a floor point the previous floor segment ended at is taken as it was prepared.
+   * Counted as reused when every value was known before this analysis, else as computed, with the values
+   * no earlier line of this pass counted (a lag line that is also a pair).
    */
-  const line = async (key: string, ends: readonly [LineEnd, LineEnd], grid: readonly number[], count: ReuseCount): Promise<InterpolationCurve> => {
-    const missing = missingAlphas(known, key, grid);
-    const elsewhere = claimEvaluatedElsewhere(key, grid);
-    if (elsewhere > 0 && missing.length === 0) {
+  const line = async (planned: PlannedLine, count: ReuseCount): Promise<InterpolationCurve> => {
+    const key = plannedKey(plan, planned);
+    const grid = plannedGrid(plan, planned);
+    const job = lineJobFor(plan, planned, known);
+    if (job) {
+      const curve = await evaluateLineJob(engine, job, resolveEnd);
+      remember(known, key, job.alphas, curve);
+      await inputs.finished?.(key, job.alphas, curve);
+    }
+    const counted = claimed.get(key) ?? new Set<number>();
+    claimed.set(key, counted);
+    const fresh = missingAlphas(inputs.earlier, key, grid).filter((alpha) => !counted.has(alpha));
+    fresh.forEach((alpha) => counted.add(alpha));
+    if (fresh.length === 0) count.reused++;
+    else {
       count.computed++;
-      count.alphasEvaluated += elsewhere;
-    } else if (missing.length === 0) {
-      count.reused++;
-    } else {
-      remember(known, key, missing, await evaluateLineJob(engine, { key, ends, alphas: missing }, resolveEnd));
-      count.computed++;
-      count.alphasEvaluated += missing.length;
+      count.alphasEvaluated += fresh.length;
     }
     return knownCurve(known, key, grid);
   };
-  /** α values evaluated elsewhere that a line of this pass has counted already, by key. */
+  /** α values not known before this analysis that a line of this pass has counted already, by key. */
   const claimed = new Map<string, Set<number>>();
-  const claimEvaluatedElsewhere = (key: string, grid: readonly number[]): number => {
-    const evaluated = inputs.evaluatedElsewhere?.get(key);
-    if (!evaluated) return 0;
-    const counted = claimed.get(key) ?? new Set<number>();
-    claimed.set(key, counted);
-    const fresh = grid.filter((alpha) => evaluated.has(alpha) && !counted.has(alpha));
-    fresh.forEach((alpha) => counted.add(alpha));
-    return fresh.length;
-  };
   /** The floor point last prepared as a segment's end: the next segment starts there. */
   let lastFloorPoint: { end: LineEnd; prepared: PreparedState } | undefined;
   const resolveStored = endResolver(engine, (step) => cache.prepared(step));
@@ -219,8 +189,8 @@ export async function runAnalysisPass(inputs: AnalysisPassInputs): Promise<Analy
         const b = await cache.state(stepB);
         const next = stored.has(stepB + 1) ? await cache.state(stepB + 1) : undefined;
         const key = keys.line(stepA, stepB);
-        const curve = await line(key, [{ step: stepA }, { step: stepB }], alphas, result.pairs);
-        const metrics = curveMetrics(alphas, Array.from(curve.lossPerAlpha), inputs.convexityTolerance);
+        const curve = await line(task, result.pairs);
+        const metrics = curveMetrics(alphas, Array.from(curve.lossPerAlpha), plan.convexityTolerance);
         alphaStar.set(stepB, metrics.alphaStar);
         result.curves[task.index] = curve;
         result.pairMetrics[task.index] = {
@@ -244,20 +214,14 @@ export async function runAnalysisPass(inputs: AnalysisPassInputs): Promise<Analy
           result.barriers.push({ kind: 'floor', step: t, k: 1, barrier: NaN, alphaAtMax: NaN, lossStart: NaN, lossEnd: NaN });
           break;
         }
-        const curve = await line(
-          keys.floor(t),
-          [{ from: t - 1, to: t, alpha: alphaStarStart }, { from: t, to: t + 1, alpha: alphaStarEnd }],
-          lineAlphas,
-          result.floorLines,
-        );
+        const curve = await line(task, result.floorLines);
         addBarrier('floor', t, 1, keys.floor(t), curve);
         break;
       }
       case 'lag': {
         const { start, k } = task.line;
-        const key = keys.line(start, start + k);
-        const curve = await line(key, [{ step: start }, { step: start + k }], lineAlphas, result.lagLines);
-        addBarrier('lag', start, k, key, curve);
+        const curve = await line(task, result.lagLines);
+        addBarrier('lag', start, k, plannedKey(plan, task), curve);
         break;
       }
       case 'end':

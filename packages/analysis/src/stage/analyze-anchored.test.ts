@@ -7,7 +7,7 @@ import {
 } from '@sgdwalk/core';
 import { readTable } from '@sgdwalk/checkpoints';
 import { trainRun } from '@sgdwalk/train';
-import { analyzeRun } from './analyze.js';
+import { analyzeFolder } from '../../test/analyze-folder.js';
 import { BARRIER_LINES_FILE } from './outputs.js';
 import { writePreparedDataset } from '@sgdwalk/data';
 
@@ -62,9 +62,9 @@ describe('analyzeRun on an anchored run', () => {
 
   it('analyses a window declared after training exactly as the densely stored run, and reuses the replayed states', async () => {
     const config = analyzeConfig({ steps: [6, 11], sharpness: { steps: [10], subsetSize: 16, iterations: 5 }, replay: { cacheDir: join(root, 'replayed') } });
-    const dense = await analyzeRun({ runDir: join(root, 'dense'), dataDir, outDir: join(root, 'a-dense'), config, log: recordingLogger() });
+    const dense = await analyzeFolder({ runDir: join(root, 'dense'), dataDir, outDir: join(root, 'a-dense'), config, log: recordingLogger() });
     const log = recordingLogger();
-    const anchored = await analyzeRun({ runDir: join(root, 'anchored'), dataDir, outDir: join(root, 'a-anchored'), config, log });
+    const anchored = await analyzeFolder({ runDir: join(root, 'anchored'), dataDir, outDir: join(root, 'a-anchored'), config, log });
     expect(anchored.pairs).toBe(6);
     expect(log.infos.some((m) => /1 stored, 0 reused from the replay cache, 6 replayed \(\d+ steps taken\)/.test(m))).toBe(true);
     for (const file of [FILES.interpolation, FILES.pairs, FILES.barriers, BARRIER_LINES_FILE, FILES.sharpness]) {
@@ -78,7 +78,7 @@ describe('analyzeRun on an anchored run', () => {
     // The replayed steps 5, 6, 7, 9, 10 and 11 sit in the cache, one folder each, and a second analysis takes them from there.
     expect(await readdir(join(root, 'replayed'))).toHaveLength(6);
     const again = recordingLogger();
-    await analyzeRun({ runDir: join(root, 'anchored'), dataDir, outDir: join(root, 'a-again'), config, log: again });
+    await analyzeFolder({ runDir: join(root, 'anchored'), dataDir, outDir: join(root, 'a-again'), config, log: again });
     expect(again.infos.some((m) => /1 stored, 6 reused from the replay cache, 0 replayed/.test(m))).toBe(true);
   });
 });

@@ -9,7 +9,7 @@ import {
 } from '@sgdwalk/core';
 import { CheckpointReader, CheckpointWriter, readTable, writeColumns } from '@sgdwalk/checkpoints';
 import { evaluationSubset, labelsOf, readPreparedDataset, toFloat32 } from '@sgdwalk/data';
-import { analyzeRun } from './analyze.js';
+import { analyzeFolder } from '../../test/analyze-folder.js';
 import { floorBarrier, lagBarrier } from '../metrics/barriers.js';
 import { createNaiveEngine } from '../engines/engine.js';
 import type { EvaluationSet } from '../engines/evaluation-set.js';
@@ -108,7 +108,7 @@ describe('analyzeRun', () => {
     const log = recordingLogger();
     const config = analyzeConfig();
     const reads = vi.spyOn(CheckpointReader.prototype, 'read');
-    const summary = await analyzeRun({ runDir, dataDir, outDir, config, log });
+    const summary = await analyzeFolder({ runDir, dataDir, outDir, config, log });
     // each checkpoint read once, kept for both its pairs (step 10 only for the distance at the end)
     expect(reads.mock.calls.map(([step]) => step)).toEqual([0, 1, 2, 3, 4, 7, 8, 10]);
     reads.mockRestore();
@@ -200,7 +200,7 @@ describe('analyzeRun', () => {
 
     // a second run reuses every curve by key and writes the same tables
     const again = recordingLogger();
-    const second = await analyzeRun({ runDir, dataDir, outDir, config, log: again, engine: 'naive' });
+    const second = await analyzeFolder({ runDir, dataDir, outDir, config, log: again, engine: 'naive' });
     expect(again.infos).toContain(`pairs: 5 reused, 0 computed (earlier results: ${outDir})`);
     expect([second.pairsReused, second.pairsComputed]).toEqual([5, 0]);
     expect((await readTable(join(outDir, FILES.interpolation))).columns.loss).toEqual(rows.loss);
@@ -217,7 +217,7 @@ describe('analyzeRun', () => {
     const outDir = join(root, 'out-barriers');
     const config = analyzeConfig({ barriers: { floor: true, lags: [3, 2], every: 1 } });
     const log = recordingLogger();
-    const summary = await analyzeRun({ runDir, dataDir, outDir, config, log });
+    const summary = await analyzeFolder({ runDir, dataDir, outDir, config, log });
     const lineAlphas = [0, 0.25, 0.5, 0.75, 1]; // the grid's part in [0, 1]
     const table = (await readTable(join(outDir, FILES.barriers))).columns;
     const rows: BarrierRow[] = (table.kind as string[]).map((kind, i) => ({
@@ -282,7 +282,7 @@ describe('analyzeRun', () => {
     const run = async (name: string, config: AnalyzeConfig, reuseFrom?: string) => {
       const log = recordingLogger();
       const outDir = join(root, name);
-      const summary = await analyzeRun({ runDir, dataDir, outDir, config, log, reuseFrom: reuseFrom && join(root, reuseFrom) });
+      const summary = await analyzeFolder({ runDir, dataDir, outDir, config, log, reuseFrom: reuseFrom && join(root, reuseFrom) });
       const tables = Object.fromEntries(
         await Promise.all([FILES.interpolation, FILES.pairs, FILES.barriers, BARRIER_LINES_FILE].map(async (file) => [file, (await readTable(join(outDir, file))).columns])),
       );
@@ -343,7 +343,7 @@ describe('analyzeRun', () => {
   it('reuses nothing from a folder that does not exist, and warns about results it cannot read', async () => {
     const config = analyzeConfig({ barriers: { floor: false, lags: [], every: 1 } });
     const log = recordingLogger();
-    const summary = await analyzeRun({ runDir, dataDir, outDir: join(root, 'out-fresh'), config, log, reuseFrom: join(root, 'no-such-analysis') });
+    const summary = await analyzeFolder({ runDir, dataDir, outDir: join(root, 'out-fresh'), config, log, reuseFrom: join(root, 'no-such-analysis') });
     expect([summary.pairsReused, summary.pairsComputed]).toEqual([0, 5]);
     expect(log.warnings.filter((w) => w.includes('unreadable'))).toEqual([]);
     // barriers switched off: no barrier tables, no barrier statistics
@@ -353,14 +353,14 @@ describe('analyzeRun', () => {
 
     await writeFile(join(root, 'out-fresh', FILES.interpolation), 'not arrow');
     const warned = recordingLogger();
-    const rerun = await analyzeRun({ runDir, dataDir, outDir: join(root, 'out-fresh-2'), config, log: warned, reuseFrom: join(root, 'out-fresh') });
+    const rerun = await analyzeFolder({ runDir, dataDir, outDir: join(root, 'out-fresh-2'), config, log: warned, reuseFrom: join(root, 'out-fresh') });
     expect(rerun.pairsComputed).toBe(5);
     expect(warned.warnings.some((w) => w.includes(join(root, 'out-fresh', FILES.interpolation)) && w.includes('unreadable'))).toBe(true);
   });
 
   it('restricts the pairs to the later step in config.steps, and the gradient cosines to those steps', async () => {
     const outDir = join(root, 'out-window');
-    const summary = await analyzeRun({ runDir, dataDir, outDir, config: analyzeConfig({ steps: [2, 3], bnMode: 'running' }), log: recordingLogger() });
+    const summary = await analyzeFolder({ runDir, dataDir, outDir, config: analyzeConfig({ steps: [2, 3], bnMode: 'running' }), log: recordingLogger() });
     const pairs = await readTable(join(outDir, FILES.pairs));
     expect(Array.from(pairs.columns.pair as Int32Array)).toEqual([2, 3]);
     // θ_4 lies outside the window but is stored: pair 3 still has its update cosine
@@ -374,7 +374,7 @@ describe('analyzeRun', () => {
     await writeRun(dir, trajectory([0, 1, 2, 3], [3]), 'diverged');
     const outDir = join(root, 'out-diverged');
     const log = recordingLogger();
-    const summary = await analyzeRun({ runDir: dir, dataDir, outDir, config: analyzeConfig(), log });
+    const summary = await analyzeFolder({ runDir: dir, dataDir, outDir, config: analyzeConfig(), log });
     const pairs = await readTable(join(outDir, FILES.pairs));
     expect(Array.from(pairs.columns.pair as Int32Array)).toEqual([1, 2, 3]);
     expect(Array.from(pairs.columns.alphaStar as Float64Array).map(Number.isNaN)).toEqual([false, false, true]);
@@ -394,13 +394,13 @@ describe('analyzeRun', () => {
   });
 
   it('rejects a grid without α = 0 or out of order, and checkpoints that do not match the run layout', async () => {
-    const config = { ...analyzeConfig(), alphas: [0.25, 0.5, 1] };
-    await expect(analyzeRun({ runDir, dataDir, outDir: join(root, 'bad'), config, log: recordingLogger() })).rejects.toThrow(/field "analyze.alphas": the α grid must contain 0/);
-    const unordered = { ...analyzeConfig(), alphas: [0, 0.5, 0.25, 1] };
-    await expect(analyzeRun({ runDir, dataDir, outDir: join(root, 'bad'), config: unordered, log: recordingLogger() })).rejects.toBeInstanceOf(ConfigError);
+    // The grid is checked once, where the config is read (the schema runs checkAlphaGrid), before any analysis.
+    const section = { evalSet: { split: 'train', size: 20, seed: 1 }, evalBatchSize: 8, provider: 'cpu' };
+    expect(() => parseAnalyzeSection({ ...section, alphas: [0.25, 0.5, 1] })).toThrow(/field "analyze.alphas": the α grid must contain 0/);
+    expect(() => parseAnalyzeSection({ ...section, alphas: [0, 0.5, 0.25, 1] })).toThrow(ConfigError);
     const dir = join(root, 'run-mismatch');
     const otherModel = mlpSpec([6], { inputShape: [2, 2, 1], classes: 3 });
     await writeRun(dir, trajectory([0, 1]), 'complete', parameterLayout(otherModel), otherModel);
-    await expect(analyzeRun({ runDir: dir, dataDir, outDir: join(root, 'bad'), config: analyzeConfig(), log: recordingLogger() })).rejects.toBeInstanceOf(CheckpointError);
+    await expect(analyzeFolder({ runDir: dir, dataDir, outDir: join(root, 'bad'), config: analyzeConfig(), log: recordingLogger() })).rejects.toBeInstanceOf(CheckpointError);
   });
 });

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SgdwalkError, sha256, type AnalyzeConfig, type Logger, type RunInfo } from '@sgdwalk/core';
 import { decodeModel, evaluationGraph } from '@sgdwalk/interop';
-import type { EngineKind } from '../lines/line-context.js';
+import type { EngineKind } from '../lines/line-settings.js';
 
 /**
  * Where the analysed network comes from. A run trained here has a model spec, which the engines lower to

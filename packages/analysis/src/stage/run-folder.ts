@@ -10,6 +10,8 @@ export interface RunMetrics {
 }
 
 export interface RunFolder {
+  /** The folder, as the caller named it. */
+  dir: string;
   info: RunInfo;
   /** sha256 of run.json: the analysis' input hash for the run. */
   runHash: string;
@@ -18,12 +20,19 @@ export interface RunFolder {
 
 /**
  * Read the train stage's run.json and the metrics.arrow columns the analysis needs, after checking both
- * against the sha256 the train manifest recorded (checkpoints carry their own hashes).
+ * against the sha256 the train manifest recorded (checkpoints carry their own hashes). The caller opens
+ * the run once (with its checkpoints) and hands it to the analysis.
  */
 export async function readRunFolder(runDir: string): Promise<RunFolder> {
   await checkAgainstManifest(runDir, [FILES.run, METRICS_TABLE.file]);
   const runPath = join(runDir, FILES.run);
   const info = await readRunInfo(runPath);
   const { step, gradCosine, distanceFromInit } = (await readColumns(join(runDir, METRICS_TABLE.file), METRICS_TABLE)).columns;
-  return { info, runHash: await sha256File(runPath), metrics: { step, gradCosine, distanceFromInit } };
+  return { dir: runDir, info, runHash: await sha256File(runPath), metrics: { step, gradCosine, distanceFromInit } };
+}
+
+/** Only run.json, checked against the train manifest: what a queue worker needs of the run (never metrics.arrow). */
+export async function readRunInfoChecked(runDir: string): Promise<RunInfo> {
+  await checkAgainstManifest(runDir, [FILES.run]);
+  return readRunInfo(join(runDir, FILES.run));
 }

@@ -10,7 +10,7 @@ import {
 } from '@sgdwalk/core';
 import { CheckpointWriter, readTable, writeColumns } from '@sgdwalk/checkpoints';
 import { evaluationSubset, labelsOf, readPreparedDataset, toFloat32 } from '@sgdwalk/data';
-import { analyzeRun } from '../stage/analyze.js';
+import { analyzeFolder } from '../../test/analyze-folder.js';
 import type { EvaluationSet } from '../engines/evaluation-set.js';
 import { pcaDirections } from './surface-directions.js';
 import { projector } from './surface-plane.js';
@@ -100,7 +100,7 @@ describe('surfaces in the analyze stage', () => {
   it('writes the grid, the projected path and the summary rows; the PCA grid is the plain evaluation of θ_c + a·d₁ + b·d₂', async () => {
     const outDir = join(root, 'out');
     const config = analyzeConfig({ surfaces, initLine: { points: 5 } });
-    const summary = await analyzeRun({ runDir, dataDir, outDir, config, log: silentLogger });
+    const summary = await analyzeFolder({ runDir, dataDir, outDir, config, log: silentLogger });
     const rows = summary.surfaces!;
     expect(rows.map((s) => [s.id, s.kind, s.centre])).toEqual([['pca', 'pca', 8], ['random', 'random', 8], ['to-start', 'between', 4], ['init-line', 'line', 0]]);
     expect(rows.map((s) => s.gridSize)).toEqual([[5, 4], [3, 3], [3, 2], [5, 1]]);
@@ -178,29 +178,29 @@ describe('surfaces in the analyze stage', () => {
     expect(parseSurfaceMetadata((await readTable(join(outDir, FILES.surfaces))).metadata[SURFACES_METADATA_KEY], FILES.surfaces, SURFACES_METADATA_KEY)).toEqual(rows);
 
     // the same surfaces again: every point reused by key, the same values
-    const again = await analyzeRun({ runDir, dataDir, outDir: join(root, 'again'), reuseFrom: outDir, config, log: silentLogger });
+    const again = await analyzeFolder({ runDir, dataDir, outDir: join(root, 'again'), reuseFrom: outDir, config, log: silentLogger });
     expect(again.surfaces!.map((s) => s.pointsComputed)).toEqual([0, 0, 0, 0]);
     expect((await columnsOf(join(root, 'again', FILES.surfaces))).loss).toEqual(points.loss);
 
     // a finer PCA grid over the same range computes only its new points: 9 × 7 = 63, 20 of them known (and the centre)
     const finer = analyzeConfig({ surfaces: [{ directions: { kind: 'pca' }, grid: { size: [9, 7] } }] });
-    const larger = await analyzeRun({ runDir, dataDir, outDir: join(root, 'finer'), reuseFrom: outDir, config: finer, log: silentLogger });
+    const larger = await analyzeFolder({ runDir, dataDir, outDir: join(root, 'finer'), reuseFrom: outDir, config: finer, log: silentLogger });
     expect([larger.surfaces![0].pointsComputed, larger.surfaces![0].pointsReused]).toEqual([43, 21]);
     expect(larger.surfaces![0].key).toBe(rows[0].key);
 
     // no surfaces configured: the stale files go
-    await analyzeRun({ runDir, dataDir, outDir: join(root, 'finer'), config: analyzeConfig(), log: silentLogger });
+    await analyzeFolder({ runDir, dataDir, outDir: join(root, 'finer'), config: analyzeConfig(), log: silentLogger });
     expect(existsSync(join(root, 'finer', FILES.surfaces))).toBe(false);
     expect(existsSync(join(root, 'finer', FILES.surfacePaths))).toBe(false);
   });
 
   it('names the field of a centre or a direction step that is not stored, or that gives no plane', async () => {
-    const run = (surface: Record<string, unknown>) => analyzeRun({ runDir, dataDir, outDir: join(root, 'bad'), config: analyzeConfig({ surfaces: [surface] }), log: silentLogger });
+    const run = (surface: Record<string, unknown>) => analyzeFolder({ runDir, dataDir, outDir: join(root, 'bad'), config: analyzeConfig({ surfaces: [surface] }), log: silentLogger });
     await expect(run({ centre: 5 })).rejects.toThrow(new ConfigError('step 5 is not stored in this run (stored: 0–10)', undefined, 'analyze.surfaces[0].centre'));
     await expect(run({ directions: { kind: 'between', step: 6 } })).rejects.toThrow(/field "analyze.surfaces\[0\].directions.step": step 6 is not stored/);
     await expect(run({ directions: { kind: 'between', step: 8 } })).rejects.toThrow(/field "analyze.surfaces\[0\].directions.step": the direction's step is the centre \(8\)/);
     const line = analyzeConfig({ initLine: { steps: [0, 9] } });
-    await expect(analyzeRun({ runDir, dataDir, outDir: join(root, 'bad'), config: line, log: silentLogger })).rejects.toThrow(/field "analyze.initLine.steps\[1\]": step 9 is not stored/);
+    await expect(analyzeFolder({ runDir, dataDir, outDir: join(root, 'bad'), config: line, log: silentLogger })).rejects.toThrow(/field "analyze.initLine.steps\[1\]": step 9 is not stored/);
   });
 });
 

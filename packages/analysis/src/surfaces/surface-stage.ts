@@ -6,9 +6,10 @@ import {
   type SurfaceConfig, type SurfacePathRow, type SurfaceSummary,
 } from '@sgdwalk/core';
 import type { CheckpointSet } from '@sgdwalk/checkpoints';
-import type { InterpolationCurve, InterpolationEngineOptions } from '../engines/engine.js';
+import type { InterpolationCurve } from '../engines/engine.js';
 import { evaluationSetOf, type EvaluationSet } from '../engines/evaluation-set.js';
-import { createEngine, type EngineKind, type LineContextSpec } from '../lines/line-context.js';
+import type { LineContextSpec } from '../lines/line-context.js';
+import { keyedSettings, openEngine, type EngineKind } from '../lines/line-settings.js';
 import type { RemoteLines } from '../lines/remote-lines.js';
 import { writePlaneFile, type SurfaceRowJob } from './surface-remote.js';
 import { directionTowards, evenlySpaced, filterNormalizedDirection, orthogonalized, pcaCheckpointLimit, pcaDirections } from './surface-directions.js';
@@ -206,7 +207,7 @@ async function evaluateSurface(opts: SurfaceStageOptions, surface: ResolvedSurfa
     centre: opts.reader.hashOf(surface.centre),
     directions: [sha256(surface.plane.d1), surface.plane.d2 ? sha256(surface.plane.d2) : null],
     evalSet: subset.hash,
-    settings: { bnMode: config.bnMode, evalBatchSize: config.evalBatchSize },
+    settings: keyedSettings(config),
   });
   const wanted = bs.flatMap((b) => as.map((a) => ({ a, b, onGrid: true })));
   if (!wanted.some((p) => p.a === 0 && p.b === 0)) wanted.push({ a: 0, b: 0, onGrid: false });
@@ -224,8 +225,7 @@ async function evaluateSurface(opts: SurfaceStageOptions, surface: ResolvedSurfa
     const jobs: SurfaceRowJob[] = rows.map((row) => ({ key: surfaceRowKey(key, row), planeKey: key, plane, aRange, bRange, examples: surface.examples, row }));
     for (const { job, curve } of await opts.remote.rows(jobs, { spec: opts.remote.spec })) take(job.row, curve);
   } else if (rows.length > 0) {
-    const engineOptions: InterpolationEngineOptions = { model: opts.model, layout: opts.layout, bnMode: config.bnMode, evalSet: subset.evalSet, evalBatchSize: config.evalBatchSize, provider: config.provider, log, graph: opts.graph };
-    const engine = await createEngine(opts.engine, engineOptions);
+    const engine = await openEngine({ ...config, engine: opts.engine }, { model: opts.model, layout: opts.layout, graph: opts.graph }, subset.evalSet, log);
     try {
       const prepared = await preparePlane(engine, surface.plane, aRange, bRange);
       for (const [done, row] of rows.entries()) {
