@@ -85,7 +85,7 @@ describe('nx pipeline targets', () => {
     const embedded = await Promise.all(tables.map((f) => readFile(join(analysisDir, f))));
     // Computed afresh on a queue with one worker: the same tables, byte for byte.
     const redis = await startRedis();
-    const worker = spawn(process.execPath, [cliBin, 'worker', '--queue', redis.url], { stdio: 'ignore', detached: true });
+    const worker = spawn(process.execPath, [cliBin, 'worker', '--root', workspace, '--queue', redis.url], { stdio: 'ignore', detached: true });
     try {
       await rm(analysisDir, { recursive: true, force: true });
       const log = runNxWith(workspace, { SGDWALK_QUEUE: redis.url }, 'run', 'tiny:analyze', '--skip-nx-cache');

@@ -125,7 +125,7 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
   /** A fresh Redis database per test: its queue starts empty. */
   const nextQueue = () => `${redis.url}/${++db}`;
   const worker = (queue: string, ...extra: string[]) => {
-    const proc = start(['worker', '--queue', queue, '--lock-seconds', '2', ...extra]);
+    const proc = start(['worker', '--root', work, '--queue', queue, '--lock-seconds', '2', ...extra]);
     workers.push(proc);
     return proc;
   };
@@ -262,7 +262,7 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
 
   it('Redis gone for good under an idle worker: SIGTERM still ends it, saying why it could not close', async () => {
     const own = await startRedis();
-    const idle = start(['worker', '--queue', own.url]);
+    const idle = start(['worker', '--root', work, '--queue', own.url]);
     workers.push(idle);
     // Connected, and registered (both its connections up): Redis is not stopped mid-handshake.
     await until('the worker to connect', async () => (/worker \S+ on /.test(idle.output()) && (await lineQueueStatus(parseQueueUrl(own.url))).workers > 0 ? true : undefined));
@@ -395,7 +395,7 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
       expect(none.stderr).toContain('needs a password');
       // And with the right password, the run goes through without the password in its files or log.
       const right = `redis://:the-right-one@127.0.0.1:${guarded.port}`;
-      workers.push(start(['worker', '--queue', right, '--lock-seconds', '2']));
+      workers.push(start(['worker', '--root', work, '--queue', right, '--lock-seconds', '2']));
       const ok = runCli(analyzeArgs('fast', join(work, 'q-rightpass')).concat('--queue', right));
       expect(ok.code, ok.stderr).toBe(0);
       expect(ok.stderr).not.toContain('the-right-one');
@@ -412,7 +412,7 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
     const own = await startRedis();
     try {
       const target = parseQueueUrl(own.url);
-      workers.push(start(['worker', '--queue', own.url, '--lock-seconds', '2']));
+      workers.push(start(['worker', '--root', work, '--queue', own.url, '--lock-seconds', '2']));
       const out = join(work, 'q-restart');
       const coordinator = start(analyzeArgs('slow', out).concat('--queue', own.url));
       await until('two lines done', async () => ((await lineQueueStatus(target)).counts.completed >= 2 ? true : undefined));

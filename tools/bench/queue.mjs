@@ -22,7 +22,7 @@ function sgdwalk(args) {
 }
 
 function startWorker(queue, lockSeconds = 30, extra = []) {
-  const child = spawn(process.execPath, [cli, 'worker', '--queue', queue, '--lock-seconds', String(lockSeconds), '--quiet', ...extra], { detached: true, stdio: 'ignore' });
+  const child = spawn(process.execPath, [cli, 'worker', '--root', tmpdir(), '--queue', queue, '--lock-seconds', String(lockSeconds), '--quiet', ...extra], { detached: true, stdio: 'ignore' });
   return child;
 }
 

@@ -1,7 +1,7 @@
 import {
   CheckpointError, columnOf, type ColumnsOf, type MetadataOf, type RowOf, type TableDeclaration, type WrittenColumnsOf, type WrittenRowOf,
 } from '@sgdwalk/core';
-import { describeArray, readTable, writeTypedTable, type ColumnData, type TableContents } from './table.js';
+import { describeArray, readTable, tableFromBytes, writeTypedTable, type ColumnData, type TableContents } from './table.js';
 
 /**
  * Stage tables written and read through their declaration (core's tables.ts): the declaration decides each
@@ -56,6 +56,11 @@ function checkValues(column: readonly string[], allowed: readonly string[], name
 /** Read a declared table's columns, checked (checkTable). Typed arrays for numbers, no per-row objects. */
 export async function readColumns<T extends TableDeclaration>(path: string, table: T): Promise<DeclaredTable<T>> {
   return checkTable(table, await readTable(path), path);
+}
+
+/** A declared table's columns from bytes already read (and checked) by the caller; `path` names the file in errors. */
+export function columnsFromBytes<T extends TableDeclaration>(bytes: Uint8Array, path: string, table: T): DeclaredTable<T> {
+  return checkTable(table, tableFromBytes(bytes, path), path);
 }
 
 /** Read a declared table as rows, checked (checkTable); an optional column absent from the file is absent from the rows. */

@@ -135,6 +135,14 @@ export async function readTable(path: string): Promise<TableContents> {
     const code = (e as NodeJS.ErrnoException).code;
     throw new CheckpointError(code === 'ENOENT' ? 'missing' : `cannot read (${code ?? (e as Error).message})`, path);
   }
+  return tableFromBytes(bytes, path);
+}
+
+/**
+ * Decode a table's bytes already read (by a bounded reader that also checked their hash, so what is decoded
+ * is exactly what was checked); `path` names the file in errors.
+ */
+export function tableFromBytes(bytes: Uint8Array, path: string): TableContents {
   const magic = (at: number): string => Buffer.from(bytes.buffer, bytes.byteOffset + at, 6).toString('latin1');
   if (bytes.length < 12 || magic(0) !== 'ARROW1') throw new CheckpointError('not an Arrow IPC file', path);
   if (magic(bytes.length - 6) !== 'ARROW1') throw new CheckpointError('truncated: the Arrow file has no footer (its end is missing)', path);

@@ -49,6 +49,26 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
+/** How long the coordinator waits for Redis to acknowledge its goodbye before dropping the connections. */
+const CLOSE_GRACE_MS = 5_000;
+
+/**
+ * Close BullMQ's connections, or drop them. `close()` waits for Redis to answer QUIT, which a Redis gone
+ * for good never does: the analysis would stop in words and then hang in its `finally` for ever (issue 24).
+ * After the grace the sockets are dropped without the goodbye, which also ends their reconnect timers.
+ */
+async function closeWithin(clients: ReadonlyArray<Queue | QueueEvents>, graceMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const closed = await Promise.race([
+    Promise.allSettled(clients.map((c) => c.close())).then(() => true),
+    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
+  ]);
+  clearTimeout(timer);
+  // Not awaited: a dropped connection to a dead server never says 'end', and awaiting it would leave the
+  // process with nothing scheduled but an unsettled promise (Node exits 13, without the message).
+  if (!closed) for (const client of clients) void client.disconnect().catch(() => {});
+}
+
 export function lineQueue(opts: LineQueueOptions): RemoteLines {
   const { target } = opts;
   const log = opts.log ?? silentLogger;
@@ -123,8 +143,19 @@ export function lineQueue(opts: LineQueueOptions): RemoteLines {
       let vanished = 0;
       const hosts = new Set<string>();
       try {
-        await events.waitUntilReady();
-        for (let i = 0; i < byId.size; i += CHUNK) await add([...byId.keys()].slice(i, i + CHUNK));
+        // Each step bounded like the polls: Redis gone right after the probe must not leave a silent wait.
+        const enqueueLost = (error: unknown) => {
+          noteError(error as Error);
+          return new QueueError(`lost the connection to Redis at ${target.redacted} while enqueuing (${lastError}); run the same command again to finish`);
+        };
+        await withTimeout(events.waitUntilReady(), outageMs).catch((error) => {
+          throw enqueueLost(error);
+        });
+        for (let i = 0; i < byId.size; i += CHUNK) {
+          await withTimeout(add([...byId.keys()].slice(i, i + CHUNK)), outageMs).catch((error) => {
+            throw enqueueLost(error);
+          });
+        }
         log.info(`${byId.size} ${work.name === LINE_JOB_NAME ? 'lines' : 'surface rows'} on ${target.redacted}`);
 
         /** Look at one job: take its result, put it back, retry it or stop. */
@@ -208,7 +239,7 @@ export function lineQueue(opts: LineQueueOptions): RemoteLines {
         if (vanished > 0) log.info(`${vanished} line jobs were enqueued again after vanishing`);
         return [...byId.keys()].map((id) => results.get(id)!);
       } finally {
-        await Promise.allSettled([events.close(), queue.close()]);
+        await closeWithin([queue, events], CLOSE_GRACE_MS);
       }
   }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@sgdwalk/core';
 import { parseQueueUrl, redactUrl, scrubPassword } from './queue-url.js';
 import { mapPath, parsePathMap } from './path-map.js';
 
@@ -24,6 +25,24 @@ describe('queue URLs', () => {
       }
       expect(message).toMatch(/--queue/);
       expect(message).not.toContain('hunter2');
+    }
+  });
+
+  it('a password that is not valid percent-encoding (%ZZ) is one line naming the URL\'s problem, password redacted', () => {
+    for (const [url, what] of [['redis://:hunter2%ZZ@h:1', 'password'], ['redis://bob%E0%A4:hunter2@h:1', 'user name']]) {
+      let error: unknown;
+      try {
+        parseQueueUrl(url);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      const message = (error as Error).message;
+      expect(message).toContain(`the ${what} is not valid percent-encoding`);
+      expect(message).toContain(':***@h:1');
+      expect(message).not.toContain('hunter2');
+      expect(message).not.toContain('%ZZ');
+      expect((error as ConfigError).where.field).toBe('--queue');
     }
   });
 });

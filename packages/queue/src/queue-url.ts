@@ -39,11 +39,23 @@ export function parseQueueUrl(url: string, field = '--queue'): RedisTarget {
     host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
     port,
     db,
-    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
-    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    username: parsed.username ? decodeUserPart(parsed.username, 'user name', redacted, field) : undefined,
+    password: parsed.password ? decodeUserPart(parsed.password, 'password', redacted, field) : undefined,
     tls: parsed.protocol === 'rediss:',
     redacted,
   };
+}
+
+/**
+ * A user name or password as written in the URL, percent-decoded. A '%' not followed by two hex digits
+ * (`%ZZ`) is the URL's problem, said in one line that shows only the redacted URL, never what was typed.
+ */
+function decodeUserPart(encoded: string, what: string, redacted: string, field: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw new ConfigError(`${redacted}: the ${what} is not valid percent-encoding (each % must start a %XX hex escape; write a literal % as %25)`, undefined, field);
+  }
 }
 
 /**

@@ -8,6 +8,8 @@ import { QUEUE_NAME, type LineJobData, type LineJobResult } from './line-job-dat
 import { PATH_MAP_ENV, type PathMap } from './path-map.js';
 import { scrubPassword, type RedisTarget } from './queue-url.js';
 import { QueueError, connectionOptions, probeRedis } from './redis-target.js';
+import { ROOTS_ENV, workerRoots } from './worker-roots.js';
+import { JOB_SECONDS_ENV } from './job-failure.js';
 
 /**
  * `sgdwalk worker`: takes line jobs from the queue until told to stop. Each job runs in a sandboxed child
@@ -19,6 +21,10 @@ import { QueueError, connectionOptions, probeRedis } from './redis-target.js';
 export interface WorkerOptions {
   target: RedisTarget;
   pathMaps: readonly PathMap[];
+  /** Folders the jobs may read (`--root`); default the path maps' targets, else the current folder. */
+  roots?: readonly string[];
+  /** A job still running after this long fails, and its child process is ended (`--job-seconds`). */
+  jobSeconds?: number;
   concurrency: number;
   /** ONNX Runtime threads per job child; default the machine's cores shared out among the children. */
   threads?: number;
@@ -42,6 +48,12 @@ export interface WorkerSummary {
   clean: boolean;
 }
 
+/**
+ * The default time limit of a job: far above an honest line (about an hour for the largest models on a
+ * 2-core worker, README's cost model), so it only ends work that would never finish.
+ */
+export const DEFAULT_JOB_SECONDS = 6 * 3600;
+
 /** How long a stopping worker waits, after its last job, for Redis to acknowledge the close. */
 const CLOSE_GRACE_MS = 5_000;
 
@@ -55,9 +67,13 @@ function processorFile(): string {
 export async function runWorker(opts: WorkerOptions): Promise<WorkerSummary> {
   const log = opts.log ?? silentLogger;
   const { target } = opts;
+  const roots = workerRoots(opts.roots ?? [], opts.pathMaps);
+  const jobSeconds = opts.jobSeconds ?? DEFAULT_JOB_SECONDS;
   await probeRedis(target);
-  // The children are forked with this environment: that is how they learn the path maps.
+  // The children are forked with this environment: that is how they learn the path maps, roots and time limit.
   process.env[PATH_MAP_ENV] = JSON.stringify(opts.pathMaps);
+  process.env[ROOTS_ENV] = JSON.stringify(roots);
+  process.env[JOB_SECONDS_ENV] = String(jobSeconds);
   const threads = opts.threads ?? Math.max(1, Math.floor(availableParallelism() / opts.concurrency));
   process.env[THREADS_ENV] = String(threads);
   const lockDuration = (opts.lockSeconds ?? 30) * 1000;
@@ -127,6 +143,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerSummary> {
   // report, and it does so as an uncaught error).
   await worker.waitUntilReady();
   log.info(`worker ${name} on ${target.redacted}, concurrency ${opts.concurrency} × ${threads} thread${threads === 1 ? '' : 's'}${opts.pathMaps.length ? `, paths ${opts.pathMaps.map((m) => `${m.from}→${m.to}`).join(', ')}` : ''}`);
+  log.info(`jobs read only under ${[...new Set(roots)].join(', ')}; each may run ${jobSeconds} s`);
   let unclean: string | undefined;
   try {
     unclean = await Promise.race([worker.run().then(() => undefined), left]);

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { declareTable, SgdwalkError, sha256File } from '@sgdwalk/core';
-import { readColumns, writeColumns } from '@sgdwalk/checkpoints';
+import { declareTable, readBoundedFile, SgdwalkError, sha256, sha256File } from '@sgdwalk/core';
+import { columnsFromBytes, writeColumns } from '@sgdwalk/checkpoints';
 import type { InterpolationCurve } from '../engines/engine.js';
 import type { LineWorker } from '../lines/remote-lines.js';
 import type { SurfaceRow } from './surface-rows.js';
@@ -53,12 +53,25 @@ export async function writePlaneFile(outDir: string, planeKey: string, plane: Pl
   return { file, sha256: await sha256File(file) };
 }
 
-/** Read a plane file a job names, after checking it is the one the coordinator wrote. */
+/**
+ * The largest plane file a worker reads: three float32 columns of up to 2²⁶ values each (a 67M-parameter
+ * state, far beyond the models here) plus the Arrow framing. The file's path comes from a queue job, which
+ * anyone with access to the queue can forge: a device (`/dev/zero`) or a huge file is refused by type and
+ * size before a byte is read.
+ */
+const PLANE_FILE_MAX_BYTES = 3 * 4 * 2 ** 26 + (1 << 20);
+
+/**
+ * Read a plane file a job names, after checking it is the one the coordinator wrote: read once, within
+ * its bound, and the sha256 checked on those very bytes before they are decoded (no second read a changed
+ * file could slip through). The mismatch message names the file and the expected hash, never anything of
+ * what the file holds (not even its hash: the job may be forged to probe a file).
+ */
 export async function readPlaneFile(ref: SurfaceRowJob['plane']): Promise<Plane> {
-  const actual = await sha256File(ref.file);
-  if (actual !== ref.sha256) {
-    throw new SgdwalkError(`${ref.file}: sha256 ${actual.slice(0, 12)}… is not the ${ref.sha256.slice(0, 12)}… the analysis wrote (a changed or foreign file)`, 'read', { file: ref.file });
+  const bytes = await readBoundedFile(ref.file, { maxBytes: PLANE_FILE_MAX_BYTES, what: 'plane file' });
+  if (sha256(bytes) !== ref.sha256) {
+    throw new SgdwalkError(`${ref.file}: not the plane file the analysis wrote (its sha256 is not ${ref.sha256.slice(0, 12)}…; a changed or foreign file)`, 'read', { file: ref.file });
   }
-  const { centre, d1, d2 } = (await readColumns(ref.file, SURFACE_PLANE_TABLE)).columns;
+  const { centre, d1, d2 } = columnsFromBytes(bytes, ref.file, SURFACE_PLANE_TABLE).columns;
   return { centre, d1, d2: ref.line ? undefined : d2 };
 }
