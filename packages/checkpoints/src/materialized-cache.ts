@@ -27,6 +27,11 @@ const ENTRY_NAME = /^[0-9a-f]{64}$/;
  * into place, so a crash never leaves half an entry, and two processes adding the same state agree.
  */
 export class MaterializedCache {
+  /** Whether a folder's entries (its names, dot-names left out) are those of a replay cache: only sha256-named entries. */
+  static isCacheListing(names: readonly string[]): boolean {
+    return names.length > 0 && names.every((name) => ENTRY_NAME.test(name));
+  }
+
   private constructor(
     readonly dir: string,
     readonly maxBytes: number,
