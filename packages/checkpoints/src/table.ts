@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { CHECKPOINT_FILE_BOUNDS, readCheckpointFile } from './file-bounds.js';
 import {
   Bool, DataType, Field, Float32, Float64, Int32, List, makeData, Precision, RecordBatch, RecordBatchReader, Schema, Struct, Utf8,
   vectorFromArray, type Data, type Vector,
@@ -130,11 +131,12 @@ function check(values: unknown[], ok: (v: unknown) => boolean, kind: string, nam
 export async function readTable(path: string): Promise<TableContents> {
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(path);
+    await stat(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new CheckpointError(code === 'ENOENT' ? 'missing' : `cannot read (${code ?? (e as Error).message})`, path);
   }
+  bytes = await readCheckpointFile(path, CHECKPOINT_FILE_BOUNDS.whole);
   const magic = (at: number): string => Buffer.from(bytes.buffer, bytes.byteOffset + at, 6).toString('latin1');
   if (bytes.length < 12 || magic(0) !== 'ARROW1') throw new CheckpointError('not an Arrow IPC file', path);
   if (magic(bytes.length - 6) !== 'ARROW1') throw new CheckpointError('truncated: the Arrow file has no footer (its end is missing)', path);

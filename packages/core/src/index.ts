@@ -31,6 +31,7 @@ export { type Logger, formatDuration, silentLogger } from './log.js';
 export { quantile, median, mean, fraction } from './stats.js';
 export { dot, norm, distance, updateCosine, interpolate } from './vector.js';
 export { pathExists } from './path-exists.js';
+export { readBoundedFile, checkRegularFile, type FileBound } from './bounded-file.js';
 export { STAGE_FOLDER_ORDER, missingStageFiles } from './stage-outputs.js';
 export { DATA_DIR_ENV, datasetDirEnv } from './dataset-location.js';
 export { parseAnalysisSummary, parseSurfaceMetadata } from './analysis-summary.js';
