@@ -38,6 +38,11 @@ export class MaterializedCache {
   /** The latest use recorded (ms), so the entry folders' mtimes keep the recency order on disk too. */
   private lastUse = 0;
 
+  /** Whether a folder's entries (its names, dot-names left out) are those of a replay cache: only sha256-named entries. */
+  static isCacheListing(names: readonly string[]): boolean {
+    return names.length > 0 && names.every((name) => ENTRY_NAME.test(name));
+  }
+
   private constructor(
     readonly dir: string,
     readonly maxBytes: number,

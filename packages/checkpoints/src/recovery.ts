@@ -1,7 +1,8 @@
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RecordBatchReader, type RecordBatch, type Schema } from 'apache-arrow';
 import { canonicalJson, CheckpointError, sha256 } from '@sgdwalk/core';
+import { CHECKPOINT_FILE_BOUNDS, readCheckpointFile } from './file-bounds.js';
 import { checkCheckpointSchema, checkpointBatch, checkpointFromBatch, type BatchContent } from './checkpoint-batch.js';
 import { metaFromSchemaMetadata, type CheckpointMeta } from './meta.js';
 import { PartialShard } from './partial-shard.js';
@@ -107,9 +108,7 @@ function checkContent(c: BatchContent, meta: CheckpointMeta, afterStep: number, 
  * the crash) or a batch fails its checksum (its bytes never reached the disk): nothing after that counts.
  */
 async function completeCheckpoints(path: string, meta: CheckpointMeta, afterStep: number): Promise<BatchContent[]> {
-  const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
-    throw new CheckpointError(`cannot read (${e.code ?? e.message})`, path);
-  });
+  const bytes = await readCheckpointFile(path, { ...CHECKPOINT_FILE_BOUNDS.whole, what: 'unfinished checkpoint shard' });
   if (bytes.length < 8) return []; // the crash came before even the header was written
   if (bytes.subarray(0, 6).toString('latin1') !== 'ARROW1') throw new CheckpointError('not an unfinished Arrow checkpoint shard', path);
   const batches: RecordBatch[] = [];

@@ -1,6 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { RecordBatchReader, type AsyncRecordBatchFileReader, type FixedSizeList } from 'apache-arrow';
-import { canonicalJson, CheckpointError, sha256 } from '@sgdwalk/core';
+import { canonicalJson, CheckpointError, pathExists, sha256 } from '@sgdwalk/core';
+import { CHECKPOINT_FILE_BOUNDS, checkCheckpointFile } from './file-bounds.js';
 import { checkCheckpointSchema, checkpointFromBatch, type BatchContent } from './checkpoint-batch.js';
 import { metaFromSchemaMetadata, type CheckpointMeta } from './meta.js';
 import { INDEX_FILE } from './shard-index.js';
@@ -26,6 +27,8 @@ export class ShardFile {
 
   static async open(path: string): Promise<ShardFile> {
     let fh: FileHandle;
+    // A shard not listed by size (verify's, recovery's) is still refused if a device or FIFO.
+    if (await pathExists(path)) await checkCheckpointFile(path, CHECKPOINT_FILE_BOUNDS.shard);
     try {
       fh = await open(path, 'r');
     } catch (e) {

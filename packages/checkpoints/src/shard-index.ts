@@ -1,4 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { CHECKPOINT_FILE_BOUNDS, checkCheckpointFile, readCheckpointFile } from './file-bounds.js';
 import { join } from 'node:path';
 import { CheckpointError, SHARD_FILE_PATTERN, checkpointIndexSchema, fieldOf, writeFileAtomic } from '@sgdwalk/core';
 import { checkFormatVersion, type CheckpointMeta } from './meta.js';
@@ -53,7 +54,7 @@ export async function readIndex(dir: string): Promise<CheckpointIndex> {
   const path = join(dir, INDEX_FILE);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    await stat(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new CheckpointError(
@@ -61,6 +62,8 @@ export async function readIndex(dir: string): Promise<CheckpointIndex> {
       path,
     );
   }
+  // Refused by type and size before reading: index.json is in a folder anyone may hand to verify or analyze.
+  text = (await readCheckpointFile(path, CHECKPOINT_FILE_BOUNDS.index)).toString('utf8');
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -93,6 +96,8 @@ export async function checkShardSize(dir: string, entry: ShardEntry): Promise<vo
     const code = (e as NodeJS.ErrnoException).code;
     throw new CheckpointError(code === 'ENOENT' ? `missing: ${INDEX_FILE} lists this shard (steps ${describeSteps(entry.steps)})` : `cannot stat (${code})`, path);
   }
+  // A device or FIFO under a shard's name is refused here, by type, before anything opens it.
+  await checkCheckpointFile(path, CHECKPOINT_FILE_BOUNDS.shard);
   if (size !== entry.bytes) {
     throw new CheckpointError(
       `${size} bytes, ${INDEX_FILE} records ${entry.bytes}: the shard was ${size < entry.bytes ? 'truncated' : 'rewritten'} (steps ${describeSteps(entry.steps)})`,

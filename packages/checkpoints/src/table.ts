@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { CHECKPOINT_FILE_BOUNDS, readCheckpointFile } from './file-bounds.js';
 import {
   Bool, DataType, Field, Float32, Float64, Int32, List, makeData, Precision, RecordBatch, RecordBatchReader, Schema, Struct, Utf8,
   vectorFromArray, type Data, type Vector,
@@ -130,11 +131,12 @@ function check(values: unknown[], ok: (v: unknown) => boolean, kind: string, nam
 export async function readTable(path: string): Promise<TableContents> {
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(path);
+    await stat(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new CheckpointError(code === 'ENOENT' ? 'missing' : `cannot read (${code ?? (e as Error).message})`, path);
   }
+  bytes = await readCheckpointFile(path, CHECKPOINT_FILE_BOUNDS.whole);
   return tableFromBytes(bytes, path);
 }
 

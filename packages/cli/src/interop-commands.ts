@@ -20,6 +20,19 @@ export function parseStepRange(text: string): [number, number] {
   return [from, to];
 }
 
+/** --overwrite, as every writing command takes it (see writeStageDir). */
+export const OVERWRITE_OPTION = {
+  type: 'boolean',
+  default: false,
+  describe: 'replace the output folder even if it is not this command\'s own earlier output (its files are deleted)',
+} as const;
+
+/**
+ * An export folder has no manifest (other tools read it): it is recognisably an earlier export when it holds
+ * only what exportRun writes — step-<N>.safetensors, model.onnx, metrics.csv.
+ */
+const EXPORTED_FILES = /^(step-\d+\.safetensors|model\.onnx|metrics\.csv)$/;
+
 const importOptions = (c: Argv) =>
   c
         .option('onnx', { type: 'string', demandOption: true, describe: 'the network as ONNX, its parameters as initializers (torch.onnx.export of the model)' })
@@ -30,6 +43,7 @@ const importOptions = (c: Argv) =>
         .option('lr', { type: 'number', describe: 'learning rate (default: the metrics\' lr)' })
         .option('batch-size', { type: 'number', describe: 'batch size (default: the metrics\' batchSize)' })
         .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the run folder to write, e.g. out/x/train' })
+        .option('overwrite', OVERWRITE_OPTION)
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'only warnings and errors' });
 
 type ArgsOf<B> = B extends (c: Argv) => Argv<infer U> ? U : never;
@@ -46,6 +60,8 @@ export const importCommand: CommandModule<object, ArgsOf<typeof importOptions>> 
           onnxFile: args.onnx, checkpointsDir: args.checkpoints, dataset: args.dataset as DatasetName, dataDir: args.data,
           metricsFile: args.metrics, lr: args.lr, batchSize: args.batchSize, outDir: staging, log,
         }),
+        // An imported run is a train stage's folder (its manifest says "train").
+        { owner: { stage: 'train' }, overwrite: args.overwrite },
       );
       log.info(`run ${run.runId} → ${outDir} (analyse it with: sgdwalk analyze --run ${args.output} --data DIR)`);
   },
@@ -58,6 +74,7 @@ const exportOptions = (c: Argv) =>
         .option('steps', { type: 'string', describe: 'inclusive step range A..B (A.., ..B); default every stored step' })
         .option('layout', { choices: ['sgdwalk', 'torch'] as const, default: 'sgdwalk' as const, describe: 'tensor names and axis order: sgdwalk\'s layout, or PyTorch\'s (weight [out, in], filters [out, in, kh, kw], BN weight/bias)' })
         .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the folder to write' })
+        .option('overwrite', OVERWRITE_OPTION)
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'only warnings and errors' });
 
 export const exportCommand: CommandModule<object, ArgsOf<typeof exportOptions>> = {
@@ -68,7 +85,10 @@ export const exportCommand: CommandModule<object, ArgsOf<typeof exportOptions>> 
       const log = consoleLogger({ quiet: args.quiet });
       const outDir = resolve(args.output);
       const steps = args.steps === undefined ? undefined : parseStepRange(args.steps);
-      await writeStageDir(outDir, (staging) => exportRun({ runDir: args.run, steps, layout: args.layout as ExportLayout, outDir: staging, log }));
+      await writeStageDir(outDir, (staging) => exportRun({ runDir: args.run, steps, layout: args.layout as ExportLayout, outDir: staging, log }), {
+        owner: { stage: 'export', files: EXPORTED_FILES },
+        overwrite: args.overwrite,
+      });
       log.info(`export → ${outDir}`);
   },
 };

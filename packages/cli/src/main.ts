@@ -1,6 +1,6 @@
 import yargs, { type Argv } from 'yargs';
-import { ConfigError, findPoint, loadSweepPipeline, SgdwalkError, type Logger, type PipelineConfig, type ResolvedPoint } from '@sgdwalk/core';
-import { exportCommand, importCommand } from './interop-commands.js';
+import { ConfigError, findPoint, loadSweepPipeline, SgdwalkError, STAGE_NAMES, type Logger, type PipelineConfig, type ResolvedPoint } from '@sgdwalk/core';
+import { exportCommand, importCommand, OVERWRITE_OPTION } from './interop-commands.js';
 import { consoleLogger } from './logger.js';
 import { compareDir, dataDirForRun, defaultStageDirs, pointStageDirs, runCompare, runStage, type StageDirs } from './stages.js';
 import { formatProblem, verifyFolder } from './verify.js';
@@ -14,12 +14,14 @@ interface CommonArgs {
   out?: string;
   quiet: boolean;
   point?: string;
+  overwrite: boolean;
 }
 
 function common<T>(y: Argv<T>) {
   return y
     .option('pipeline', { alias: 'p', type: 'string', default: DEFAULT_PIPELINE, describe: 'pipeline file (settings of every stage)' })
     .option('out', { type: 'string', describe: 'output root; stage folders go in OUT/<stage> (default: the pipeline\'s outDir)' })
+    .option('overwrite', OVERWRITE_OPTION)
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'only warnings and errors' });
 }
 
@@ -56,12 +58,12 @@ async function setup(args: CommonArgs, opts: { needsPoint?: boolean } = {}): Pro
   const log = consoleLogger({ quiet: args.quiet });
   if (args.point !== undefined) {
     const point = findPoint(points, args.point, args.pipeline);
-    return { config: point.config, dirs: pointStageDirs(point.config, point.id, args.out), log, base, points };
+    return { config: point.config, dirs: { ...pointStageDirs(point.config, point.id, args.out), overwrite: args.overwrite }, log, base, points };
   }
   if (opts.needsPoint && points.length > 0) {
     throw new ConfigError(`this pipeline sweeps ${points.length} points; name one with --point (${points.map((p) => p.id).join(', ')})`, args.pipeline, '--point');
   }
-  return { config: base, dirs: defaultStageDirs(base, args.out), log, base, points };
+  return { config: base, dirs: { ...defaultStageDirs(base, args.out), overwrite: args.overwrite }, log, base, points };
 }
 
 /** The `sgdwalk` command. Returns the exit code: 0 ok, 1 bad input (one clear message), 70 internal error. */
@@ -125,19 +127,19 @@ export async function main(argv: string[]): Promise<number> {
         log.info('== data');
         await runStage.data(base, dirs, log);
         for (const point of points) {
-          const pointDirs = pointStageDirs(point.config, point.id, args.out);
-          for (const stage of ['train', 'analyze', 'report'] as const) {
+          const pointDirs = { ...pointStageDirs(point.config, point.id, args.out), overwrite: args.overwrite };
+          for (const stage of STAGE_NAMES.filter((s) => s !== 'data')) {
             log.info(`== ${point.id}: ${stage}`);
             await runStage[stage](point.config, pointDirs, log, remoteLines(args, log));
           }
         }
         log.info('== compare');
-        await runCompare(base, points, compareDir(base, args.out), log, args.out);
+        await runCompare(base, points, compareDir(base, args.out), log, args.out, args.overwrite);
         log.info(`comparison → ${compareDir(base, args.out)}/index.html`);
         return;
       }
       // With analyze.run set, the pipeline analyses that existing run instead of training its own.
-      const stages = config.analyze.run ? (['data', 'analyze', 'report'] as const) : (['data', 'train', 'analyze', 'report'] as const);
+      const stages = STAGE_NAMES.filter((s) => !(config.analyze.run && s === 'train'));
       for (const stage of stages) {
         log.info(`== ${stage}`);
         await runStage[stage](config, dirs, log, remoteLines(args, log));
@@ -149,7 +151,7 @@ export async function main(argv: string[]): Promise<number> {
       async (args) => {
         const { base, points, log } = await setup(args);
         const outDir = args.output ?? compareDir(base, args.out);
-        await runCompare(base, points, outDir, log, args.out);
+        await runCompare(base, points, outDir, log, args.out, args.overwrite);
         log.info(`comparison → ${outDir}/index.html`);
       })
     .command('worker', 'evaluate analysis lines from a job queue (Redis) until stopped; run on any number of machines', (y) => workerOptions(y),

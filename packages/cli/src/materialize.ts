@@ -1,6 +1,8 @@
 import type { Argv } from 'yargs';
 import { ConfigError } from '@sgdwalk/core';
-import { materializeSteps, parseStepRange } from '@sgdwalk/train';
+import { defaultCacheDir, materializeSteps, parseStepRange } from '@sgdwalk/train';
+import { resolve } from 'node:path';
+import { withFolderLock } from './stage-lock.js';
 import { consoleLogger } from './logger.js';
 import { dataDirForRun } from './stages.js';
 
@@ -26,7 +28,10 @@ export async function runMaterialize(args: {
   }
   const dataDir = await dataDirForRun(args.run, args.data);
   const steps = Array.from({ length: to - from + 1 }, (_, i) => from + i);
-  const result = await materializeSteps({ runDir: args.run, dataDir, steps, cacheDir: args.cache, maxBytes: args.cacheMaxBytes, backend: args.backend, log });
+  // One writer per cache: two materializations evicting and storing into one folder would race.
+  const cacheDir = resolve(args.cache ?? defaultCacheDir(args.run));
+  const result = await withFolderLock(cacheDir, 'replay cache', () =>
+    materializeSteps({ runDir: args.run, dataDir, steps, cacheDir, maxBytes: args.cacheMaxBytes, backend: args.backend, log }));
   // One line per step on stdout: what a script reading checkpoints by path needs.
   for (const [step, { dir, sha256 }] of [...result.locations].sort(([a], [b]) => a - b)) process.stdout.write(`${step}\t${sha256}\t${dir}\n`);
   log.info(`steps ${from}..${to}: ${result.stored} stored, ${result.reused} from the cache, ${result.replayed} replayed (${result.stepsTaken} steps taken, ${result.seconds.toFixed(1)} s); cache ${result.cacheDir}`);

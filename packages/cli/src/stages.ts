@@ -1,5 +1,5 @@
 import { dirname, join, relative, resolve } from 'node:path';
-import { ConfigError, SgdwalkError, pathExists, pointStageRoot, type Logger, type PipelineConfig, type ResolvedPoint } from '@sgdwalk/core';
+import { ConfigError, SgdwalkError, pathExists, stageFolder, type FolderOwner, type Logger, type PipelineConfig, type ResolvedPoint } from '@sgdwalk/core';
 import { prepareDataset } from '@sgdwalk/data';
 import { trainRun } from '@sgdwalk/train';
 import { lineJournalBeside, type RemoteLines } from '@sgdwalk/analysis';
@@ -16,36 +16,45 @@ export interface StageDirs {
   run: string;
   analyze: string;
   report: string;
+  /** The pipeline whose stages write these folders: a stage replaces only its own pipeline's earlier output. */
+  pipeline: string;
+  /** --overwrite: a stage may replace a folder that is not its own earlier output. */
+  overwrite?: boolean;
 }
 
+/** The stage folders of a run under the output root (core's stageFolder, the paths the Nx plugin declares). */
 export function defaultStageDirs(config: PipelineConfig, outRoot?: string): StageDirs {
-  const root = resolve(outRoot ?? config.outDir);
-  const train = join(root, 'train');
+  const root = outRoot ?? config.outDir;
+  const train = stageFolder(root, 'train');
   const run = config.analyze.run ? resolve(config.analyze.run) : train;
-  return { data: join(root, 'data'), train, run, analyze: join(root, 'analyze'), report: join(root, 'report') };
+  return { data: stageFolder(root, 'data'), train, run, analyze: stageFolder(root, 'analyze'), report: stageFolder(root, 'report'), pipeline: config.name };
 }
 
-/**
- * A sweep point's folders: the shared data at OUT/data, its own train, analyze and report at
- * OUT/points/<id>/ (core's pointStageRoot; the Nx plugin writes the same paths as the targets' outputs).
- */
+/** A sweep point's folders: the shared data at OUT/data, its own train, analyze and report at OUT/points/<id>/. */
 export function pointStageDirs(config: PipelineConfig, pointId: string, outRoot?: string): StageDirs {
-  const root = resolve(outRoot ?? config.outDir);
-  const point = pointStageRoot(root, pointId);
-  const train = join(point, 'train');
-  return { data: join(root, 'data'), train, run: train, analyze: join(point, 'analyze'), report: join(point, 'report') };
+  const root = outRoot ?? config.outDir;
+  const train = stageFolder(root, 'train', pointId);
+  return {
+    data: stageFolder(root, 'data'), train, run: train, analyze: stageFolder(root, 'analyze', pointId), report: stageFolder(root, 'report', pointId),
+    pipeline: config.name,
+  };
 }
 
 /** Where a sweep's comparison goes: OUT/compare. */
 export function compareDir(config: PipelineConfig, outRoot?: string): string {
-  return join(resolve(outRoot ?? config.outDir), 'compare');
+  return stageFolder(outRoot ?? config.outDir, 'compare');
+}
+
+/** What a stage's existing folder must be for the stage to replace it (see writeStageDir). */
+function ownerOf(stage: string, dirs: Pick<StageDirs, 'pipeline' | 'overwrite'>): { owner: FolderOwner; overwrite?: boolean } {
+  return { owner: { stage, pipeline: dirs.pipeline }, overwrite: dirs.overwrite };
 }
 
 /**
  * The compare stage: every point's run and analysis, read as their reports read them, into one
  * comparison (index.html, summary.md, comparison.json, figures) with links to each point's report.
  */
-export function runCompare(base: PipelineConfig, points: readonly ResolvedPoint[], outDir: string, log: Logger, outRoot?: string): Promise<unknown> {
+export function runCompare(base: PipelineConfig, points: readonly ResolvedPoint[], outDir: string, log: Logger, outRoot?: string, overwrite?: boolean): Promise<unknown> {
   if (!base.sweep || points.length === 0) throw new ConfigError('nothing to compare: this pipeline has no sweep', undefined, 'sweep');
   const entries = points.map((p) => {
     const dirs = pointStageDirs(p.config, p.id, outRoot);
@@ -53,7 +62,7 @@ export function runCompare(base: PipelineConfig, points: readonly ResolvedPoint[
   });
   return writeStageDir(outDir, (staging) =>
     writeComparison({ name: base.name, sweep: base.sweep!, points: entries, outDir: staging, curvesPairs: base.report.curvesPairs, log }),
-  );
+  ownerOf('compare', { pipeline: base.name, overwrite }));
 }
 
 /**
@@ -74,15 +83,16 @@ export async function dataDirForRun(runDir: string, explicit?: string): Promise<
 /** Every stage takes the same arguments; only analyze uses `remote` (where its lines are evaluated). */
 export const runStage = {
   data: (config: PipelineConfig, dirs: StageDirs, log: Logger, _remote?: RemoteLines) =>
-    writeStageDir(dirs.data, (outDir) => prepareDataset({ config: config.data, outDir, log })),
+    writeStageDir(dirs.data, (outDir) => prepareDataset({ config: config.data, outDir, log }), ownerOf('data', dirs)),
   train: (config: PipelineConfig, dirs: StageDirs, log: Logger, _remote?: RemoteLines) =>
     // Resumable: a run killed mid-way continues from its last complete checkpoint (see ResumeJournal).
-    writeStageDir(dirs.train, (outDir) => trainRun({ config: config.train, dataDir: dirs.data, outDir, log }), { resumable: true }),
+    writeStageDir(dirs.train, (outDir) => trainRun({ config: config.train, dataDir: dirs.data, outDir, log }), { resumable: true, ...ownerOf('train', dirs) }),
   analyze: (config: PipelineConfig, dirs: StageDirs, log: Logger, remote?: RemoteLines) =>
     // Curves already computed in the previous analysis folder, or finished by an interrupted analysis (its
     // journal beside the folder), are reused by content key, not recomputed.
     writeStageDir(dirs.analyze, (outDir) =>
-      analyzeRunFolder({ runDir: dirs.run, dataDir: dirs.data, outDir, config: config.analyze, log, reuseFrom: dirs.analyze, remote, journal: lineJournalBeside(dirs.analyze) })),
+      analyzeRunFolder({ runDir: dirs.run, dataDir: dirs.data, outDir, config: config.analyze, log, reuseFrom: dirs.analyze, remote, journal: lineJournalBeside(dirs.analyze) }),
+      ownerOf('analyze', dirs)),
   report: (config: PipelineConfig, dirs: StageDirs, log: Logger, _remote?: RemoteLines) =>
-    writeStageDir(dirs.report, (outDir) => writeReport({ runDir: dirs.run, analysisDir: dirs.analyze, outDir, config: config.report, log })),
+    writeStageDir(dirs.report, (outDir) => writeReport({ runDir: dirs.run, analysisDir: dirs.analyze, outDir, config: config.report, log }), ownerOf('report', dirs)),
 };

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { METRICS_TABLE, mlpSpec, parameterLayout, parseSection, trainSectionSchema, writeManifest, type RunInfo } from '@sgdwalk/core';
+import { EVALUATIONS_TABLE, METRICS_TABLE, SPLIT_NAMES, splitFileNames, mlpSpec, parameterLayout, parseSection, trainSectionSchema, writeManifest, type RunInfo } from '@sgdwalk/core';
 import { CheckpointWriter, writeColumns, writeTable } from '@sgdwalk/checkpoints';
 import { formatProblem, verifyFolder } from './verify.js';
 
@@ -11,7 +11,11 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-/** A small but complete run folder (run.json, metrics.arrow, 4 checkpoints in 2 shards, manifest) and a data folder. */
+/**
+ * A small but complete run folder (run.json, metrics.arrow, evaluations.arrow, 4 checkpoints in 2 shards,
+ * manifest) and a data folder (dataset.json and the split files, empty): every file core declares a complete
+ * folder of its stage to hold.
+ */
 async function outputRoot(): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'sgdwalk-verify-'));
   dirs.push(root);
@@ -31,6 +35,9 @@ async function outputRoot(): Promise<string> {
     accuracy: f64(0, 0.5, 1), gradNorm: f64(1, 1, 1), gradCosine: f64(NaN, 0.5, 0.5), updateNorm: f64(0.1, 0.1, 0.1), distanceFromInit: f64(0.1, 0.2, 0.3),
     indices: [Int32Array.of(0, 1), Int32Array.of(2, 3), Int32Array.of(4, 5)],
   }, { runId: 'r' });
+  await writeColumns(join(train, 'evaluations.arrow'), EVALUATIONS_TABLE, {
+    epoch: Int32Array.of(1), step: Int32Array.of(3), split: ['validation'], loss: f64(1), accuracy: f64(0.5),
+  }, { runId: 'r' });
   const writer = await CheckpointWriter.create(join(train, 'checkpoints'), { runId: 'r', model, layout }, { shardSize: 2 });
   for (let step = 0; step < 4; step++) await writer.append(step, 0, new Float32Array(layout.totalSize).fill(step));
   await writer.close();
@@ -38,6 +45,7 @@ async function outputRoot(): Promise<string> {
   const data = join(root, 'data');
   await mkdir(data);
   await writeFile(join(data, 'dataset.json'), '{}\n');
+  for (const split of SPLIT_NAMES) for (const file of Object.values(splitFileNames(split))) await writeFile(join(data, file), '');
   await writeManifest(data, { stage: 'data', status: 'complete', config: {}, inputs: {}, versions: {} });
   return root;
 }
@@ -45,8 +53,8 @@ async function outputRoot(): Promise<string> {
 describe('verifyFolder', () => {
   it('finds nothing wrong in sound stage folders, alone or under an output root', async () => {
     const root = await outputRoot();
-    expect(await verifyFolder(root)).toEqual({ problems: [], filesChecked: 8, checkpointsChecked: 4 });
-    expect(await verifyFolder(join(root, 'train'))).toEqual({ problems: [], filesChecked: 6, checkpointsChecked: 4 });
+    expect(await verifyFolder(root)).toEqual({ problems: [], filesChecked: 15, checkpointsChecked: 4 });
+    expect(await verifyFolder(join(root, 'train'))).toEqual({ problems: [], filesChecked: 7, checkpointsChecked: 4 });
   });
 
   it('collects every problem, each naming its file (and step)', async () => {
@@ -92,6 +100,19 @@ describe('verifyFolder', () => {
       `${join(train, 'evaluations.arrow')}: column "split", row 0: "train" is not one of "validation", "test"`,
       `${join(train, 'metrics.arrow')}: missing column "epoch" (columns: step, loss)`,
     ]);
+  });
+
+  it('holds a complete folder to every file its stage writes, naming each missing one (issue 24)', async () => {
+    const root = await outputRoot();
+    const data = join(root, 'data');
+    // A manifest that says complete but lists only two of the stage's files, the others gone with it.
+    for (const split of ['train', 'test'] as const) for (const file of Object.values(splitFileNames(split))) await rm(join(data, file));
+    await rm(join(data, 'validation-labels.u8'));
+    await writeManifest(data, { stage: 'data', status: 'complete', config: {}, inputs: {}, versions: {} });
+    const { problems } = await verifyFolder(data);
+    expect(problems.map(formatProblem)).toEqual(
+      ['test-images.u8', 'test-labels.u8', 'train-images.u8', 'train-labels.u8', 'validation-labels.u8'].map((f) => `${join(data, f)}: missing: a complete data folder holds it`),
+    );
   });
 
   it('reports a missing manifest and checks the run without it', async () => {

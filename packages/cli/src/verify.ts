@@ -1,10 +1,10 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  FILES, SgdwalkError, TABLES, listStageFiles, manifestDiscrepancies, parseManifest, readJsonFile, readRunInfo, type Manifest, type ParameterLayout,
-  type TableDeclaration,
+  FILES, SgdwalkError, STAGE_FOLDER_ORDER, TABLES, listStageFiles, manifestDiscrepancies, missingStageFiles, parseManifest, readJsonFile, readRunInfo,
+  type Manifest, type ParameterLayout, type TableDeclaration,
 } from '@sgdwalk/core';
-import { problemOf, readColumns, readTable, verifyCheckpointStore } from '@sgdwalk/checkpoints';
+import { MaterializedCache, problemOf, readColumns, readTable, verifyCheckpointStore } from '@sgdwalk/checkpoints';
 import { ANCHOR_FILES, velocityLayout } from '@sgdwalk/train';
 
 /** One thing wrong in a folder: the file (the folder given joined with the file's path in it), the checkpoint's step. */
@@ -47,13 +47,11 @@ export async function verifyFolder(dir: string): Promise<Verification> {
   return result;
 }
 
-const STAGE_ORDER = ['data', 'train', 'analyze', 'report'];
-
 async function verifyTree(dir: string, result: Verification): Promise<void> {
   const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
   const isStage = entries.some((e) => !e.isDirectory());
   // A replay cache (docs/anchors.md): only folders named by a sha256, each a checkpoint store of one state.
-  if (!isStage && entries.length > 0 && entries.every((e) => /^[0-9a-f]{64}$/.test(e.name))) {
+  if (!isStage && MaterializedCache.isCacheListing(entries.map((e) => e.name))) {
     for (const e of entries) {
       const store = await verifyCheckpointStore(join(dir, e.name));
       result.problems.push(...store.problems);
@@ -67,7 +65,7 @@ async function verifyTree(dir: string, result: Verification): Promise<void> {
     return;
   }
   // Stage folders in pipeline order, then any others by name.
-  const rank = (name: string) => (STAGE_ORDER.indexOf(name) + STAGE_ORDER.length + 1) % (STAGE_ORDER.length + 1);
+  const rank = (name: string) => (STAGE_FOLDER_ORDER.indexOf(name) + STAGE_FOLDER_ORDER.length + 1) % (STAGE_FOLDER_ORDER.length + 1);
   const folders = entries.map((e) => e.name).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
   if (folders.length === 0) {
     result.problems.push({ file: dir, message: `empty: neither a stage folder (no ${FILES.manifest}) nor an output root holding stage folders` });
@@ -98,6 +96,12 @@ async function verifyStage(dir: string, result: Verification): Promise<void> {
 
   // Core's own comparison of a folder with its manifest (the one writeManifest and the stages rely on).
   if (manifest) problems.push(...(await manifestDiscrepancies(dir, manifest, files)));
+  // Every file its stage must write (core's one declaration), even if the manifest does not list it.
+  if (manifest) {
+    for (const rel of missingStageFiles(manifest, files)) {
+      if (!Object.hasOwn(manifest.files, rel)) problems.push({ file: join(dir, rel), message: `missing: a complete ${manifest.stage} folder holds it` });
+    }
+  }
 
   // A run folder: its manifest says so, or (manifest lost) it has the run's files.
   const isRun = manifest?.stage === 'train' || present.has(FILES.run) || files.some((f) => f.startsWith(`${FILES.checkpoints}/`));

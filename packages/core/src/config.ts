@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import rules from '../rules/pipeline-rules.cjs';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
@@ -13,8 +14,34 @@ import { fieldOf } from './json-file.js';
  * Each stage reads only its own section, so its Nx cache key covers only that section.
  */
 
+/**
+ * The largest sizes a config may make the program allocate, each checked at the schema so an absurd value
+ * is one line naming the field and the bound, never an allocation that ends in V8's heap dump (issue 23).
+ * Each is far above what the study uses (11 α points, 21×21 grids, 10,000 examples, 100-step windows).
+ */
+export const CONFIG_BOUNDS = {
+  /** Points of an α grid (analyze.alphas, analyze.initLine.points): 10,001 is a step of 1e-4 over [0, 1]. */
+  alphaPoints: 10_001,
+  /** Points along each side of a surface's grid. */
+  surfaceSide: 1_001,
+  /** Examples of an evaluation set, a surface's or the Hessian's subset, and an evaluation batch. */
+  examples: 10_000_000,
+  /** Checkpoints of one steps window, or entries of a list of steps or lags. */
+  listedSteps: 1_000_000,
+  /** A step number: the checkpoint tables store it as a 32-bit integer. */
+  step: 2 ** 31 - 1,
+  /** Lanczos iterations per checkpoint. */
+  iterations: 10_000,
+} as const;
+
+/** A count or size bounded by one of CONFIG_BOUNDS: the message names the bound. */
+const atMost = (bound: number, what: string) => z.number().int().max(bound, { message: `${what} must be at most ${bound.toLocaleString('en-US')}` });
+
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
+/** A step number (a checkpoint, a window's end, a lag). */
+const stepNumber = nonNegativeInt.max(CONFIG_BOUNDS.step, { message: `a step number must be at most ${CONFIG_BOUNDS.step} (the tables' 32-bit step column)` });
+const exampleCount = positiveInt.pipe(atMost(CONFIG_BOUNDS.examples, 'a number of examples'));
 
 /**
  * A model: a library name ("mlp-bn"), a library model with its knobs ({"library": "resnet-bn", "depth": 20,
@@ -32,14 +59,17 @@ const splitSizes = z.strictObject({ train: positiveInt.optional(), validation: p
  * The synthetic dataset's generator (dataset "synthetic"; tests and benchmarks): one random mean image
  * per class plus Gaussian pixel noise, all drawn from `seed`, so it is learnable and needs no files.
  */
+const syntheticSide = positiveInt.pipe(atMost(1024, 'a side of a synthetic image'));
+const syntheticCount = positiveInt.pipe(atMost(1_000_000, 'a synthetic split\'s number of examples'));
+
 const syntheticSchema = z.strictObject({
   /** [H, W, C] of one image (channel last). */
-  imageShape: z.tuple([positiveInt, positiveInt, positiveInt]).default([8, 8, 3]),
+  imageShape: z.tuple([syntheticSide, syntheticSide, positiveInt.pipe(atMost(64, 'a channel count'))]).default([8, 8, 3]),
   /** Labels are bytes, hence at most 256 classes. */
   classes: z.number().int().min(2).max(256).default(4),
   /** Examples per split. */
   counts: z
-    .strictObject({ train: positiveInt.default(1000), validation: positiveInt.default(200), test: positiveInt.default(200) })
+    .strictObject({ train: syntheticCount.default(1000), validation: syntheticCount.default(200), test: syntheticCount.default(200) })
     .default({ train: 1000, validation: 200, test: 200 }),
   seed: nonNegativeInt.default(0),
   /** Standard deviation of the pixel noise, in units of the pixel range (x/255); the class means lie in [0.25, 0.75]. */
@@ -64,7 +94,11 @@ export const dataSectionSchema = z
   // The resolved config (manifests, cache keys downstream) then always states the generator's settings.
   .overwrite((data) => (data.dataset === 'synthetic' && !data.synthetic ? { ...data, synthetic: syntheticSchema.parse({}) } : data));
 
-const stepRange = z.tuple([nonNegativeInt, nonNegativeInt]).refine(([a, b]) => a <= b, { message: 'range must be [from, to] with from <= to' });
+const stepRange = z.tuple([stepNumber, stepNumber]).refine(([a, b]) => a <= b, { message: 'range must be [from, to] with from <= to' });
+/** A window of dense checkpoints: every step of it is stored, so its length is bounded. */
+const windowSteps = stepRange.refine(([a, b]) => b - a + 1 <= CONFIG_BOUNDS.listedSteps, {
+  message: `a window of more than ${CONFIG_BOUNDS.listedSteps.toLocaleString('en-US')} steps (each a stored checkpoint): split the run or use "every"`,
+});
 const epochRange = z.tuple([positiveInt, positiveInt]).refine(([a, b]) => a <= b, { message: 'range must be [from, to] with from <= to' });
 
 export const checkpointPolicySchema = z.strictObject({
@@ -73,19 +107,19 @@ export const checkpointPolicySchema = z.strictObject({
    * Or in epochs (1-based): every step of epochs [from, to] and the step just before them, so runs of
    * different batch sizes checkpoint comparable stretches of training.
    */
-  windows: z.array(z.union([z.strictObject({ steps: stepRange }), z.strictObject({ epochs: epochRange })])).default([]),
+  windows: z.array(z.union([z.strictObject({ steps: windowSteps }), z.strictObject({ epochs: epochRange })])).default([]),
   /** A sparse checkpoint every N steps (0: none). */
-  every: nonNegativeInt.default(0),
+  every: stepNumber.default(0),
   /** Always keep θ_0 and the last step. */
   first: z.boolean().default(true),
   last: z.boolean().default(true),
   /** Checkpoints per Arrow shard file. */
-  shardSize: positiveInt.default(64),
+  shardSize: positiveInt.pipe(atMost(65_536, 'a shard\'s checkpoint count')).default(64),
   /**
    * Anchors: the full state and the optimizer state every N steps, and every step's state hash, so any
    * window can be replayed later and checked bit for bit (docs/anchors.md). Absent: no anchors.
    */
-  anchors: z.strictObject({ every: positiveInt }).optional(),
+  anchors: z.strictObject({ every: positiveInt.pipe(stepNumber) }).optional(),
 });
 
 export const trainSectionSchema = z.strictObject({
@@ -97,7 +131,7 @@ export const trainSectionSchema = z.strictObject({
   weightDecay: z.number().min(0).default(1e-4),
   epochs: positiveInt.default(2),
   /** Stop after this many steps (short test runs); default: all epochs. */
-  maxSteps: positiveInt.optional(),
+  maxSteps: positiveInt.pipe(stepNumber).optional(),
   /** auto = tfjs-node when its native binding loads, else wasm, else cpu. */
   backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   checkpoints: checkpointPolicySchema.default({ windows: [{ steps: [1, 100] }], every: 100, first: true, last: true, shardSize: 64 }),
@@ -163,10 +197,34 @@ const sweepSchema = z.record(z.string(), z.array(z.unknown())).superRefine((swee
 
 export type SweepValue = number | string | boolean;
 
-const alphaGrid = z.union([
-  z.array(z.number()).min(1, { message: 'the α grid is empty' }),
-  z.strictObject({ from: z.number(), to: z.number(), step: z.number().positive() }),
-]);
+/** One α: a finite number; the message names what the element is instead (`["NaN", "abc"]`). */
+const alphaValue = z.number({
+  error: (issue) => `an α must be a finite number, got ${issue.input === undefined ? 'nothing' : `${JSON.stringify(issue.input)} (${typeof issue.input})`}`,
+});
+const alphaList = z
+  .array(alphaValue)
+  .min(1, { message: 'the α grid is empty' })
+  .max(CONFIG_BOUNDS.alphaPoints, { message: `the α grid has more than ${CONFIG_BOUNDS.alphaPoints} points` });
+const alphaRange = z
+  .strictObject({ from: z.number(), to: z.number(), step: z.number().positive() })
+  .refine((g) => g.from <= g.to, { message: 'from must not be greater than to', path: ['to'] })
+  // Counted before alphaGridValues allocates them: {from: 0, to: 1, step: 1e-9} is 10⁹ points.
+  .refine((g) => (g.to - g.from) / g.step + 1 <= CONFIG_BOUNDS.alphaPoints, {
+    message: `the step makes more than ${CONFIG_BOUNDS.alphaPoints} α points between from and to: take a larger step`,
+    path: ['step'],
+  });
+type AlphaGridInput = z.output<typeof alphaList> | z.output<typeof alphaRange>;
+/**
+ * A list of α values or {from, to, step}. Chosen by the value's shape rather than a zod union, whose
+ * failure reports the closest option: `["NaN", "abc"]` would be "expected object", not what is wrong with
+ * which element.
+ */
+const alphaGrid = z.unknown().transform((value, ctx): AlphaGridInput => {
+  const result = (Array.isArray(value) ? alphaList : alphaRange).safeParse(value);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path, input: value });
+  return z.NEVER;
+});
 
 /** A fixed range of a surface's coordinate: [from, to] with from < to. */
 const coordinateRange = z.tuple([z.number(), z.number()]).refine(([a, b]) => a < b, { message: 'range must be [from, to] with from < to' });
@@ -188,24 +246,26 @@ const surfaceDirectionsSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('between'),
     /** The stored step the first direction points to (a = 1 reaches it). */
-    step: nonNegativeInt,
+    step: stepNumber,
     /** A stored step for the second direction; default a seeded random filter-normalised direction. */
-    second: nonNegativeInt.optional(),
+    second: stepNumber.optional(),
     seed: nonNegativeInt.default(0),
   }),
 ]);
+
+const surfaceSide = z.number().int().min(2).pipe(atMost(CONFIG_BOUNDS.surfaceSide, 'a side of the grid'));
 
 export const surfaceSchema = z
   .strictObject({
     /** Names the surface in surfaces.arrow, summary.json and the figure's file; default "<kind>" (then "-2", "-3"… when repeated). */
     id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { message: 'use lower-case letters, digits and dashes' }).optional(),
     /** The checkpoint step the plane is centred on; default the window's last stored step. */
-    centre: nonNegativeInt.optional(),
+    centre: stepNumber.optional(),
     directions: surfaceDirectionsSchema.default({ kind: 'pca' }),
     grid: z
       .strictObject({
         /** Points along a and b. */
-        size: z.tuple([z.number().int().min(2), z.number().int().min(2)]).default([21, 21]),
+        size: z.tuple([surfaceSide, surfaceSide]).default([21, 21]),
         /**
          * "path": the projected path's extent plus `margin` of it on each side; or fixed ranges of a and b.
          * Default "path" for pca and between, [-1, 1] × [-1, 1] for random directions (whose plane the path
@@ -216,7 +276,7 @@ export const surfaceSchema = z
       })
       .default({ size: [21, 21], margin: 0.25 }),
     /** Evaluate on a seeded subset of this many examples of the evaluation set; default all of it. */
-    examples: positiveInt.optional(),
+    examples: exampleCount.optional(),
   })
   .overwrite((s) => ({ ...s, grid: { ...s.grid, range: s.grid.range ?? (s.directions.kind === 'random' ? { a: [-1, 1], b: [-1, 1] } : 'path') } }));
 
@@ -234,12 +294,12 @@ function withSurfaceIds<T extends { id?: string; directions: { kind: string } }>
 /** The 1-D line θ_0 → θ_T and beyond (Goodfellow et al. 2015): by default the run's first to its last stored step. */
 export const initLineSchema = z.strictObject({
   /** The stored steps at α = 0 and α = 1; default the run's first and last stored steps (θ_0 and θ_T). */
-  steps: z.tuple([nonNegativeInt, nonNegativeInt]).refine(([a, b]) => a < b, { message: 'steps must be [from, to] with from < to' }).optional(),
+  steps: z.tuple([stepNumber, stepNumber]).refine(([a, b]) => a < b, { message: 'steps must be [from, to] with from < to' }).optional(),
   /** The α range drawn, beyond both ends by default. */
   from: z.number().default(-0.5),
   to: z.number().default(1.5),
-  points: z.number().int().min(3).default(41),
-  examples: positiveInt.optional(),
+  points: z.number().int().min(3).pipe(atMost(CONFIG_BOUNDS.alphaPoints, 'the line\'s number of points')).default(41),
+  examples: exampleCount.optional(),
 }).refine((line) => line.from < line.to, { message: 'from must be less than to', path: ['to'] });
 
 export const analyzeSectionSchema = z.strictObject({
@@ -248,11 +308,11 @@ export const analyzeSectionSchema = z.strictObject({
     .strictObject({
       split: z.enum(['train', 'validation', 'test']).default('train'),
       /** A seeded subset of this many examples, or "all" of the split. */
-      size: z.union([positiveInt, z.literal('all')]).default(10000),
+      size: z.union([exampleCount, z.literal('all')]).default(10000),
       seed: nonNegativeInt.default(0),
     })
     .default({ split: 'train', size: 10000, seed: 0 }),
-  evalBatchSize: positiveInt.default(500),
+  evalBatchSize: exampleCount.default(500),
   /** batch: normalise with each evaluation batch's statistics (the study's choice); running: stored running statistics. */
   bnMode: z.enum(['batch', 'running']).default('batch'),
   /** Analyse consecutive pairs whose later step lies in [from, to]; default: every consecutive pair stored. */
@@ -273,20 +333,20 @@ export const analyzeSectionSchema = z.strictObject({
       /** Barriers along the valley floor: the segment θ_t(α*_t) → θ_{t+1}(α*_{t+1}) of successive pairs. */
       floor: z.boolean().default(true),
       /** Lags k of B(t, k) between iterates k steps apart (both stored); [] for none. */
-      lags: z.array(positiveInt).default([2, 8, 32]),
+      lags: z.array(positiveInt.pipe(stepNumber)).max(CONFIG_BOUNDS.listedSteps).default([2, 8, 32]),
       /** B(t, k) is computed for start steps t that are multiples of this stride. */
-      every: positiveInt.default(10),
+      every: positiveInt.pipe(stepNumber).default(10),
     })
     .default({ floor: true, lags: [2, 8, 32], every: 10 }),
   sharpness: z
     .strictObject({
       /** Checkpoint steps at which to estimate the top Hessian eigenvalue; [] for none. */
-      steps: z.array(nonNegativeInt).default([]),
+      steps: z.array(stepNumber).max(CONFIG_BOUNDS.listedSteps).default([]),
       /** Size of the fixed, seeded subset of the training split the Hessian is taken on. */
-      subsetSize: positiveInt.default(1000),
+      subsetSize: exampleCount.default(1000),
       seed: nonNegativeInt.default(0),
       /** Lanczos iterations (Hessian-vector products) per checkpoint. */
-      iterations: positiveInt.default(20),
+      iterations: positiveInt.pipe(atMost(CONFIG_BOUNDS.iterations, 'the number of iterations')).default(20),
     })
     .default({ steps: [], subsetSize: 1000, seed: 0, iterations: 20 }),
   /** Loss surfaces on planes through the trajectory, with the path projected on them; [] for none. */
@@ -308,10 +368,18 @@ export const reportSectionSchema = z.strictObject({
   curvesPairs: positiveInt.default(50),
 });
 
+/** A pipeline's name: an Nx project name and the folder of its default output root, out/<name>. */
+const PIPELINE_NAME = /^[a-z0-9][a-z0-9-]*$/;
+
+/** One folder name, so out/<name> stays under out/ (a default name comes from a file's path: "..", ""). */
+function isFolderName(name: string): boolean {
+  return name !== '' && name !== '.' && name !== '..' && !/[\\/]/.test(name);
+}
+
 export const pipelineSchema = z.strictObject({
   $schema: z.string().optional(),
   /** Nx project name; default: the file's base name. */
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { message: 'use lower-case letters, digits and dashes' }).optional(),
+  name: z.string().regex(PIPELINE_NAME, { message: 'use lower-case letters, digits and dashes' }).optional(),
   description: z.string().optional(),
   /** Where the stage folders go, relative to the workspace root; default out/<name>. */
   outDir: z.string().optional(),
@@ -437,6 +505,11 @@ export function parseAnalyzeSection(value: unknown, file?: string): AnalyzeConfi
 export function parsePipeline(raw: unknown, file?: string): PipelineConfig {
   const parsed = parseSection(pipelineSchema, raw, file);
   const name = parsed.name ?? (file ? pipelineNameOf(file) : 'pipeline');
+  // The default output root is out/<name>: a name taken from the file's folder (`../pipeline.json` → "..")
+  // must not put it outside out/, where a stage would replace the user's folders.
+  if (parsed.name === undefined && parsed.outDir === undefined && !isFolderName(name)) {
+    throw new ConfigError(`the default name "${name}" (from the file's ${file && basename(file) === 'pipeline.json' ? 'folder' : 'name'}) would put the output outside out/: give the pipeline a "name" (lower-case letters, digits and dashes) or an "outDir"`, file, 'name');
+  }
   const config: PipelineConfig = {
     name,
     description: parsed.description,

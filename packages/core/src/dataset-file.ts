@@ -56,3 +56,11 @@ export const parseDatasetMeta: JsonCheck<DatasetMeta> = checkWith(datasetMetaSch
 export async function readDatasetMeta(path: string): Promise<DatasetMeta> {
   return readJsonFile(path, parseDatasetMeta);
 }
+
+export type SplitName = 'train' | 'validation' | 'test';
+export const SPLIT_NAMES: readonly SplitName[] = ['train', 'validation', 'test'];
+
+/** A split's files in a data folder: count × H×W×C uint8 pixels and count uint8 labels. */
+export function splitFileNames(split: SplitName): { images: string; labels: string } {
+  return { images: `${split}-images.u8`, labels: `${split}-labels.u8` };
+}

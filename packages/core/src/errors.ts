@@ -20,6 +20,8 @@ export const ERROR_CODES = [
   'import', // a run from another framework (ONNX graph, safetensors checkpoints) that cannot be imported
   'replay', // a replayed step of an anchored run whose state is not the one training recorded
   'queue', // the job queue's Redis unreachable, refusing the password, lost mid-run, or a job failed for good
+  'locked', // an output folder another sgdwalk process is writing (its lock names the holder)
+  'occupied', // an output folder sgdwalk did not write, which a stage replaces only with --overwrite
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

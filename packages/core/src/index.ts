@@ -15,7 +15,7 @@ export {
   type CheckpointPolicy, dataSectionSchema, trainSectionSchema, parseAnalyzeSection, parsePipeline, parseSection,
   resolveModel, alphaGridValues, type SweepValue, type SurfaceConfig,
 } from './config.js';
-export { type ResolvedPoint, parseSweepPipeline, loadSweepPipeline, findPoint, pointStageRoot } from './sweep.js';
+export { type ResolvedPoint, parseSweepPipeline, loadSweepPipeline, findPoint, pointStageRoot, stageFolder, STAGE_NAMES } from './sweep.js';
 export * from './contracts.js';
 export {
   declareTable, columnOf, TABLES, METRICS_TABLE, EVALUATIONS_TABLE, STATE_HASHES_TABLE, INTERPOLATION_TABLE, PAIRS_TABLE, BARRIERS_TABLE,
@@ -25,16 +25,17 @@ export {
 } from './tables.js';
 export {
   type Manifest, writeManifest, readManifest, checkAgainstManifest, SGDWALK_VERSION,
-  listStageFiles, parseManifest, manifestDiscrepancies,
+  listStageFiles, parseManifest, manifestDiscrepancies, stampManifestPipeline, ownerProblem, type FolderOwner,
 } from './manifest.js';
 export { type Logger, formatDuration, silentLogger } from './log.js';
 export { quantile, median, mean, fraction } from './stats.js';
 export { dot, norm, distance, updateCosine, interpolate } from './vector.js';
 export { pathExists } from './path-exists.js';
 export { readBoundedFile, checkRegularFile, type FileBound } from './bounded-file.js';
+export { STAGE_FOLDER_ORDER, missingStageFiles } from './stage-outputs.js';
 export { DATA_DIR_ENV, datasetDirEnv } from './dataset-location.js';
 export { parseAnalysisSummary, parseSurfaceMetadata } from './analysis-summary.js';
-export { DATASET_FORMAT_VERSION, parseDatasetMeta, readDatasetMeta, type DatasetMeta } from './dataset-file.js';
+export { DATASET_FORMAT_VERSION, parseDatasetMeta, readDatasetMeta, type DatasetMeta, SPLIT_NAMES, splitFileNames, type SplitName } from './dataset-file.js';
 export { readJsonFile, checkWith, fieldOf, type JsonCheck } from './json-file.js';
 export { readRunInfo } from './run-file.js';
 export type { BatchNormMode } from './batch-norm-mode.js';

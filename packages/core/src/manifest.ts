@@ -30,6 +30,8 @@ export async function listStageFiles(dir: string, prefix = ''): Promise<string[]
  */
 const manifestSchema = z.object({
   stage: z.string(),
+  /** The pipeline whose stage wrote the folder (stamped by the CLI; absent in folders written before it). */
+  pipeline: z.string().optional(),
   sgdwalkVersion: z.string(),
   createdAt: z.string(),
   status: z.enum(['complete', 'diverged']),
@@ -137,4 +139,70 @@ export async function checkAgainstManifest(dir: string, files: readonly string[]
       throw new SgdwalkError(`${path}: content changed since the ${manifest.stage} stage wrote it (sha256 ${actual}, manifest records ${recorded}); re-run that stage or restore the file`, 'integrity', { file: path });
     }
   }
+}
+
+/**
+ * Record which pipeline's stage wrote a finished folder, so a later run replaces only its own outputs (see
+ * ownerProblem). The manifest is not among the files it hashes, so the stamp changes no recorded sha256.
+ */
+export async function stampManifestPipeline(dir: string, pipeline: string): Promise<void> {
+  const manifest = await readManifest(dir);
+  await writeFileAtomic(join(dir, FILES.manifest), JSON.stringify({ ...manifest, pipeline }, null, 2) + '\n');
+}
+
+/** What a folder must be for a stage to replace it: the stage's own earlier output. */
+export interface FolderOwner {
+  /** The stage its manifest must name. */
+  stage: string;
+  /** The pipeline its manifest must name, when it names one. */
+  pipeline?: string;
+  /** For outputs without a manifest (export): the file names the stage writes, and nothing else. */
+  files?: RegExp;
+}
+
+/** Every entry under a folder, dot-names included (a user's .git is theirs too), '/'-separated and sorted. */
+async function listAllEntries(dir: string, prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(join(dir, prefix), { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) out.push(...(await listAllEntries(dir, rel)));
+    else out.push(rel);
+  }
+  return out.sort();
+}
+
+/**
+ * Why a stage must not replace the existing folder `dir`, or undefined when it may: it does not exist, is
+ * empty, or is recognisably the stage's own earlier output — its manifest names the stage (and the pipeline,
+ * when it records one) and it holds no file the manifest does not list. Hashes are not checked: a folder of
+ * the stage's own files with a changed byte is still the stage's to replace.
+ */
+export async function ownerProblem(dir: string, owner: FolderOwner): Promise<string | undefined> {
+  let entries: string[];
+  try {
+    entries = await listAllEntries(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    return code === 'ENOTDIR' ? 'is a file, not a folder sgdwalk wrote' : `cannot be read (${code ?? (e as Error).message})`;
+  }
+  if (entries.length === 0) return undefined;
+  const shown = (names: string[]) => `${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''}`;
+  if (owner.files) {
+    const foreign = entries.filter((e) => !owner.files!.test(e));
+    return foreign.length === 0 ? undefined : `holds files the ${owner.stage} stage does not write (${shown(foreign)})`;
+  }
+  if (!entries.includes(FILES.manifest)) return `has no ${FILES.manifest}: not a folder sgdwalk wrote`;
+  let manifest: Manifest;
+  try {
+    manifest = await readManifest(dir);
+  } catch {
+    return `has a ${FILES.manifest} that is not a stage manifest`;
+  }
+  if (manifest.stage !== owner.stage) return `holds the output of the ${manifest.stage} stage, not of ${owner.stage}`;
+  if (owner.pipeline !== undefined && manifest.pipeline !== undefined && manifest.pipeline !== owner.pipeline) {
+    return `holds the ${owner.stage} output of pipeline "${manifest.pipeline}", not of "${owner.pipeline}"`;
+  }
+  const foreign = entries.filter((e) => e !== FILES.manifest && !Object.hasOwn(manifest.files, e));
+  return foreign.length === 0 ? undefined : `holds files its ${FILES.manifest} does not list (${shown(foreign)})`;
 }

@@ -114,5 +114,17 @@ export function findPoint(points: readonly ResolvedPoint[], id: string, file?: s
  * shared at `<outDir>/data` and the comparison goes to `<outDir>/compare`.
  */
 export function pointStageRoot(outRoot: string, id: string): string {
-  return dirname(join(resolve(outRoot), ...rules.stageSegments('train', id)));
+  return dirname(stageFolder(outRoot, 'train', id));
 }
+
+/**
+ * A stage folder under an output root: `<outRoot>/<stage>`, or a sweep point's own stage at
+ * `<outRoot>/points/<id>/<stage>` (the rule the Nx plugin writes as the targets' outputs).
+ */
+export function stageFolder(outRoot: string, stage: string, point?: string): string {
+  return join(resolve(outRoot), ...rules.stageSegments(stage, point));
+}
+
+/** The stages of one run, in the order they run and read each other's outputs: data, train, analyze, report. */
+export const STAGE_NAMES: readonly StageName[] = rules.STAGE_ORDER.map(([stage]) => stage);
+export type StageName = (typeof rules.STAGE_ORDER)[number][0];

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DATASET_FORMAT_VERSION, DataError, FILES, parseDatasetMeta, readManifest, sha256, type DatasetMeta } from '@sgdwalk/core';
+import { DATASET_FORMAT_VERSION, DataError, FILES, SPLIT_NAMES, parseDatasetMeta, readManifest, sha256, splitFileNames, type DatasetMeta, type SplitName } from '@sgdwalk/core';
 import { checkLabels } from './idx.js';
 
 /**
@@ -12,11 +12,11 @@ import { checkLabels } from './idx.js';
  * Pixels stay uint8 on disk and in memory (a quarter of float32); they become float32 one batch at a time.
  */
 
-export type SplitName = 'train' | 'validation' | 'test';
-export const SPLIT_NAMES: readonly SplitName[] = ['train', 'validation', 'test'];
-
-/** dataset.json's schema, type and check live in core (dataset-file.ts): `sgdwalk import` reads the file too. */
-export { DATASET_FORMAT_VERSION, type DatasetMeta };
+/**
+ * dataset.json's schema, type and check, and the split files' names, live in core (dataset-file.ts):
+ * `sgdwalk import` reads the file too, and `verify` holds a data folder to its files.
+ */
+export { DATASET_FORMAT_VERSION, SPLIT_NAMES, splitFileNames, type DatasetMeta, type SplitName };
 
 export interface SplitData {
   /** count × H×W×C pixels, HWC per image. */
@@ -30,10 +30,6 @@ export interface PreparedDataset {
   /** sha256 of dataset.json: ties a training run to the exact data it saw. */
   hash: string;
   splits: Record<SplitName, SplitData>;
-}
-
-export function splitFileNames(split: SplitName): { images: string; labels: string } {
-  return { images: `${split}-images.u8`, labels: `${split}-labels.u8` };
 }
 
 export function pixelsPerImage(meta: Pick<DatasetMeta, 'imageShape'>): number {
