@@ -38,6 +38,7 @@ const lineContextSpec = z.strictObject({
   evalBatchSize: positiveInt.max(MAX_BATCH),
   provider: z.enum(['auto', 'cuda', 'webgpu', 'cpu']),
   engine: z.enum(['fast', 'naive']),
+  evalSetHash: contentKey,
 });
 
 const lineEnd = z.union([
