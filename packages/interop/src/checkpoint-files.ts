@@ -1,7 +1,8 @@
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import { z } from 'zod';
-import { SgdwalkError, checkWith, parseJsonText, pathExists, readBoundedFile, type JsonCheck } from '@sgdwalk/core';
+import { SgdwalkError, checkRegularFile, checkWith, parseJsonText, pathExists, readBoundedFile, type JsonCheck } from '@sgdwalk/core';
+import { SAFETENSORS_BOUND } from './safetensors.js';
 import { interopError } from './interop-error.js';
 
 /** A checkpoint folder's manifest, mapping steps to files: {"0": "init.safetensors", "10": "ckpt-10.safetensors"}. */
@@ -94,8 +95,11 @@ export async function listStepFiles(dir: string): Promise<StepFile[]> {
     const byStep = new Map<number, string>();
     for (const entry of entries) {
       const match = STEP_NAME.exec(entry.name);
-      // A step is a .safetensors file or a folder; other files (notes, metrics) are not steps.
-      if (!match || (match[2] ? !entry.isFile() : !entry.isDirectory())) continue;
+      if (!match) continue;
+      // A step is a .safetensors entry (whatever it is: the reader refuses what is not a regular file) or a
+      // folder (a link to one too); other entries (notes, metrics) are not steps.
+      const folder = entry.isDirectory() || (entry.isSymbolicLink() && (await stat(join(dir, entry.name)).then((s) => s.isDirectory(), () => false)));
+      if (match[2] ? folder : !folder) continue;
       const step = Number(match[1]);
       if (!Number.isSafeInteger(step)) continue;
       const other = byStep.get(step);
@@ -106,6 +110,17 @@ export async function listStepFiles(dir: string): Promise<StepFile[]> {
   }
   if (files.length === 0) throw interopError(dir, `no checkpoints: expected step-<N>.safetensors files (or <N>.safetensors, or a folder per step: step-<N>/) or a ${STEPS_MANIFEST}`);
   return files.sort((a, b) => a.step - b.step);
+}
+
+/**
+ * Every listed step checked by type and size before the first is read (a step folder is read as shards), so
+ * a device or a huge file at step 40 is refused before 39 steps of work.
+ */
+export async function checkStepFiles(files: readonly StepFile[]): Promise<void> {
+  for (const { file } of files) {
+    const folder = await stat(file).then((s) => s.isDirectory(), () => false);
+    if (!folder) await checkRegularFile(file, SAFETENSORS_BOUND);
+  }
 }
 
 /**

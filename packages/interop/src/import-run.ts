@@ -2,11 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
-  ConfigError, FILES, METRICS_TABLE, RUN_FORMAT_VERSION, dataSectionSchema, distance, hashJson, pathExists, readDatasetMeta, sha256, sha256File,
+  ConfigError, FILES, METRICS_TABLE, RUN_FORMAT_VERSION, dataSectionSchema, distance, hashJson, pathExists, readBoundedFile, readDatasetMeta, sha256, sha256File,
   trainSectionSchema, writeFileAtomic, writeManifest, type Logger, type ModelSpec, type RunInfo, type WrittenColumnsOf,
 } from '@sgdwalk/core';
 import { CheckpointWriter, writeColumns } from '@sgdwalk/checkpoints';
-import { listStepFiles } from './checkpoint-files.js';
+import { checkStepFiles, listStepFiles } from './checkpoint-files.js';
 import { checkNoFoldedBatchNorm, withOwnInitializers } from './deduplicated-initializers.js';
 import { checkImportable, stateTensors } from './evaluation-graph.js';
 import { importedLayout, stateVector } from './imported-layout.js';
@@ -102,13 +102,13 @@ function metricsColumns(
 export async function importRun(opts: ImportRunOptions): Promise<RunInfo> {
   const started = performance.now();
   const { outDir, log } = opts;
-  const graphBytes = await readFile(opts.onnxFile).catch((e: NodeJS.ErrnoException) => {
-    throw interopError(opts.onnxFile, `cannot read (${e.code ?? e})`);
-  });
+  // protobuf's own limit on a message is 2 GiB: a larger file or a device is refused before reading.
+  const graphBytes = await readBoundedFile(opts.onnxFile, { maxBytes: 2 * 1024 ** 3 - 1, what: 'ONNX graph', code: 'import' });
   const given = decodeModel(graphBytes, opts.onnxFile);
   const dataset = await datasetOf(opts);
   checkImportable(given, dataset, opts.onnxFile);
   const stepFiles = await listStepFiles(opts.checkpointsDir);
+  await checkStepFiles(stepFiles);
   // The first step decides what the graph's state is: the names it stores (de-duplicated ones included).
   const first = await readStep(stepFiles[0].file);
   const stored = new Set(first.tensors.map((t) => t.name));

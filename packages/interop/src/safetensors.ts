@@ -1,4 +1,4 @@
-import { readBoundedFile, writeFileAtomic } from '@sgdwalk/core';
+import { readBoundedFile, writeFileAtomic, type FileBound } from '@sgdwalk/core';
 import { interopError } from './interop-error.js';
 
 /**
@@ -43,6 +43,7 @@ export const MAX_HEADER_BYTES = 100_000_000;
  * network's step (a larger model is stored as shards, each file within this bound).
  */
 export const MAX_SAFETENSORS_BYTES = 2 * 1024 ** 3;
+export const SAFETENSORS_BOUND: FileBound = { maxBytes: MAX_SAFETENSORS_BYTES, what: 'safetensors file', code: 'import' };
 
 function halfToFloat(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
@@ -157,7 +158,7 @@ function checkTiling(entries: ReadonlyArray<{ name: string; begin: number; end: 
  * byte is read: a device such as /dev/zero or a huge file is one line naming it), then parsed.
  */
 export async function readSafetensors(file: string): Promise<SafetensorsContents> {
-  const bytes = await readBoundedFile(file, { maxBytes: MAX_SAFETENSORS_BYTES, what: 'safetensors file', code: 'import' });
+  const bytes = await readBoundedFile(file, SAFETENSORS_BOUND);
   return parseSafetensors(bytes, file);
 }
 
