@@ -36,11 +36,11 @@ const EXPORTED_FILES = /^(step-\d+\.safetensors|model\.onnx|metrics\.csv)$/;
 const importOptions = (c: Argv) =>
   c
         .option('onnx', { type: 'string', demandOption: true, describe: 'the network as ONNX, its parameters as initializers (torch.onnx.export of the model)' })
-        .option('checkpoints', { type: 'string', demandOption: true, describe: 'folder of step-<N>.safetensors files (or a steps.json mapping steps to files), tensors named as the initializers' })
+        .option('checkpoints', { type: 'string', demandOption: true, describe: 'folder of step-<N>.safetensors or <N>.safetensors files, step-<N>/ folders (one file, or Hugging Face shards with model.safetensors.index.json), or a steps.json mapping steps to files; tensors named as the initializers' })
         .option('dataset', { choices: ['mnist', 'fashion-mnist', 'cifar10', 'synthetic'] as const, demandOption: true, describe: 'the dataset it was trained on (its examples must fit the graph\'s input)' })
         .option('data', { type: 'string', describe: 'a prepared data folder of that dataset (sgdwalk data): its shape is checked and its hash recorded' })
         .option('metrics', { type: 'string', describe: 'per-step metrics, CSV or JSONL: step, loss, lr, gradCosine, … (optional)' })
-        .option('lr', { type: 'number', describe: 'learning rate (default: the metrics\' lr)' })
+        .option('lr', { type: 'number', describe: 'learning rate (default: the metrics\' lr; neither: imported with the lr unknown)' })
         .option('batch-size', { type: 'number', describe: 'batch size (default: the metrics\' batchSize)' })
         .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the run folder to write, e.g. out/x/train' })
         .option('overwrite', OVERWRITE_OPTION)

@@ -36,7 +36,14 @@ const runSourceSchema = z.object({
   /** sha256 of the graph file. */
   graphSha256: z.string(),
   /** What the graph and checkpoints were imported from (paths as given), and the graph's producer. */
-  importedFrom: z.object({ onnx: z.string(), checkpoints: z.string(), metrics: z.string().optional(), producer: z.string() }),
+  importedFrom: z.object({
+    onnx: z.string(),
+    checkpoints: z.string(),
+    metrics: z.string().optional(),
+    producer: z.string(),
+    /** Names the given graph gave by Identity over an equal initializer, made initializers of their own in the stored graph. */
+    deduplicated: z.array(z.string()).optional(),
+  }),
 });
 export type RunSource = z.output<typeof runSourceSchema>;
 
@@ -44,7 +51,13 @@ export const runInfoSchema = z.object({
   formatVersion: z.number().refine((v) => v === RUN_FORMAT_VERSION, { message: `run format version is not supported (this sgdwalk reads version ${RUN_FORMAT_VERSION})` }),
   runId: z.string().min(1),
   /** The resolved train section the run was trained with (checked here for what readers print and use). */
-  config: z.object({ lr: z.number(), batchSize: positiveInt, seed: nonNegativeInt, epochs: positiveInt }),
+  config: z.object({
+    /** Absent only for an imported run whose learning rate is not known (see learningRateOf). */
+    lr: z.number().optional(),
+    batchSize: positiveInt,
+    seed: nonNegativeInt,
+    epochs: positiveInt,
+  }),
   /** The resolved model spec (of a run trained here), or an imported run's shapes. */
   model: storedModelSchema,
   layout: parameterLayoutSchema,
@@ -79,6 +92,15 @@ export type RunInfo = Omit<z.output<typeof runInfoSchema>, 'config' | 'model' | 
   model: TrainConfig['model'];
   layout: import('./layout.js').ParameterLayout;
 };
+
+/**
+ * A run's learning rate, or undefined when it is not known (an imported run given neither --lr nor an lr
+ * column): what needs it (2/η, the report's headline) says "lr unknown" instead.
+ */
+export function learningRateOf(run: Pick<RunInfo, 'config'>): number | undefined {
+  const lr = (run.config as { lr?: number }).lr;
+  return typeof lr === 'number' && Number.isFinite(lr) ? lr : undefined;
+}
 
 /** Check a parsed run.json; the error names the file and the first field that is wrong. */
 export function parseRunInfo(value: unknown, file: string): RunInfo {

@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SgdwalkError } from '@sgdwalk/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdir } from 'node:fs/promises';
 import { listStepFiles } from './checkpoint-files.js';
+import { encodeSafetensors } from './safetensors.js';
+import { readStep } from './step-tensors.js';
 import { importedLayout, stateVector } from './imported-layout.js';
 import { readImportedMetrics } from './metrics-file.js';
 
@@ -55,7 +58,50 @@ describe('checkpoint folders', () => {
   it('says so when a folder holds no checkpoint', async () => {
     const d = join(dir, 'empty');
     await import('node:fs/promises').then((fs) => fs.mkdir(d, { recursive: true }));
-    await expect(listStepFiles(d)).rejects.toThrow(/no checkpoints: expected step-<N>\.safetensors files or a steps\.json/);
+    await expect(listStepFiles(d)).rejects.toThrow(/no checkpoints: expected step-<N>\.safetensors files \(or <N>\.safetensors, or a folder per step: step-<N>\/\) or a steps\.json/);
+  });
+});
+
+describe('checkpoint layouts: numbered files, a folder per step, Hugging Face shards', () => {
+  const tensor = (name: string, values: number[]) => ({ name, shape: [values.length], values: Float32Array.from(values) });
+
+  it('lists <N>.safetensors files and step-<N>/ or checkpoint-<N>/ folders by step; other entries are not steps', async () => {
+    const d = join(dir, 'layouts');
+    await mkdir(join(d, 'step-2'), { recursive: true });
+    await mkdir(join(d, 'checkpoint-10'), { recursive: true });
+    await mkdir(join(d, 'notes'), { recursive: true });
+    await writeFile(join(d, '0.safetensors'), '');
+    await writeFile(join(d, 'step-3'), ''); // a file without the suffix is not a step
+    expect((await listStepFiles(d)).map((f) => [f.step, f.file.slice(d.length + 1)])).toEqual([[0, '0.safetensors'], [2, 'step-2'], [10, 'checkpoint-10']]);
+    await writeFile(join(d, '2.safetensors'), '');
+    await expect(listStepFiles(d)).rejects.toThrow(/two checkpoints of step 2: (step-2 and 2\.safetensors|2\.safetensors and step-2)/);
+  });
+
+  it('reads a sharded step: each shard\'s tensors, as its index assigns them; a step folder of one file', async () => {
+    const step = join(dir, 'sharded', 'step-1');
+    await mkdir(step, { recursive: true });
+    await writeFile(join(step, 'model-00001-of-00002.safetensors'), encodeSafetensors([tensor('fc1.weight', [1, 2]), tensor('fc1.bias', [3])]));
+    await writeFile(join(step, 'model-00002-of-00002.safetensors'), encodeSafetensors([tensor('fc2.weight', [4])]));
+    const index = join(step, 'model.safetensors.index.json');
+    const weightMap = { 'fc1.weight': 'model-00001-of-00002.safetensors', 'fc1.bias': 'model-00001-of-00002.safetensors', 'fc2.weight': 'model-00002-of-00002.safetensors' };
+    await writeFile(index, JSON.stringify({ metadata: { total_size: 16 }, weight_map: weightMap }));
+    const read = await readStep(step);
+    expect(read.tensors.map((t) => [t.name, Array.from(t.values)])).toEqual([['fc1.weight', [1, 2]], ['fc1.bias', [3]], ['fc2.weight', [4]]]);
+    // A tensor the index puts in another shard, one the shard lacks, a shard outside the folder.
+    await writeFile(index, JSON.stringify({ weight_map: { ...weightMap, 'fc1.bias': 'model-00002-of-00002.safetensors' } }));
+    await expect(readStep(step)).rejects.toThrow(`${join(step, 'model-00001-of-00002.safetensors')}: tensor fc1.bias: not in this shard's part of the index ${index}`);
+    await writeFile(index, JSON.stringify({ weight_map: { ...weightMap, 'fc3.weight': 'model-00002-of-00002.safetensors' } }));
+    await expect(readStep(step)).rejects.toThrow(`${join(step, 'model-00002-of-00002.safetensors')}: tensor fc3.weight: missing: the index ${index} says this shard holds it`);
+    await writeFile(index, JSON.stringify({ weight_map: { ...weightMap, 'fc2.weight': '../../elsewhere.safetensors' } }));
+    await expect(readStep(step)).rejects.toThrow(`${index}: tensor fc2.weight's shard "../../elsewhere.safetensors" is outside ${step}: give a path inside the folder`);
+    await writeFile(index, JSON.stringify({ weight_map: ['fc1.weight'] }));
+    await expect(readStep(step)).rejects.toThrow(`${index}: field "weight_map": must map tensor names to shard files`);
+    const single = join(dir, 'single', 'checkpoint-4');
+    await mkdir(single, { recursive: true });
+    await writeFile(join(single, 'model.safetensors'), encodeSafetensors([tensor('w', [5])]));
+    expect((await readStep(single)).tensors.map((t) => t.name)).toEqual(['w']);
+    await writeFile(join(single, 'other.safetensors'), encodeSafetensors([tensor('w', [5])]));
+    await expect(readStep(single)).rejects.toThrow(`${single}: a step folder holds one .safetensors file or shards with a model.safetensors.index.json; this one has 2 .safetensors files`);
   });
 });
 

@@ -1,18 +1,19 @@
-import { copyFile, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
-  ConfigError, FILES, METRICS_TABLE, RUN_FORMAT_VERSION, dataSectionSchema, distance, hashJson, pathExists, readDatasetMeta, sha256, sha256File,
+  ConfigError, FILES, METRICS_TABLE, RUN_FORMAT_VERSION, dataSectionSchema, distance, hashJson, pathExists, readBoundedFile, readDatasetMeta, sha256, sha256File,
   trainSectionSchema, writeFileAtomic, writeManifest, type Logger, type ModelSpec, type RunInfo, type WrittenColumnsOf,
 } from '@sgdwalk/core';
 import { CheckpointWriter, writeColumns } from '@sgdwalk/checkpoints';
-import { listStepFiles } from './checkpoint-files.js';
+import { checkStepFiles, listStepFiles } from './checkpoint-files.js';
+import { checkNoFoldedBatchNorm, withOwnInitializers } from './deduplicated-initializers.js';
 import { checkImportable, stateTensors } from './evaluation-graph.js';
 import { importedLayout, stateVector } from './imported-layout.js';
 import { interopError } from './interop-error.js';
 import { readImportedMetrics, type ImportedMetrics } from './metrics-file.js';
-import { decodeModel } from '@sgdwalk/onnx';
-import { readSafetensors } from './safetensors.js';
+import { decodeModel, encodeModel } from '@sgdwalk/onnx';
+import { readStep, type StepTensors } from './step-tensors.js';
 
 /** The imported graph's name inside the run folder (also what `export` writes). */
 export const GRAPH_FILE = 'model.onnx';
@@ -45,7 +46,10 @@ export interface ImportRunOptions {
   dataDir?: string;
   /** Per-step metrics logged by the training framework (CSV or JSONL). */
   metricsFile?: string;
-  /** The learning rate (else the metrics' first lr); the analysis reports 2/η beside sharpness. */
+  /**
+   * The learning rate (else the metrics' first lr); the analysis reports 2/η beside sharpness. Neither
+   * given: the run is imported with its learning rate unknown (run.json's config has no lr).
+   */
   lr?: number;
   batchSize?: number;
   /** The run folder to write (a staging folder: the caller swaps it in on success). */
@@ -98,32 +102,43 @@ function metricsColumns(
 export async function importRun(opts: ImportRunOptions): Promise<RunInfo> {
   const started = performance.now();
   const { outDir, log } = opts;
-  const graphBytes = await readFile(opts.onnxFile).catch((e: NodeJS.ErrnoException) => {
-    throw interopError(opts.onnxFile, `cannot read (${e.code ?? e})`);
-  });
-  const model = decodeModel(graphBytes, opts.onnxFile);
+  // protobuf's own limit on a message is 2 GiB: a larger file or a device is refused before reading.
+  const graphBytes = await readBoundedFile(opts.onnxFile, { maxBytes: 2 * 1024 ** 3 - 1, what: 'ONNX graph', code: 'import' });
+  const given = decodeModel(graphBytes, opts.onnxFile);
   const dataset = await datasetOf(opts);
-  checkImportable(model, dataset, opts.onnxFile);
+  checkImportable(given, dataset, opts.onnxFile);
+  const stepFiles = await listStepFiles(opts.checkpointsDir);
+  await checkStepFiles(stepFiles);
+  // The first step decides what the graph's state is: the names it stores (de-duplicated ones included).
+  const first = await readStep(stepFiles[0].file);
+  const stored = new Set(first.tensors.map((t) => t.name));
+  checkNoFoldedBatchNorm(given, stored, first.path, opts.onnxFile);
+  const { model, aliases } = withOwnInitializers(given, stored);
+  if (aliases.length > 0) {
+    log.info(`the graph gives ${aliases.length} state tensors by Identity over an equal initializer (torch.onnx.export's de-duplication: ${aliases.slice(0, 3).map((a) => `${a.name} = ${a.of}`).join(', ')}${aliases.length > 3 ? ', …' : ''}); each is fed its own values`);
+  }
+  const storedGraph = aliases.length > 0 ? encodeModel(model) : graphBytes;
   const state = stateTensors(model);
   if (state.length === 0) throw interopError(opts.onnxFile, 'the graph has no float initializers: nothing to walk (export it with its parameters as initializers)');
   const layout = importedLayout(state);
-  const stepFiles = await listStepFiles(opts.checkpointsDir);
   const logged = opts.metricsFile ? await readImportedMetrics(opts.metricsFile) : undefined;
   const lr = opts.lr ?? logged?.columns.lr.find(Number.isFinite);
-  if (lr === undefined) throw new ConfigError('the learning rate is not known: give --lr, or an lr column in the metrics file', undefined, '--lr');
+  if (lr === undefined) log.info('learning rate unknown (no --lr, no lr column in the metrics): imported without it; what needs it (2/η beside sharpness) will say "lr unknown"');
   const batchSize = opts.batchSize ?? logged?.columns.batchSize.find(Number.isFinite) ?? 0;
 
   const spec: ModelSpec = { name: `imported ${basename(opts.onnxFile)}`, inputShape: dataset.imageShape, classes: dataset.classes, layers: [] };
-  const graphSha256 = sha256(graphBytes);
+  const graphSha256 = sha256(storedGraph);
   const runId = hashJson({ imported: graphSha256, steps: stepFiles.map((f) => f.step) }).slice(0, 16);
   const writer = await CheckpointWriter.create(join(outDir, FILES.checkpoints), { runId, model: spec, layout });
   const fromCheckpoints = new Map<number, { updateNorm: number; distanceFromInit: number }>();
   let initial: Float32Array | undefined;
   let previous: { step: number; state: Float32Array } | undefined;
+  const leftOut = new Map<string, string>();
   try {
     for (const [i, { step, file }] of stepFiles.entries()) {
-      const { tensors } = await readSafetensors(file);
-      const vector = stateVector(layout, tensors, file, opts.onnxFile);
+      const { path, tensors, nonFloat }: StepTensors = i === 0 ? first : await readStep(file);
+      const vector = stateVector(layout, tensors, path, opts.onnxFile, nonFloat);
+      for (const t of nonFloat) leftOut.set(t.name, t.dtype);
       if (step === 0) initial = vector;
       fromCheckpoints.set(step, {
         updateNorm: previous?.step === step - 1 ? distance(previous.state, vector, layout.trainableSize) : NaN,
@@ -136,11 +151,17 @@ export async function importRun(opts: ImportRunOptions): Promise<RunInfo> {
   } finally {
     await writer.close();
   }
-  await copyFile(opts.onnxFile, join(outDir, GRAPH_FILE));
+  if (leftOut.size > 0) {
+    log.info(`left out ${leftOut.size} non-float tensors of the checkpoints (${[...leftOut].slice(0, 3).map(([n, d]) => `${n} ${d}`).join(', ')}${leftOut.size > 3 ? ', …' : ''}): a graph's state is its float initializers`);
+  }
+  // The graph as given, or with its de-duplicated names made initializers of their own (graphSha256 is the stored file's).
+  await writeFileAtomic(join(outDir, GRAPH_FILE), storedGraph);
   const steps = [...new Set([...(logged?.step ?? []), ...stepFiles.map((f) => f.step)])].filter((s) => s > 0).sort((a, b) => a - b);
   await writeColumns(join(outDir, METRICS_TABLE.file), METRICS_TABLE, metricsColumns(steps, logged, fromCheckpoints, batchSize), { runId });
   const lastStep = stepFiles.at(-1)!.step;
-  const config = { ...trainSectionSchema.parse({ lr, ...(batchSize > 0 ? { batchSize } : {}) }), model: spec };
+  const { lr: _defaultLr, ...defaults } = trainSectionSchema.parse({ ...(batchSize > 0 ? { batchSize } : {}) });
+  // An unknown learning rate is absent from config, never a default that 2/η would silently use.
+  const config = { ...defaults, ...(lr === undefined ? {} : { lr }), model: spec } as RunInfo['config'];
   const run: RunInfo = {
     formatVersion: RUN_FORMAT_VERSION,
     runId,
@@ -162,7 +183,8 @@ export async function importRun(opts: ImportRunOptions): Promise<RunInfo> {
         onnx: opts.onnxFile,
         checkpoints: opts.checkpointsDir,
         ...(opts.metricsFile ? { metrics: opts.metricsFile } : {}),
-        producer: `${model.producer_name ?? 'unknown'} ${model.producer_version ?? ''}`.trim(),
+        producer: `${given.producer_name ?? 'unknown'} ${given.producer_version ?? ''}`.trim(),
+        ...(aliases.length > 0 ? { deduplicated: aliases.map((a) => a.name) } : {}),
       },
     },
     tensors: { trainable: layout.tensors.filter((t) => t.role === 'trainable').map((t) => t.name), buffers: layout.tensors.filter((t) => t.role === 'buffer').map((t) => t.name) },

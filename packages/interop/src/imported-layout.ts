@@ -28,11 +28,19 @@ export const IGNORED_TENSOR = /(^|\.)num_batches_tracked$/;
  * One checkpoint's tensors as the flat state vector of `layout`: the set of names must be the layout's
  * (PyTorch's num_batches_tracked aside) and every shape the graph's. Errors name the file and the tensor.
  */
-export function stateVector(layout: ParameterLayout, tensors: readonly NamedTensor[], file: string, graphFile: string): Float32Array {
+export function stateVector(
+  layout: ParameterLayout,
+  tensors: readonly NamedTensor[],
+  file: string,
+  graphFile: string,
+  nonFloat: ReadonlyArray<{ name: string; dtype: string }> = [],
+): Float32Array {
   const byName = new Map(tensors.filter((t) => !IGNORED_TENSOR.test(t.name)).map((t) => [t.name, t]));
   const state = new Float32Array(layout.totalSize);
   for (const slot of layout.tensors) {
     const tensor = byName.get(slot.name);
+    const stored = nonFloat.find((t) => t.name === slot.name);
+    if (!tensor && stored) throw interopError(file, `stored as ${stored.dtype}; the graph ${graphFile} has it as a float32 initializer [${slot.shape.join(', ')}]`, slot.name);
     if (!tensor) {
       // torch.onnx.export in eval mode folds batch norms into convs and names the results itself.
       const hint = /^onnx::/.test(slot.name) ? ' (a name torch.onnx.export made up: export with training=torch.onnx.TrainingMode.TRAINING and do_constant_folding=False so the initializers keep their state_dict names)' : '';

@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { readBoundedFile } from '@sgdwalk/core';
 import { interopError } from './interop-error.js';
 
 /**
@@ -55,13 +55,11 @@ function records(text: string, file: string): Array<{ line: number; values: Reco
   });
 }
 
+const MAX_METRICS_BYTES = 512 * 1024 * 1024;
+
 export async function readImportedMetrics(file: string): Promise<ImportedMetrics> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw interopError(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? e})`);
-  }
+  // A metrics log of a few million steps is tens of MB; a larger file or a device is refused before reading.
+  const text = (await readBoundedFile(file, { maxBytes: MAX_METRICS_BYTES, what: 'metrics file', code: 'import' })).toString('utf8');
   const rows = records(text, file);
   const metrics: ImportedMetrics = { step: [], columns: Object.fromEntries(IMPORTED_METRIC_COLUMNS.map((c) => [c, [] as number[]])) as ImportedMetrics['columns'] };
   const seen = new Set<number>();

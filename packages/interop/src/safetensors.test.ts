@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@sgdwalk/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeSafetensors, parseSafetensors, readSafetensors, writeSafetensors } from './safetensors.js';
 
@@ -59,11 +60,52 @@ describe('safetensors', () => {
     ['offsets past the data', () => fileOf({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, new Uint8Array(4)), /x\.safetensors: tensor w: data_offsets \[0, 8\] overrun the file \(4 data bytes\)/],
     ['offsets that disagree with the shape', () => fileOf({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8)), /tensor w: data_offsets \[0, 8\] hold 8 bytes; shape \[3\] in F32 needs 12/],
     ['an unknown dtype', () => fileOf({ w: { dtype: 'Q4', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4)), /tensor w: unknown dtype "Q4" \(sgdwalk reads F32, F16 and BF16/],
-    ['an integer dtype', () => fileOf({ w: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)), /tensor w: dtype I64 is not supported/],
+    ['a float dtype not read', () => fileOf({ w: { dtype: 'F64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)), /tensor w: dtype F64 is not supported/],
+    ['an integer tensor whose offsets disagree with its shape', () => fileOf({ n: { dtype: 'I64', shape: [], data_offsets: [0, 4] } }, new Uint8Array(4)), /tensor n: data_offsets \[0, 4\] hold 4 bytes; shape \[\] in I64 needs 8/],
+    ['a header length over the bound, before reading it', () => {
+      const bytes = new Uint8Array(16);
+      new DataView(bytes.buffer).setBigUint64(0, 2n ** 62n, true);
+      return bytes;
+    }, /^x\.safetensors: the header length says 4611686018427387904 bytes, over the limit of 100000000 \(safetensors' own bound\): not a safetensors file$/],
+    ['overlapping offsets', () => fileOf({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, new Uint8Array(12)),
+      /^x\.safetensors: tensors a and b overlap: data_offsets \[0, 8\] and \[4, 12\] \(safetensors tensors must tile the data: sorted by offset, no overlap, no gap, the last ending at the end of the file\)$/],
+    ['two tensors on the same bytes', () => fileOf({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4)),
+      /x\.safetensors: tensors a and b overlap: data_offsets \[0, 4\] and \[0, 4\]/],
+    ['a gap between tensors', () => fileOf({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, new Uint8Array(12)),
+      /x\.safetensors: 4 data bytes between tensors a \[0, 4\] and b \[8, 12\] belong to no tensor/],
+    ['bytes before the first tensor', () => fileOf({ b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(8)), /x\.safetensors: 4 data bytes before the first tensor b \[4, 8\] belong to no tensor/],
+    ['bytes after the last tensor', () => fileOf({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(12)), /x\.safetensors: 8 data bytes after the last tensor a \[0, 4\] belong to no tensor/],
     ['a bad shape', () => fileOf({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4)), /tensor w: shape \[-1\] is not a list of sizes/],
     ['metadata that is not a map', () => fileOf({ __metadata__: 'format: pt' }, new Uint8Array(0)), /x\.safetensors: "__metadata__" must map names to strings, got "format: pt"/],
     ['a metadata value that is not a string', () => fileOf({ __metadata__: { epoch: 3 } }, new Uint8Array(0)), /x\.safetensors: "__metadata__" must map names to strings; "epoch" is 3/],
   ])('rejects %s, naming the file and the tensor', (_what, bytes, message) => {
     expect(() => parseSafetensors(bytes(), 'x.safetensors')).toThrow(message);
+  });
+
+  it('checks integer tensors (a full state_dict\'s num_batches_tracked) and lists them without reading them as state', () => {
+    const data = new Uint8Array(12);
+    new DataView(data.buffer).setFloat32(0, 1.5, true);
+    new DataView(data.buffer).setBigInt64(4, 7n, true);
+    const parsed = parseSafetensors(fileOf({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, 'bn.num_batches_tracked': { dtype: 'I64', shape: [], data_offsets: [4, 12] } }, data), 'x.safetensors');
+    expect(parsed.tensors.map((t) => [t.name, Array.from(t.values)])).toEqual([['w', [1.5]]]);
+    expect(parsed.nonFloat).toEqual([{ name: 'bn.num_batches_tracked', dtype: 'I64', shape: [] }]);
+  });
+
+  it('refuses a device or a folder by its type before reading a byte (/dev/zero would never end)', async () => {
+    await expect(readSafetensors('/dev/zero')).rejects.toThrow(/^\/dev\/zero: safetensors file is not a regular file \(a character device\)$/);
+    await expect(readSafetensors(dir)).rejects.toThrow(/safetensors file is not a regular file \(a folder\)$/);
+  });
+
+  it('reads a real file whose offsets overlap as an error naming the file and both tensors', async () => {
+    // The valid file of two tensors, then the header rewritten so b's offsets start inside a.
+    const file = join(dir, 'overlap.safetensors');
+    const valid = encodeSafetensors([{ name: 'a', shape: [2], values: Float32Array.from([1, 2]) }, { name: 'b', shape: [2], values: Float32Array.from([3, 4]) }]);
+    const text = new TextDecoder().decode(valid.subarray(8, 8 + Number(new DataView(valid.buffer).getBigUint64(0, true))));
+    const forged = text.replace('"data_offsets":[8,16]', '"data_offsets":[4,12]');
+    expect(forged).not.toBe(text);
+    const bytes = Uint8Array.from(valid);
+    bytes.set(new TextEncoder().encode(forged), 8);
+    await writeFileAtomic(file, bytes);
+    await expect(readSafetensors(file)).rejects.toThrow(`${file}: tensors a and b overlap: data_offsets [0, 8] and [4, 12]`);
   });
 });

@@ -1,4 +1,4 @@
-import type { RunInfo } from '@sgdwalk/core';
+import { learningRateOf, type RunInfo } from '@sgdwalk/core';
 import type { Layer } from './figure-spec.js';
 
 /** The look shared by every figure: font, sizes, colours, the step axis, the labels of a run. */
@@ -48,7 +48,7 @@ export const FIGURE_CONFIG = {
 };
 
 export function runLabel(run: RunInfo): string {
-  return `${run.model.name}, lr ${run.config.lr}, batch ${run.config.batchSize}${run.status === 'diverged' ? ', DIVERGED' : ''}`;
+  return `${run.model.name}, lr ${learningRateOf(run) ?? 'unknown'}, batch ${run.config.batchSize}${run.status === 'diverged' ? ', DIVERGED' : ''}`;
 }
 
 

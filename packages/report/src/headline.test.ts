@@ -104,6 +104,15 @@ describe('fact tables', () => {
     expect(statusText(syntheticInputs().run)).toBe('complete');
   });
 
+  it('says "lr unknown" for an imported run without a learning rate, beside sharpness too', () => {
+    const { run: known, summary } = syntheticInputs();
+    const { lr: _lr, ...config } = known.config;
+    const run = { ...known, config: config as typeof known.config };
+    expect(runFacts(run).find((r) => r.label === 'Learning rate')).toEqual({ label: 'Learning rate', value: 'lr unknown', note: 'imported without --lr or an lr column in its metrics' });
+    const rows = headlineRows({ ...summary, sharpness: [{ ...summary.sharpness[0], twoOverLr: NaN }] }).filter((r) => r.label.startsWith('Sharpness'));
+    expect(rows[0].value).toMatch(/ \(2\/η: lr unknown\)$/);
+  });
+
   it('says why sharpness is not available instead of a number (an imported run)', () => {
     const summary: AnalysisSummary = { ...syntheticInputs().summary, sharpness: [], sharpnessUnavailable: 'not available for an imported run: no gradients' };
     const rows = headlineRows(summary).filter((r) => r.label.startsWith('Sharpness'));

@@ -1,4 +1,4 @@
-import type { AnalysisSummary, RunInfo } from '@sgdwalk/core';
+import { learningRateOf, type AnalysisSummary, type RunInfo } from '@sgdwalk/core';
 
 /** One line of a facts table: shown the same way in index.html and summary.md. */
 export interface FactRow {
@@ -80,7 +80,7 @@ export function sharpnessRows(s: AnalysisSummary): FactRow[] {
   const shown = sorted.length <= MAX_SHARPNESS_ROWS ? sorted : [...sorted.slice(0, MAX_SHARPNESS_ROWS / 2), ...sorted.slice(-MAX_SHARPNESS_ROWS / 2)];
   const rows: FactRow[] = shown.map((p) => {
     const ratio = p.topEigenvalue / p.twoOverLr;
-    const threshold = Number.isFinite(p.twoOverLr) ? `2/η = ${formatNumber(p.twoOverLr)}` : '2/η not recorded';
+    const threshold = Number.isFinite(p.twoOverLr) ? `2/η = ${formatNumber(p.twoOverLr)}` : '2/η: lr unknown';
     return {
       label: `Sharpness at step ${formatNumber(p.step)}`,
       value: Number.isNaN(p.topEigenvalue) ? NOT_COMPUTED : `${formatNumber(p.topEigenvalue)} (${threshold})`,
@@ -131,7 +131,9 @@ export function runFacts(run: RunInfo): FactRow[] {
   return [
     { label: 'Run', value: run.runId, note: '' },
     { label: 'Model', value: run.model.name, note: `${layers}, input ${run.model.inputShape.join('×')}, ${run.model.classes} classes` },
-    { label: 'Learning rate', value: formatNumber(c.lr), note: c.momentum ? `momentum ${formatNumber(c.momentum)}` : 'plain SGD, no momentum' },
+    learningRateOf(run) === undefined
+      ? { label: 'Learning rate', value: 'lr unknown', note: 'imported without --lr or an lr column in its metrics' }
+      : { label: 'Learning rate', value: formatNumber(c.lr), note: c.momentum ? `momentum ${formatNumber(c.momentum)}` : 'plain SGD, no momentum' },
     { label: 'Batch size', value: formatNumber(c.batchSize), note: '' },
     { label: 'Weight decay', value: formatNumber(c.weightDecay), note: '' },
     { label: 'Steps', value: formatNumber(run.steps), note: `${formatNumber(run.stepsPerEpoch)} steps per epoch` },

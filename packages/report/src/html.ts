@@ -1,3 +1,4 @@
+import { learningRateOf } from '@sgdwalk/core';
 import { FIGURE_NAMES, omittedFigures, type Figure } from './figures.js';
 import { formatNumber, headlineRows, runFacts, statusText, type FactRow } from './headline.js';
 import type { ReportInputs } from './inputs.js';
@@ -61,7 +62,7 @@ export function renderHtml(inputs: ReportInputs, figures: readonly RenderedFigur
   if (summary.runId !== run.runId) {
     alerts.push(`<div class="warning">The analysis summary names run ${escapeHtml(summary.runId)}, not ${escapeHtml(run.runId)}: it may belong to another run.</div>`);
   }
-  const lead = `${run.model.name} · learning rate ${c.lr} · batch size ${c.batchSize} · ${run.steps} steps · ${run.backend} backend · ${run.status}`;
+  const lead = `${run.model.name} · learning rate ${learningRateOf(run) ?? 'unknown'} · batch size ${c.batchSize} · ${run.steps} steps · ${run.backend} backend · ${run.status}`;
   const figureBlocks = figures.map((f) => ({
     name: f.name as string,
     html:

@@ -2,7 +2,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readColumns, readRows, rowsOf } from '@sgdwalk/checkpoints';
 import {
-  parseSurfaceMetadata, pathExists, SURFACE_PATHS_TABLE, SURFACES_METADATA_KEY, SURFACES_TABLE, type RunInfo, type SurfacePathRow, type SurfacePointRow,
+  learningRateOf, parseSurfaceMetadata, pathExists, SURFACE_PATHS_TABLE, SURFACES_METADATA_KEY, SURFACES_TABLE, type RunInfo, type SurfacePathRow, type SurfacePointRow,
   type SurfaceSummary,
 } from '@sgdwalk/core';
 import type { TopLevelSpec } from 'vega-lite';
@@ -204,7 +204,7 @@ function surfaceFigure(surface: SurfaceSummary, points: SurfacePointRow[], paths
     spec: {
       title: {
         text: `Loss surface on ${kindText} (${surface.id})`,
-        subtitle: `centre step ${surface.centre}: loss ${fmt(surface.centreLoss, 4)} · grid minimum ${fmt(surface.minLoss, 4)} at (${fmt(surface.minAt.a)}, ${fmt(surface.minAt.b)})${variance} · ${run.model.name}, lr ${run.config.lr}, batch ${run.config.batchSize}`,
+        subtitle: `centre step ${surface.centre}: loss ${fmt(surface.centreLoss, 4)} · grid minimum ${fmt(surface.minLoss, 4)} at (${fmt(surface.minAt.a)}, ${fmt(surface.minAt.b)})${variance} · ${run.model.name}, lr ${learningRateOf(run) ?? 'unknown'}, batch ${run.config.batchSize}`,
       },
       ...SIZE,
       config: FIGURE_CONFIG,
@@ -231,7 +231,7 @@ function lineFigure(surface: SurfaceSummary, points: SurfacePointRow[], paths: S
     spec: {
       title: {
         text: `Loss along the line from step ${surface.centre} through step ${surface.towards[0]}`,
-        subtitle: `lowest ${fmt(surface.minLoss, 4)} at α = ${fmt(surface.minAt.a)} · ${run.model.name}, lr ${run.config.lr}, batch ${run.config.batchSize}`,
+        subtitle: `lowest ${fmt(surface.minLoss, 4)} at α = ${fmt(surface.minAt.a)} · ${run.model.name}, lr ${learningRateOf(run) ?? 'unknown'}, batch ${run.config.batchSize}`,
       },
       width: 700,
       height: 300,

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hashJson, sha256, SHARPNESS_TABLE, type AnalyzeConfig, type Logger, type SharpnessRow, type StoredSharpnessRow } from '@sgdwalk/core';
+import { hashJson, learningRateOf, sha256, SHARPNESS_TABLE, type AnalyzeConfig, type Logger, type SharpnessRow, type StoredSharpnessRow } from '@sgdwalk/core';
 import { readRows, writeRows, type CheckpointSet } from '@sgdwalk/checkpoints';
 import { evaluationSubset, labelsOf, toFloat32, type PreparedDataset } from '@sgdwalk/data';
 import type { RunFolder } from '../stage/run-folder.js';
@@ -54,7 +54,9 @@ export async function measureSharpness(opts: {
   const labels = labelsOf(split, indices);
   const settings = { subset: sha256(indices), dataset: dataset.hash, iterations: config.sharpness.iterations, seed: config.sharpness.seed, batchSize: config.evalBatchSize };
   const known = await readKnownSharpness(opts.reuseDir, log);
-  const twoOverLr = 2 / run.info.config.lr;
+  // NaN when the learning rate is not known (an imported run without one): shown as "lr unknown".
+  const lr = learningRateOf(run.info);
+  const twoOverLr = lr === undefined ? NaN : 2 / lr;
 
   const rows: StoredSharpnessRow[] = [];
   let reused = 0;
@@ -71,7 +73,7 @@ export async function measureSharpness(opts: {
         batchSize: config.evalBatchSize, iterations: config.sharpness.iterations, seed: config.sharpness.seed, log,
       });
       rows.push({ step, topEigenvalue: result.topEigenvalue, twoOverLr, iterations: result.iterations, method: result.method, subsetSize: indices.length, key });
-      log.info(`sharpness at step ${step}: λ_max ${result.topEigenvalue.toPrecision(4)} (2/η = ${twoOverLr}), ${result.method} Hessian-vector products`);
+      log.info(`sharpness at step ${step}: λ_max ${result.topEigenvalue.toPrecision(4)} (2/η = ${lr === undefined ? 'unknown: lr unknown' : twoOverLr}), ${result.method} Hessian-vector products`);
     }
     log.progress('sharpness', done + 1, steps.length);
   }
