@@ -19,6 +19,7 @@ import { engineFor, importedEvaluationGraph, sharpnessUnavailable } from './grap
 import { readRunFolder, type RunMetrics } from './run-folder.js';
 import { evaluateRemotely, lazyEngine, type RemoteLines, type RemoteOutcome } from '../lines/remote-lines.js';
 import { ONNXRUNTIME_VERSION } from '../devices/session.js';
+import { allowCudaTf32 } from '../devices/cuda-precision.js';
 import { measureSharpness } from '../sharpness/sharpness-stage.js';
 import { summarize } from './summary.js';
 import { analyzeSurfaces } from '../surfaces/surface-stage.js';
@@ -136,6 +137,7 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
         pairs, lagLines: lags, floorSteps, alphas, lineAlphas, keys, known, convexityTolerance: config.convexityTolerance,
       });
     }
+    allowCudaTf32(config.tf32);
     const engineOptions: InterpolationEngineOptions = { model, layout, bnMode: config.bnMode, evalSet, evalBatchSize: config.evalBatchSize, provider: config.provider, log, graph };
     // With the lines evaluated elsewhere, the pass needs no engine here and none is opened.
     const engine = remote ? lazyEngine(() => createEngine(engineKind, engineOptions)) : await createEngine(engineKind, engineOptions);
