@@ -14,6 +14,7 @@ export { measureMatMulPeak } from './devices/matmul-peak.js';
 export { findCudaLibraries, foldersToLoad, loaderCache, pythonCudaFolders } from './devices/cuda-libraries.js';
 export { CUDA_PROVIDER_PACKAGE, cudaLibraryEnvironment, installCudaProvider } from './devices/cuda-provider.js';
 export { formatGpuReport, gpuReport } from './devices/gpu-report.js';
+export { allowCudaTf32 } from './devices/cuda-precision.js';
 export { preparePlane, evaluateSurfaceRow, createPlainPointEvaluator } from './surfaces/surface-rows.js';
 export { pcaDirections } from './surfaces/surface-directions.js';
 export { gridValues, pathRange, projector } from './surfaces/surface-plane.js';
