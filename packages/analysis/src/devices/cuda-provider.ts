@@ -90,7 +90,10 @@ export async function cudaLibraryEnvironment(env: NodeJS.ProcessEnv = process.en
 }
 
 export interface InstallOptions {
-  /** A provider tarball already here (e.g. carried to a machine without a network); else `npm pack`. */
+  /**
+   * A provider tarball already here (e.g. carried to a machine without a network), gzip'd as npm packs it
+   * or not compressed at all (tar detects which); else `npm pack`.
+   */
   tarball?: string;
   /** Where `npm pack` keeps the tarball between installs. */
   cacheDir: string;
@@ -132,7 +135,7 @@ export async function installCudaProvider(opts: InstallOptions): Promise<Install
   const work = await mkdtemp(join(opts.cacheDir, 'extract-'));
   try {
     const members = PROVIDER_FILES.map((name) => `${PACKAGE_LIBRARY_DIR}/${name}`);
-    await run('tar', ['-xzf', tarball, '-C', work, ...members]).catch((error: Error) => {
+    await run('tar', ['-xf', tarball, '-C', work, ...members]).catch((error: Error) => {
       throw new SgdwalkError(`the tarball does not hold ${members.join(' and ')} (${error.message.split('\n').at(-1)})`, 'provider', { file: tarball });
     });
     const provider = join(work, PACKAGE_LIBRARY_DIR, PROVIDER_FILES[0]);
