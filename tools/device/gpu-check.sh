@@ -30,6 +30,13 @@ if compgen -G "$CARRY/runtime.tar.xz.part-*" >/dev/null && [ ! -e "$CARRY/unpack
   say "reassembling $(ls "$CARRY"/runtime.tar.xz.part-* | wc -l) pieces and unpacking…"
   cat "$CARRY"/runtime.tar.xz.part-* | tar -xJf - -C "$ROOT" && touch "$CARRY/unpacked" || { say "unpacking failed"; exit 1; }
 fi
+if compgen -G "$CARRY/provider.tgz.part-*" >/dev/null && [ ! -f "$CARRY/provider.tgz" ]; then
+  cat "$CARRY"/provider.tgz.part-* >"$CARRY/provider.tgz.partial"
+  if [ -f "$CARRY/provider.tgz.sha1" ] && [ "$(sha1sum "$CARRY/provider.tgz.partial" | cut -d' ' -f1)" != "$(cat "$CARRY/provider.tgz.sha1")" ]; then
+    say "the provider's pieces do not reassemble to the tarball packed (sha1 differs): carry every piece again"; exit 1
+  fi
+  mv "$CARRY/provider.tgz.partial" "$CARRY/provider.tgz"
+fi
 [ -x "$CARRY/bin/node" ] && export PATH="$ROOT/$CARRY/bin:$PATH"
 CLI="node packages/cli/bin/sgdwalk.js"
 
@@ -53,9 +60,9 @@ EOF
 # 1. The provider, with the CUDA libraries of this machine's Python environment (its CUDA wheels).
 if [ "$DRY" = 1 ]; then
   echo "dry run: no provider installed (a 171 MiB download; cuda-provider.test.ts installs a built tarball)" >"$WORK/install.log"
-elif [ -f "$CARRY/provider.tar" ]; then
-  say "installing the CUDA provider from $CARRY/provider.tar with $PYTHON's CUDA libraries…"
-  $CLI gpu install cuda --tarball "$CARRY/provider.tar" --python "$PYTHON" >"$WORK/install.log" 2>&1
+elif [ -f "$CARRY/provider.tgz" ]; then
+  say "installing the CUDA provider from $CARRY/provider.tgz with $PYTHON's CUDA libraries…"
+  $CLI gpu install cuda --tarball "$CARRY/provider.tgz" --python "$PYTHON" >"$WORK/install.log" 2>&1
 else
   say "installing the CUDA provider (npm pack) with $PYTHON's CUDA libraries…"
   $CLI gpu install cuda --python "$PYTHON" >"$WORK/install.log" 2>&1
