@@ -8,10 +8,10 @@
 #                         when reassembled), split: it is gzip already, and xz -6 of its two libraries
 #                         alone came to about the same size (docs/gpu.md), so it is not recompressed
 #   runtime.tar.xz.part-* node itself, the built packages (dist) and node_modules for linux-x64 only
-# PIECE_MIB (default 56) leaves room for the working tree in each call.
+# PIECE_MIB (default 58: three pieces of the provider, 6 MiB left for the tree) leaves room for the working tree in each call.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-PIECE_MIB=${PIECE_MIB:-56}
+PIECE_MIB=${PIECE_MIB:-58}
 OUTDIR=.device-carry
 PACKAGE=com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9
 mkdir -p "$OUTDIR"
