@@ -76,8 +76,9 @@ const envCommand: CommandModule = {
   command: 'env',
   describe: 'print LD_LIBRARY_PATH=… as `gpu install cuda` recorded it, for programs started outside the sgdwalk command',
   handler: async () => {
-    const env = await cudaLibraryEnvironment({ ...process.env, LD_LIBRARY_PATH: '' });
-    process.stdout.write(`LD_LIBRARY_PATH=${[env?.LD_LIBRARY_PATH, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':')}\n`);
+    // The recorded folders in front of this process's own (which, re-executed, already holds them).
+    const env = await cudaLibraryEnvironment();
+    process.stdout.write(`LD_LIBRARY_PATH=${env?.LD_LIBRARY_PATH ?? process.env.LD_LIBRARY_PATH ?? ''}\n`);
   },
 };
 
