@@ -43,11 +43,11 @@ CLI="node packages/cli/bin/sgdwalk.js"
 if [ "$DRY" = 1 ]; then
   WIDTH=${GPU_CHECK_WIDTH:-0.125} EXAMPLES=${GPU_CHECK_EXAMPLES:-100} PAIRS=${GPU_CHECK_PAIRS:-1} ALPHAS=${GPU_CHECK_ALPHAS:-3} BATCH=${GPU_CHECK_EVAL_BATCH:-50} PEAK=128
   TORCH_DEVICE=cpu ORT_RUNS="cpu" MAIN=cpu REFERENCE=cpu TF32_RUN=""
-  EQUIVALENCE="npx vitest run packages/analysis/src/devices/cuda.test.ts"
+  EQUIVALENCE="node node_modules/vitest/vitest.mjs run packages/analysis/src/devices/cuda.test.ts"
 else
   WIDTH=${GPU_CHECK_WIDTH:-1} EXAMPLES=${GPU_CHECK_EXAMPLES:-5000} PAIRS=${GPU_CHECK_PAIRS:-2} ALPHAS=${GPU_CHECK_ALPHAS:-10} BATCH=${GPU_CHECK_EVAL_BATCH:-500} PEAK=4096
   TORCH_DEVICE=cuda ORT_RUNS="cuda cuda-tf32 webgpu" MAIN=cuda REFERENCE="" TF32_RUN=cuda-tf32
-  EQUIVALENCE="npx vitest run packages/analysis/src/devices/cuda.test.ts packages/analysis/src/devices/webgpu.test.ts"
+  EQUIVALENCE="node node_modules/vitest/vitest.mjs run packages/analysis/src/devices/cuda.test.ts packages/analysis/src/devices/webgpu.test.ts"
   export SGDWALK_REQUIRE_CUDA=1
 fi
 MODEL=vgg11-bn
@@ -57,22 +57,25 @@ cat >"$WORK/mode.json" <<EOF
  "ortRuns": [${ortRunsJson%,}], "mainRun": "$MAIN", "referenceRun": "$REFERENCE", "tf32Run": "$TF32_RUN", "equivalenceCommand": "$EQUIVALENCE"}
 EOF
 
-# 1. The provider, with the CUDA libraries of this machine's Python environment (its CUDA wheels).
+# 1. The provider, with the CUDA libraries of this machine's Python environment (its CUDA wheels), and the
+# driver's folder where the image mounts it outside the loader cache.
+DRIVER_LIBS=()
+for dir in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do [ -e "$dir/libcuda.so.1" ] && DRIVER_LIBS+=(--cuda-libs "$dir"); done
 if [ "$DRY" = 1 ]; then
   echo "dry run: no provider installed (a 171 MiB download; cuda-provider.test.ts installs a built tarball)" >"$WORK/install.log"
 elif [ -f "$CARRY/provider.tgz" ]; then
   say "installing the CUDA provider from $CARRY/provider.tgz with $PYTHON's CUDA libraries…"
-  $CLI gpu install cuda --tarball "$CARRY/provider.tgz" --python "$PYTHON" >"$WORK/install.log" 2>&1
+  $CLI gpu install cuda --tarball "$CARRY/provider.tgz" --python "$PYTHON" "${DRIVER_LIBS[@]}" >"$WORK/install.log" 2>&1
 else
   say "installing the CUDA provider (npm pack) with $PYTHON's CUDA libraries…"
-  $CLI gpu install cuda --python "$PYTHON" >"$WORK/install.log" 2>&1
+  $CLI gpu install cuda --python "$PYTHON" "${DRIVER_LIBS[@]}" >"$WORK/install.log" 2>&1
 fi
 # Programs started here (vitest, the bench) get the recorded folders as the sgdwalk command would.
 export "$($CLI gpu env)"
 
 # 2. What is usable.
 say "sgdwalk gpu check…"
-$CLI gpu check --json --python "$PYTHON" >"$WORK/gpu-check.json" 2>"$WORK/gpu-check.log"
+$CLI gpu check --json --python "$PYTHON" "${DRIVER_LIBS[@]}" >"$WORK/gpu-check.json" 2>"$WORK/gpu-check.log"
 
 # 3. The equivalence tests against the CPU provider.
 say "$EQUIVALENCE…"

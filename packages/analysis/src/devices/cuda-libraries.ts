@@ -8,8 +8,8 @@ const run = promisify(execFile);
 /**
  * The CUDA 13 libraries ONNX Runtime 1.29's CUDA provider needs, by the name the loader looks for: the
  * first five are the provider's DT_NEEDED entries (readelf -d libonnxruntime_providers_cuda.so), cuDNN 9
- * it opens itself when a session is created. libcuda.so.1 is the driver's own and is never looked for in a
- * Python environment.
+ * it opens itself when a session is created. libcuda.so.1 is the driver's own and is never taken from a
+ * Python environment or CUDA_HOME.
  */
 export const CUDA_LIBRARIES = [
   'libcudart.so.13',
@@ -66,8 +66,8 @@ export async function findCudaLibraries(folders: LibraryFolders): Promise<FoundL
   for (const name of CUDA_LIBRARIES) {
     let hit: FoundLibrary = { name };
     for (const [source, dir] of places) {
-      // The driver's library belongs to the driver: a copy inside a CUDA toolkit or wheel is a stub.
-      if (name === 'libcuda.so.1' && source !== 'LD_LIBRARY_PATH') continue;
+      // The driver's library belongs to the driver: one inside a CUDA toolkit or a wheel is a stub.
+      if (name === 'libcuda.so.1' && (source === 'python' || source === 'CUDA_HOME')) continue;
       const path = join(dir, name);
       if (await isFile(path)) {
         hit = { name, path, source };

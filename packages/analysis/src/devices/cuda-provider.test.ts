@@ -63,8 +63,8 @@ describe('finding the CUDA libraries', () => {
     await mkdir(wheels, { recursive: true });
     for (const name of ['libcublas.so.13', 'libcublasLt.so.13']) await writeFile(join(wheels, name), 'elf');
     await writeFile(join(given, 'libcublas.so.13'), 'elf');
-    // A libcuda.so.1 in a toolkit or wheel folder is a stub: only the driver's counts.
-    await writeFile(join(given, 'libcuda.so.1'), 'stub');
+    // A libcuda.so.1 in a wheel (or toolkit) folder is a stub: only the driver's counts.
+    await writeFile(join(wheels, 'libcuda.so.1'), 'stub');
     const found = await findCudaLibraries({ given: [given], python: [wheels], loaderCache: new Map([['libcuda.so.1', '/usr/lib/x86_64-linux-gnu/libcuda.so.1']]) });
     const byName = Object.fromEntries(found.map((lib) => [lib.name, lib]));
     expect(byName['libcublas.so.13']).toEqual({ name: 'libcublas.so.13', path: join(given, 'libcublas.so.13'), source: 'given' });
