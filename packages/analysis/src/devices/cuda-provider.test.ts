@@ -50,8 +50,20 @@ describe('the CUDA 13 provider install', () => {
     await mkdir(binding);
     const tarball = await providerTarball('other', '1.28.0');
     await expect(installCudaProvider({ tarball, cacheDir: join(scratch, 'cache'), libraryFolders: [], folder: binding }))
-      .rejects.toThrow(`its CUDA provider is ONNX Runtime 1.28.0, onnxruntime-node is ${ONNXRUNTIME_VERSION}: a provider only loads into its own ORT version`);
+      .rejects.toThrow(`${tarball}: its CUDA provider is ONNX Runtime 1.28.0, onnxruntime-node is ${ONNXRUNTIME_VERSION}: a provider only loads into its own ORT version`);
     await expect(readFile(join(binding, PROVIDER_FILES[0]))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('names a tarball that is missing or is not the provider\'s', async () => {
+    const opts = { cacheDir: join(scratch, 'cache'), libraryFolders: [], folder: join(scratch, 'binding-none') };
+    const missing = join(scratch, 'absent.tgz');
+    await expect(installCudaProvider({ ...opts, tarball: missing })).rejects.toThrow(`${missing}: the provider tarball does not exist`);
+    const other = join(scratch, 'other.tgz');
+    await writeFile(join(scratch, 'readme.txt'), 'not a provider');
+    execFileSync('tar', ['-czf', other, '-C', scratch, 'readme.txt']);
+    await expect(installCudaProvider({ ...opts, tarball: other })).rejects.toThrow(
+      `${other}: not the provider's tarball: it does not hold package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so and package/Plugins/Linux/x64/libonnxruntime_providers_shared.so (tar: `,
+    );
   });
 });
 

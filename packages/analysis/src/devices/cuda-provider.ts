@@ -130,19 +130,20 @@ async function packProvider(cacheDir: string): Promise<string> {
 export async function installCudaProvider(opts: InstallOptions): Promise<Installed> {
   const folder = opts.folder ?? bindingFolder();
   const tarball = opts.tarball ?? (await packProvider(opts.cacheDir));
-  if (!(await pathExists(tarball))) throw new SgdwalkError('the provider tarball does not exist', 'provider', { file: tarball });
+  if (!(await pathExists(tarball))) throw new SgdwalkError(`${tarball}: the provider tarball does not exist`, 'provider', { file: tarball });
   await mkdir(opts.cacheDir, { recursive: true });
   const work = await mkdtemp(join(opts.cacheDir, 'extract-'));
   try {
     const members = PROVIDER_FILES.map((name) => `${PACKAGE_LIBRARY_DIR}/${name}`);
-    await run('tar', ['-xf', tarball, '-C', work, ...members]).catch((error: Error) => {
-      throw new SgdwalkError(`the tarball does not hold ${members.join(' and ')} (${error.message.split('\n').at(-1)})`, 'provider', { file: tarball });
+    await run('tar', ['-xf', tarball, '-C', work, ...members]).catch((error: Error & { stderr?: string }) => {
+      const why = (error.stderr ?? error.message).trim().split('\n')[0];
+      throw new SgdwalkError(`${tarball}: not the provider's tarball: it does not hold ${members.join(' and ')} (tar: ${why})`, 'provider', { file: tarball });
     });
     const provider = join(work, PACKAGE_LIBRARY_DIR, PROVIDER_FILES[0]);
     const versions = await ortVersionsIn(provider);
     if (!versions.includes(ONNXRUNTIME_VERSION)) {
       throw new SgdwalkError(
-        `its CUDA provider is ONNX Runtime ${versions.join(', ') || 'of no version found'}, onnxruntime-node is ${ONNXRUNTIME_VERSION}: a provider only loads into its own ORT version`,
+        `${tarball}: its CUDA provider is ONNX Runtime ${versions.join(', ') || 'of no version found'}, onnxruntime-node is ${ONNXRUNTIME_VERSION}: a provider only loads into its own ORT version`,
         'provider', { file: tarball },
       );
     }
