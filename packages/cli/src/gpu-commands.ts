@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { homedir } from 'node:os';
+import { constants, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { SgdwalkError } from '@sgdwalk/core';
@@ -105,5 +105,6 @@ export async function runWithCudaLibraries(argv: readonly string[]): Promise<num
   if (!env) return undefined;
   const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...argv], { stdio: 'inherit', env: { ...env, [REEXECUTED]: '1' } });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
-  return new Promise((done) => child.on('exit', (code, signal) => done(code ?? (signal ? 128 + 15 : 70))));
+  // A child killed by a signal exits as a shell reports it: 128 + the signal's number.
+  return new Promise((done) => child.on('exit', (code, signal) => done(code ?? 128 + (signal ? constants.signals[signal] : 0))));
 }
