@@ -51,6 +51,10 @@ else
   export SGDWALK_REQUIRE_CUDA=1
 fi
 MODEL=vgg11-bn
+# Each step has its own limit, so one that hangs is reported (its log's tail) instead of taking the whole
+# run, and the JSON is still printed inside the device call's limit.
+STEP_LIMIT=${GPU_CHECK_STEP_SECONDS:-$([ "$DRY" = 1 ] && echo 600 || echo 100)}
+limit() { timeout -k 5 "$STEP_LIMIT" "$@"; }
 ortRunsJson=$(printf '"%s",' $ORT_RUNS)
 cat >"$WORK/mode.json" <<EOF
 {"dryRun": $([ "$DRY" = 1 ] && echo true || echo false), "sizes": {"model": "$MODEL", "width": $WIDTH, "examples": $EXAMPLES, "pairs": $PAIRS, "alphas": $ALPHAS, "evalBatch": $BATCH, "peakN": $PEAK, "dataset": "synthetic CIFAR-shaped"},
@@ -65,21 +69,21 @@ if [ "$DRY" = 1 ]; then
   echo "dry run: no provider installed (a 171 MiB download; cuda-provider.test.ts installs a built tarball)" >"$WORK/install.log"
 elif [ -f "$CARRY/provider.tgz" ]; then
   say "installing the CUDA provider from $CARRY/provider.tgz with $PYTHON's CUDA libraries…"
-  $CLI gpu install cuda --tarball "$CARRY/provider.tgz" --python "$PYTHON" "${DRIVER_LIBS[@]}" >"$WORK/install.log" 2>&1
+  limit $CLI gpu install cuda --tarball "$CARRY/provider.tgz" --python "$PYTHON" "${DRIVER_LIBS[@]}" >"$WORK/install.log" 2>&1
 else
   say "installing the CUDA provider (npm pack) with $PYTHON's CUDA libraries…"
-  $CLI gpu install cuda --python "$PYTHON" "${DRIVER_LIBS[@]}" >"$WORK/install.log" 2>&1
+  limit $CLI gpu install cuda --python "$PYTHON" "${DRIVER_LIBS[@]}" >"$WORK/install.log" 2>&1
 fi
 # Programs started here (vitest, the bench) get the recorded folders as the sgdwalk command would.
 export "$($CLI gpu env)"
 
 # 2. What is usable.
 say "sgdwalk gpu check…"
-$CLI gpu check --json --python "$PYTHON" "${DRIVER_LIBS[@]}" >"$WORK/gpu-check.json" 2>"$WORK/gpu-check.log"
+limit $CLI gpu check --json --python "$PYTHON" "${DRIVER_LIBS[@]}" >"$WORK/gpu-check.json" 2>"$WORK/gpu-check.log"
 
 # 3. The equivalence tests against the CPU provider.
 say "$EQUIVALENCE…"
-$EQUIVALENCE >"$WORK/equivalence.log" 2>&1
+timeout -k 5 $((STEP_LIMIT * 3 / 2)) $EQUIVALENCE >"$WORK/equivalence.log" 2>&1
 echo $? >"$WORK/equivalence.rc"
 
 # 4. Interpolation throughput: ORT on each provider, then PyTorch on the same network and data sizes.
@@ -87,18 +91,18 @@ for name in $ORT_RUNS; do
   provider=${name%-tf32}
   tf32=$([ "$name" != "$provider" ] && echo on || echo off)
   say "interpolation on ORT $provider (TF32 $tf32)…"
-  node tools/bench/index.mjs analysis --provider "$provider" --tf32 "$tf32" --model "$MODEL" --width "$WIDTH" --examples "$EXAMPLES" \
+  limit node tools/bench/index.mjs analysis --provider "$provider" --tf32 "$tf32" --model "$MODEL" --width "$WIDTH" --examples "$EXAMPLES" \
     --pairs "$PAIRS" --alphas "$ALPHAS" --eval-batch "$BATCH" --peak-n "$PEAK" --dataset synthetic >"$WORK/ort-$name.json" 2>"$WORK/ort-$name.log"
 done
 say "interpolation on PyTorch ($TORCH_DEVICE)…"
 node tools/device/model-layers.mjs "$MODEL" "$WIDTH" >"$WORK/layers.json" 2>"$WORK/torch.log" &&
-  "$PYTHON" tools/device/torch-interpolation.py --layers "$WORK/layers.json" --device "$TORCH_DEVICE" --tf32 off --examples "$EXAMPLES" \
+  limit "$PYTHON" tools/device/torch-interpolation.py --layers "$WORK/layers.json" --device "$TORCH_DEVICE" --tf32 off --examples "$EXAMPLES" \
     --pairs "$PAIRS" --alphas "$ALPHAS" --eval-batch "$BATCH" --peak-n "$PEAK" >"$WORK/torch.json" 2>>"$WORK/torch.log"
 
 # 5. Training on the device (issue 19's check), when it is there.
 if [ -f tools/device/train-check.mjs ]; then
   say "training check…"
-  node tools/device/train-check.mjs $([ "$DRY" = 1 ] && echo --dry-run) >"$WORK/training.json" 2>"$WORK/training.log"
+  limit node tools/device/train-check.mjs $([ "$DRY" = 1 ] && echo --dry-run) >"$WORK/training.json" 2>"$WORK/training.log"
 else
   touch "$WORK/training.absent"
 fi
