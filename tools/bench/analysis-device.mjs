@@ -7,6 +7,7 @@
 // Options: --alphas A (default 11: 0, 0.1, …, 1), --eval-batch B (default 500), --bn batch|running,
 // --peak-n n (default 2048), --dataset mnist|cifar10|synthetic (default: cifar10 for image models, mnist
 // for mlp-bn; synthetic, with the same shapes, where CIFAR-10 is not found).
+// --tf32 on|off (default off, analyze.tf32's default): TF32 on the CUDA provider, settled for the process.
 // On a CPU Vulkan driver (lavapipe) run it at a reduced size: it is a smoke check there, not a speed.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { FILES, flattenLayers, instantiateLibraryModel, resolveLayers } from '@sgdwalk/core';
 import { readPreparedDataset, toFloat32, labelsOf, evaluationSubset } from '@sgdwalk/data';
 import { CheckpointReader } from '@sgdwalk/checkpoints';
-import { createFastEngine, createNaiveEngine, measureMatMulPeak, ONNXRUNTIME_VERSION } from '@sgdwalk/analysis';
+import { allowCudaTf32, createFastEngine, createNaiveEngine, measureMatMulPeak, ONNXRUNTIME_VERSION } from '@sgdwalk/analysis';
 
 const log = { info: (m) => process.stderr.write(`${m}\n`), warn: (m) => process.stderr.write(`warning: ${m}\n`), progress() {} };
 
@@ -30,7 +31,8 @@ function options(args) {
     flags[args[i].slice(2)] = args[i + 1];
     i++;
   }
-  const known = ['provider', 'model', 'width', 'examples', 'pairs', 'alphas', 'eval-batch', 'bn', 'peak-n', 'dataset'];
+  const known = ['provider', 'model', 'width', 'examples', 'pairs', 'alphas', 'eval-batch', 'bn', 'peak-n', 'dataset', 'tf32'];
+  if (flags.tf32 !== undefined && !['on', 'off'].includes(flags.tf32)) throw new Error(`--tf32 takes on or off, got ${flags.tf32}`);
   for (const name of Object.keys(flags)) if (!known.includes(name)) throw new Error(`unknown option --${name} (known: ${known.map((k) => `--${k}`).join(', ')})`);
   const model = flags.model ?? 'vgg11-bn';
   return {
@@ -44,6 +46,7 @@ function options(args) {
     bnMode: flags.bn ?? 'batch',
     peakN: Number(flags['peak-n'] ?? 2048),
     dataset: flags.dataset ?? (model === 'mlp-bn' ? 'mnist' : 'cifar10'),
+    tf32: flags.tf32 === 'on',
   };
 }
 
@@ -132,6 +135,7 @@ function maxRelativeDifference(curves, reference) {
 
 export async function run(args) {
   const o = options(args);
+  allowCudaTf32(o.tf32);
   const spec = o.model === 'mlp-bn' ? instantiateLibraryModel({ library: 'mlp-bn', width: o.width }) : instantiateLibraryModel({ library: o.model, width: o.width });
   const alphas = Array.from({ length: o.alphas }, (_, i) => (o.alphas === 1 ? 0 : i / (o.alphas - 1)));
   const root = await mkdtemp(join(tmpdir(), 'sgdwalk-bench-device-'));
@@ -190,6 +194,8 @@ export async function run(args) {
     const summary = (r) => ({
       seconds: r.seconds,
       secondsPerPair: r.seconds / o.pairs,
+      // the throughput the issue's targets are stated in: examples evaluated per second, each α counted
+      examplesAlphaPerSecond: (count * alphas.length * o.pairs) / r.seconds,
       effectiveGflops: gflops(r.seconds),
       overPeak: gflops(r.seconds) / peak.gflops,
       deviceResident: r.deviceResident,
@@ -202,6 +208,9 @@ export async function run(args) {
       workload: { model: `${o.model} width ${o.width}`, dataset: data.described, pairs: o.pairs, alphas: alphas.length, evalExamples: count, evalBatchSize: o.evalBatch, bnMode: o.bnMode, macsPerExample: macs, naiveProtocolFlops: flops },
       provider,
       adapter: device,
+      tf32: o.tf32,
+      // the first pair's losses (fast engine), to compare runs across providers and precisions
+      firstPairLosses: Array.from(results.fast.curves[0].lossPerAlpha),
       naive: summary(results.naive),
       fast: { ...summary(results.fast), alphaBatched: true },
       naiveFedFromHost: summary(results.naiveFromHost),

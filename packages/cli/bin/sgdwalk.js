@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-import { main } from '../dist/index.js';
+import { main, runWithCudaLibraries } from '../dist/index.js';
 
-process.exitCode = await main(process.argv.slice(2));
+const argv = process.argv.slice(2);
+process.exitCode = (await runWithCudaLibraries(argv)) ?? (await main(argv));

@@ -1,1 +1,2 @@
 export { main } from './main.js';
+export { runWithCudaLibraries } from './gpu-commands.js';

@@ -1,6 +1,7 @@
 import yargs, { type Argv } from 'yargs';
 import { ConfigError, findPoint, loadSweepPipeline, SgdwalkError, STAGE_NAMES, type Logger, type PipelineConfig, type ResolvedPoint } from '@sgdwalk/core';
 import { exportCommand, importCommand, OVERWRITE_OPTION } from './interop-commands.js';
+import { gpuCommand } from './gpu-commands.js';
 import { consoleLogger } from './logger.js';
 import { compareDir, dataDirForRun, defaultStageDirs, pointStageDirs, runCompare, runStage, type StageDirs } from './stages.js';
 import { formatProblem, verifyFolder } from './verify.js';
@@ -72,6 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     .scriptName('sgdwalk')
     .command(importCommand)
     .command(exportCommand)
+    .command(gpuCommand)
     .usage('$0 <command> [options]\n\nTrain with SGD, checkpoint every iteration, analyse the loss surface along the trajectory.')
     .command('data', 'prepare the dataset (verified against its checksums)', (y) => withDataDir(common(y)),
       async (args) => {

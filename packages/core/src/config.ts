@@ -319,6 +319,11 @@ export const analyzeSectionSchema = z.strictObject({
   steps: stepRange.optional(),
   /** auto = cuda, else webgpu, else cpu. */
   provider: z.enum(['auto', 'cuda', 'webgpu', 'cpu']).default('auto'),
+  /**
+   * TF32 on the CUDA provider (cuBLAS/cuDNN with 10-bit mantissas, ORT's own default): off by default, so
+   * CUDA losses equal the CPU provider's within 1e-5 relative; on, faster on tensor cores (docs/gpu.md).
+   */
+  tf32: z.boolean().default(false),
   /** Second differences ≥ −tolerance count as convex. */
   convexityTolerance: z.number().min(0).default(1e-4),
   /** Analyse the checkpoints of an existing run folder instead of this pipeline's train output. */

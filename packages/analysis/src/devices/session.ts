@@ -3,6 +3,7 @@ import * as ort from 'onnxruntime-node';
 import { ConfigError, SgdwalkError, silentLogger, type Logger } from '@sgdwalk/core';
 import { providerCandidates, type ProviderChoice } from './providers.js';
 import { probeWebGpuAdapter } from './webgpu-adapter.js';
+import { applyCudaTf32 } from './cuda-precision.js';
 
 /** The ONNX Runtime version the analysis runs on, for manifests. */
 export const ONNXRUNTIME_VERSION: string = ort.env.versions.node ?? ort.env.versions.common;
@@ -122,6 +123,7 @@ export async function openSession(model: Uint8Array, opts: OpenSessionOptions = 
       continue;
     }
     try {
+      if (provider === 'cuda') applyCudaTf32();
       const session = await ort.InferenceSession.create(model, {
         executionProviders: [provider],
         graphOptimizationLevel: 'all',
