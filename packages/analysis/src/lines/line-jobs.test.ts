@@ -18,7 +18,7 @@ function plan(): LinePlan {
   const pairs = consecutivePairs(steps);
   return planLines({
     pairs, floorSteps: floorSegments(pairs), lagLines: lagLines(steps, [1, 2], 1), alphas, lineAlphas: segmentAlphas(alphas),
-    keys: lineKeys(hashOf, 'eval-set', { bnMode: 'train', evalBatchSize: 8 }, alphas), convexityTolerance: 0,
+    keys: lineKeys(hashOf, 'eval-set', { bnMode: 'batch', evalBatchSize: 8 }, alphas), convexityTolerance: 0,
   });
 }
 
@@ -58,13 +58,13 @@ describe('the plan of lines', () => {
   });
 
   it('a line\'s key holds its ends, the evaluation set and the keyed settings, not the α grid', () => {
-    const keys = lineKeys(hashOf, 'eval-set', { bnMode: 'train', evalBatchSize: 8 }, alphas);
-    expect(keys.line(1, 2)).toBe(lineKeys(hashOf, 'eval-set', { bnMode: 'train', evalBatchSize: 8 }, [0, 1]).line(1, 2));
-    expect(keys.line(1, 2)).not.toBe(lineKeys(hashOf, 'other-set', { bnMode: 'train', evalBatchSize: 8 }, alphas).line(1, 2));
+    const keys = lineKeys(hashOf, 'eval-set', { bnMode: 'batch', evalBatchSize: 8 }, alphas);
+    expect(keys.line(1, 2)).toBe(lineKeys(hashOf, 'eval-set', { bnMode: 'batch', evalBatchSize: 8 }, [0, 1]).line(1, 2));
+    expect(keys.line(1, 2)).not.toBe(lineKeys(hashOf, 'other-set', { bnMode: 'batch', evalBatchSize: 8 }, alphas).line(1, 2));
     expect(keys.line(1, 2)).not.toBe(lineKeys(hashOf, 'eval-set', { bnMode: 'running', evalBatchSize: 8 }, alphas).line(1, 2));
-    expect(keys.line(1, 2)).not.toBe(lineKeys(hashOf, 'eval-set', { bnMode: 'train', evalBatchSize: 16 }, alphas).line(1, 2));
+    expect(keys.line(1, 2)).not.toBe(lineKeys(hashOf, 'eval-set', { bnMode: 'batch', evalBatchSize: 16 }, alphas).line(1, 2));
     // A floor segment's ends are located on the pairs' grid: another grid, another key.
-    expect(keys.floor(2)).not.toBe(lineKeys(hashOf, 'eval-set', { bnMode: 'train', evalBatchSize: 8 }, [0, 1]).floor(2));
+    expect(keys.floor(2)).not.toBe(lineKeys(hashOf, 'eval-set', { bnMode: 'batch', evalBatchSize: 8 }, [0, 1]).floor(2));
     const p = plan();
     const pair = p.lines.find((l) => l.kind === 'pair' && l.pair.stepB === 2)!;
     expect(plannedKey(p, pair)).toBe(keys.line(1, 2));
