@@ -66,7 +66,8 @@ describe('the Nx plugin and core share their rules', () => {
     const importsOf = async (pkg: string): Promise<Set<string>> => {
       const dir = join(repoRoot, 'packages', pkg, 'src');
       const found = new Set<string>();
-      for (const name of await readdir(dir)) {
+      // Recursive: a package's src is split into rooms (analysis/src/lines, …).
+      for (const name of await readdir(dir, { recursive: true })) {
         if (!name.endsWith('.ts') || name.endsWith('.test.ts')) continue;
         for (const [, dep] of (await readFile(join(dir, name), 'utf8')).matchAll(/from '@sgdwalk\/([a-z-]+)'/g)) found.add(dep);
       }

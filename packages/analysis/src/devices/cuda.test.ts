@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng, distance, inputFeatures, mlpSpec, norm, parameterLayout, type ModelSpec } from '@sgdwalk/core';
 import { createNaiveEngine, type InterpolationEngineOptions } from '../engines/engine.js';
 import { createFastEngine } from '../engines/fast-engine.js';
-import { lowerModel } from '../lowering/lower.js';
+import { lowerModel } from '@sgdwalk/onnx';
 import { openSession } from './session.js';
 import { cudaTf32 } from './cuda-precision.js';
 import { randomEvaluationSet, randomState } from '../../test/random-inputs.js';

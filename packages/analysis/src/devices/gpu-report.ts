@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { Logger } from '@sgdwalk/core';
-import { DataType, encodeModel } from '../lowering/onnx-proto.js';
+import { DataType, GraphBuilder } from '@sgdwalk/onnx';
 import { findCudaLibraries, loaderCache, pythonCudaFolders, type FoundLibrary } from './cuda-libraries.js';
 import { bindingFolder, providerFiles, readCudaSetting, type ProviderFile } from './cuda-provider.js';
 import { cudaTf32 } from './cuda-precision.js';
@@ -44,18 +44,10 @@ async function gpuAndDriver(): Promise<GpuReport['gpu']> {
 
 /** A one-node graph: enough for a provider to load its libraries and claim a device. */
 function probeGraph(): Uint8Array {
-  return encodeModel({
-    irVersion: 8,
-    opsetVersion: 17,
-    producerName: 'sgdwalk-gpu-check',
-    graph: {
-      name: 'probe',
-      nodes: [{ opType: 'Add', inputs: ['x', 'x'], outputs: ['y'] }],
-      initializers: [],
-      inputs: [{ name: 'x', elemType: DataType.FLOAT, shape: [1, 4] }],
-      outputs: [{ name: 'y', elemType: DataType.FLOAT, shape: [1, 4] }],
-    },
-  });
+  const g = new GraphBuilder();
+  const x = g.input('x', DataType.FLOAT, [1, 4]);
+  g.output('y', g.op('Add', [x, x]), DataType.FLOAT, [1, 4]);
+  return g.encode('probe', { name: 'sgdwalk-gpu-check' });
 }
 
 /** Gather the report. `python` adds the CUDA wheels of that interpreter's environment to the search. */
