@@ -19,7 +19,17 @@ const available = redisServerAvailable();
 if (!available && process.env.CI) throw new Error('redis-server is missing: .ci/run installs it (apt-get install redis-server)');
 
 // BullMQ is the queue package's dependency; the forger uses the very client the coordinator uses.
-const { Queue } = createRequire(join(repoRoot, 'packages/queue/package.json'))('bullmq') as typeof import('bullmq');
+// (BullMQ's types are not resolvable from here; the forger needs only these calls.)
+interface ForgerQueue {
+  add(name: string, data: unknown, opts: { jobId: string; attempts: number; backoff: { type: string; delay: number } }): Promise<unknown>;
+  getJobState(id: string): Promise<string>;
+  getJob(id: string): Promise<{ name: string; data: any; failedReason?: string; attemptsMade: number } | undefined>;
+  getJobs(states: string[]): Promise<Array<{ name: string; data: any }>>;
+  close(): Promise<void>;
+}
+const { Queue } = createRequire(join(repoRoot, 'packages/queue/package.json'))('bullmq') as {
+  Queue: new (name: string, opts: { connection: { host: string; port: number; db: number } }) => ForgerQueue;
+};
 const QUEUE_NAME = 'sgdwalk-lines';
 
 interface Proc {
@@ -61,7 +71,7 @@ describe.skipIf(!available)('queue jobs are inputs: a worker reads only under it
   let work: string;
   let redis: Awaited<ReturnType<typeof startRedis>>;
   let queueUrl: string;
-  let queue: InstanceType<typeof Queue>;
+  let queue: ForgerQueue;
   let worker: Proc;
   /** A job the coordinator really enqueued (a line of the tiny run), to forge variations of. */
   let honest: { name: string; data: any };
