@@ -229,9 +229,10 @@ describe.skipIf(!available)('the coordinator with Redis gone for good', () => {
       const code = await Promise.race([coordinator.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 90_000))]);
       expect(code, coordinator.output()).toBe(1);
       const seconds = (Date.now() - lost) / 1000;
-      // 30 s of silence, at most one 10 s poll past it, and at most 5 s of goodbye.
-      expect(seconds).toBeGreaterThanOrEqual(30);
-      expect(seconds).toBeLessThan(60);
+      // 30 s of silence (counted from the last answer, up to one 2 s poll before the kill), a poll of at
+      // least 1 s past it, and at most 5 s of goodbye; slack for a loaded machine.
+      expect(seconds).toBeGreaterThanOrEqual(27);
+      expect(seconds).toBeLessThan(50);
       expect(coordinator.output()).toMatch(/lost the connection to Redis at redis:\/\/127\.0\.0\.1:\d+ for \d+ s \(.*\); run the same command again to finish/);
       expect(coordinator.output()).not.toMatch(/internal error|\n\s+at /);
     } finally {
