@@ -19,7 +19,17 @@ const available = redisServerAvailable();
 if (!available && process.env.CI) throw new Error('redis-server is missing: .ci/run installs it (apt-get install redis-server)');
 
 // BullMQ is the queue package's dependency; the forger uses the very client the coordinator uses.
-const { Queue } = createRequire(join(repoRoot, 'packages/queue/package.json'))('bullmq') as typeof import('bullmq');
+// (BullMQ's types are not resolvable from here; the forger needs only these calls.)
+interface ForgerQueue {
+  add(name: string, data: unknown, opts: { jobId: string; attempts: number; backoff: { type: string; delay: number } }): Promise<unknown>;
+  getJobState(id: string): Promise<string>;
+  getJob(id: string): Promise<{ name: string; data: any; failedReason?: string; attemptsMade: number } | undefined>;
+  getJobs(states: string[]): Promise<Array<{ name: string; data: any }>>;
+  close(): Promise<void>;
+}
+const { Queue } = createRequire(join(repoRoot, 'packages/queue/package.json'))('bullmq') as {
+  Queue: new (name: string, opts: { connection: { host: string; port: number; db: number } }) => ForgerQueue;
+};
 const QUEUE_NAME = 'sgdwalk-lines';
 
 interface Proc {
@@ -61,7 +71,7 @@ describe.skipIf(!available)('queue jobs are inputs: a worker reads only under it
   let work: string;
   let redis: Awaited<ReturnType<typeof startRedis>>;
   let queueUrl: string;
-  let queue: InstanceType<typeof Queue>;
+  let queue: ForgerQueue;
   let worker: Proc;
   /** A job the coordinator really enqueued (a line of the tiny run), to forge variations of. */
   let honest: { name: string; data: any };
@@ -219,9 +229,10 @@ describe.skipIf(!available)('the coordinator with Redis gone for good', () => {
       const code = await Promise.race([coordinator.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 90_000))]);
       expect(code, coordinator.output()).toBe(1);
       const seconds = (Date.now() - lost) / 1000;
-      // 30 s of silence, at most one 10 s poll past it, and at most 5 s of goodbye.
-      expect(seconds).toBeGreaterThanOrEqual(30);
-      expect(seconds).toBeLessThan(60);
+      // 30 s of silence (counted from the last answer, up to one 2 s poll before the kill), a poll of at
+      // least 1 s past it, and at most 5 s of goodbye; slack for a loaded machine.
+      expect(seconds).toBeGreaterThanOrEqual(27);
+      expect(seconds).toBeLessThan(50);
       expect(coordinator.output()).toMatch(/lost the connection to Redis at redis:\/\/127\.0\.0\.1:\d+ for \d+ s \(.*\); run the same command again to finish/);
       expect(coordinator.output()).not.toMatch(/internal error|\n\s+at /);
     } finally {

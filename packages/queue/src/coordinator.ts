@@ -212,7 +212,8 @@ export function lineQueue(opts: LineQueueOptions): RemoteLines {
 
         while (outstanding.size > 0) {
           try {
-            await withTimeout(poll(), Math.min(outageMs, 10_000));
+            // A poll may wait only as long as the outage budget has left, so the stop comes at the limit, not up to a poll later.
+            await withTimeout(poll(), Math.max(1000, Math.min(10_000, outageMs - (Date.now() - lastContact))));
             lastContact = Date.now();
           } catch (error) {
             if (error instanceof QueueError) throw error;

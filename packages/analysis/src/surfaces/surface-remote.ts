@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { declareTable, readBoundedFile, SgdwalkError, sha256, sha256File } from '@sgdwalk/core';
+import { declareTable, readBoundedFile, SgdwalkError, sha256, sha256File, type FileBound } from '@sgdwalk/core';
 import { columnsFromBytes, writeColumns } from '@sgdwalk/checkpoints';
 import type { InterpolationCurve } from '../engines/engine.js';
 import type { LineWorker } from '../lines/remote-lines.js';
@@ -59,7 +59,7 @@ export async function writePlaneFile(outDir: string, planeKey: string, plane: Pl
  * anyone with access to the queue can forge: a device (`/dev/zero`) or a huge file is refused by type and
  * size before a byte is read.
  */
-const PLANE_FILE_MAX_BYTES = 3 * 4 * 2 ** 26 + (1 << 20);
+const PLANE_FILE: FileBound = { maxBytes: 3 * 4 * 2 ** 26 + (1 << 20), what: 'plane file' };
 
 /**
  * Read a plane file a job names, after checking it is the one the coordinator wrote: read once, within
@@ -68,7 +68,7 @@ const PLANE_FILE_MAX_BYTES = 3 * 4 * 2 ** 26 + (1 << 20);
  * what the file holds (not even its hash: the job may be forged to probe a file).
  */
 export async function readPlaneFile(ref: SurfaceRowJob['plane']): Promise<Plane> {
-  const bytes = await readBoundedFile(ref.file, { maxBytes: PLANE_FILE_MAX_BYTES, what: 'plane file' });
+  const bytes = await readBoundedFile(ref.file, PLANE_FILE);
   if (sha256(bytes) !== ref.sha256) {
     throw new SgdwalkError(`${ref.file}: not the plane file the analysis wrote (its sha256 is not ${ref.sha256.slice(0, 12)}…; a changed or foreign file)`, 'read', { file: ref.file });
   }
