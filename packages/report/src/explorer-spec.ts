@@ -51,7 +51,8 @@ export function explorerSpec(data: ExplorerData): TopLevelSpec {
     height: HEIGHT,
     title: { text: description, fontSize: 13 },
     data: { name: 'pairs' },
-    transform: [...seriesFilters, { filter: `isValid(datum.${field})` }, { calculate: 'datum.stepB', as: 'step' }],
+    // The brush is over `step`: a pair sits at its later step, named so before the brush filters it.
+    transform: [{ calculate: 'datum.stepB', as: 'step' }, ...seriesFilters, { filter: `isValid(datum.${field})` }],
     mark: { type: 'point', filled: true, size: 28, cursor: 'pointer', ...fixed(COLORS.curve) },
     encoding: {
       x: stepX('pair (θₜ₋₁, θₜ) by its later step t'),
