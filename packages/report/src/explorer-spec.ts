@@ -27,7 +27,8 @@ export const EXPLORER_NAMES = { brush: 'brush', pick: 'pick', runChoice: 'runCho
 
 export function explorerSpec(data: ExplorerData): TopLevelSpec {
   const sweep = data.runs.length > 1;
-  const color = sweep ? { color: { field: 'run', type: 'nominal', title: 'run', legend: { orient: 'top', columns: 3, labelLimit: 260 } } } : {};
+  // One domain for every view's colour scale: a run keeps its colour even in a view where it has no rows.
+  const color = sweep ? { color: { field: 'run', type: 'nominal', title: 'run', scale: { domain: data.runs }, legend: { orient: 'top', columns: 3, labelLimit: 260 } } } : {};
   const fixed = (c: string) => (sweep ? {} : { color: c });
   // A series shows the brushed steps of the chosen runs.
   const seriesFilters = [{ filter: { param: 'brush' } }, { filter: "runChoice === 'all' || datum.run === runChoice" }];
