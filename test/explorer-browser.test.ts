@@ -55,13 +55,13 @@ describe.skipIf(!available)('explore.html in Chromium', () => {
       await page.locator(`g.height_group path[aria-label*="; pair: ${target.pair}; "]`).first().click();
       await page.waitForSelector(`#detail[data-pair$="/${target.pair}"]`, { timeout: 10_000 });
       const shown = Object.fromEntries(
-        await page.locator('#detail td[data-field]').evaluateAll((cells) => cells.map((c) => [(c as HTMLElement).dataset.field!, (c as HTMLElement).dataset.value!])),
+        await page.locator('#detail td[data-field]').evaluateAll((cells) => cells.map((c) => [(c as any).dataset.field!, (c as any).dataset.value!])),
       );
       for (const field of ['stepA', 'stepB', 'alphaStar', 'floor', 'height', 'lossA', 'lossB'] as const) expect(Number(shown[field]), field).toBe(target[field]);
       expect(shown.interior).toBe(String(target.interiorMinimum));
       // The detail curve is that pair's: its loss axis spans the pair's losses.
       const losses = curves.filter((c) => c.pair === target.pair).map((c) => c.loss);
-      const curveY = (await page.evaluate(() => (window as any).sgdwalkExplorer.view.scale('curve_y').domain())) as Domain;
+      const curveY = (await page.evaluate(() => (globalThis as any).sgdwalkExplorer.view.scale('curve_y').domain())) as Domain;
       expect(curveY[0]).toBeLessThanOrEqual(Math.min(...losses));
       expect(curveY[1]).toBeGreaterThanOrEqual(Math.max(...losses));
       expect(curveY[1] - curveY[0]).toBeLessThan(2 * (Math.max(...losses) - Math.min(...losses)) + 0.1);
@@ -73,7 +73,7 @@ describe.skipIf(!available)('explore.html in Chromium', () => {
       // Brush steps on the overview: the other views' step axes re-scale to the range.
       const domains = () =>
         page.evaluate(async () => {
-          const view = (window as any).sgdwalkExplorer.view;
+          const view = (globalThis as any).sgdwalkExplorer.view;
           await view.runAsync();
           return { height: view.scale('height_x').domain(), distance: view.scale('distance_x').domain(), brush: view.signal('brush') };
         }) as Promise<{ height: Domain; distance: Domain; brush: Record<string, Domain> }>;
@@ -83,7 +83,7 @@ describe.skipIf(!available)('explore.html in Chromium', () => {
       await page.mouse.down();
       await page.mouse.move(plot.x + 0.8 * plot.width, plot.y + plot.height / 2, { steps: 8 });
       await page.mouse.up();
-      await page.waitForFunction(() => Object.keys((window as any).sgdwalkExplorer.view.signal('brush') ?? {}).length > 0);
+      await page.waitForFunction(() => Object.keys((globalThis as any).sgdwalkExplorer.view.signal('brush') ?? {}).length > 0);
       const after = await domains();
       const [lo, hi] = after.brush.step;
       expect(lo).toBeGreaterThan(before.height[0]);
@@ -120,8 +120,8 @@ describe.skipIf(!available)('explore.html in Chromium', () => {
       const points = page.locator('g.height_group path[aria-label*="; pair: "]');
       const all = await points.count();
       await page.locator('#controls select').selectOption('lr 0.2, seed 1');
-      await page.waitForFunction(() => (window as any).sgdwalkExplorer.view.signal('runChoice') === 'lr 0.2, seed 1');
-      await page.evaluate(() => (window as any).sgdwalkExplorer.view.runAsync().then(() => true));
+      await page.waitForFunction(() => (globalThis as any).sgdwalkExplorer.view.signal('runChoice') === 'lr 0.2, seed 1');
+      await page.evaluate(() => (globalThis as any).sgdwalkExplorer.view.runAsync().then(() => true));
       const one = await points.count();
       expect(one).toBe(all / 4);
       expect(await page.locator('g.height_group path[aria-label*="run: lr 0.2, seed 1;"]').count()).toBe(one);
