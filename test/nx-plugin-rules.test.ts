@@ -35,6 +35,10 @@ describe('the Nx plugin and core share their rules', () => {
     const raw = JSON.parse(await readFile(join(repoRoot, file), 'utf8'));
     const { base, points } = parseSweepPipeline(raw, file);
     expect(plugin.sweepPointIds(raw.sweep)).toEqual(points.map((p) => p.id));
+    // Replicates are ordinary points to the plugin too: one project per seed, ids as core's.
+    const replicated = { 'train.lr': [0.02, 0.5], replicates: [4, 9] };
+    expect(plugin.sweepPointIds(replicated)).toEqual(parseSweepPipeline({ sweep: replicated }, file).points.map((p) => p.id));
+    expect(plugin.sweepPointIds(replicated)).toEqual(['lr-0.02_seed-4', 'lr-0.02_seed-9', 'lr-0.5_seed-4', 'lr-0.5_seed-9']);
     const projects = projectsOf(file);
     for (const point of points) {
       const project = Object.values(projects).find((p) => p.name === `${base.name}--${point.id}`)!;

@@ -160,6 +160,18 @@ describe('nx sweep targets', () => {
     expect(JSON.parse(await readFile(join(workspace, 'out/grid/points/lr-0.2_batchSize-50/train/result.json'), 'utf8')).point).toBe('lr-0.2_batchSize-50');
   });
 
+  it('makes each replicate an ordinary point: raising the count trains only the new seed', async () => {
+    await writeGrid({ ...BASE, sweep: { 'train.lr': [0.05], replicates: 1 } });
+    await takeCalls();
+    nx('run', 'grid:full');
+    // (data runs too when this test runs alone, in a fresh workspace)
+    expect((await takeCalls()).filter((c) => c !== 'data')).toEqual(['analyze lr-0.05_seed-0', 'compare', 'report lr-0.05_seed-0', 'train lr-0.05_seed-0']);
+    await writeGrid({ ...BASE, sweep: { 'train.lr': [0.05], replicates: 2 } });
+    const added = nx('run', 'grid:full');
+    expect(await takeCalls()).toEqual(['analyze lr-0.05_seed-1', 'compare', 'report lr-0.05_seed-1', 'train lr-0.05_seed-1']);
+    expect(replayed(added)).toEqual(expect.arrayContaining(['grid--lr-0.05_seed-0:train', 'grid--lr-0.05_seed-0:analyze', 'grid--lr-0.05_seed-0:report']));
+  });
+
   it('keys a task on its command: Nx re-runs a target whose command alone changed', async () => {
     // The mechanism the per-point keys rely on, shown on a plain project.json target with no file inputs.
     const probe = (word: string) => ({

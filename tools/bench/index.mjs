@@ -7,6 +7,7 @@ const benches = {
   queue: () => import('./queue.mjs'),
   surface: () => import('./surface.mjs'),
   anchors: () => import('./anchors.mjs'),
+  explorer: () => import('./explorer.mjs'),
 };
 const name = process.argv[2];
 if (!benches[name]) {

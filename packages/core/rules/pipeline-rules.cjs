@@ -24,13 +24,32 @@ function pointId(overrides) {
     .join('_');
 }
 
+/** The sweep key that replicates every point over seeds: `"replicates": 3` (seeds 0, 1, 2) or a list of seeds. */
+const REPLICATES_KEY = 'replicates';
+/** The field a replicate sets: each replicate is an ordinary run with its own `train.seed`. */
+const REPLICATE_FIELD = 'train.seed';
+
 /**
- * Every combination of the swept values, the first field varying slowest. Lenient (the plugin reads files
- * before they are validated): a sweep that is not an object of lists gives no combinations.
+ * The sweep with `replicates` written out as the seed field, last (varying fastest, so a point's replicates
+ * sit side by side and its id ends in `_seed-<s>`): `"replicates": 3` is `"train.seed": [0, 1, 2]`, a list
+ * is the seeds themselves. Lenient, like sweepCombinations: a malformed count gives no seeds (the schema
+ * reports it).
+ */
+function expandReplicates(sweep) {
+  if (typeof sweep !== 'object' || sweep === null || Array.isArray(sweep) || !Object.hasOwn(sweep, REPLICATES_KEY)) return sweep;
+  const { [REPLICATES_KEY]: replicates, ...fields } = sweep;
+  const seeds = Array.isArray(replicates) ? replicates : Number.isInteger(replicates) && replicates > 0 ? Array.from({ length: replicates }, (_, i) => i) : [];
+  return { ...fields, [REPLICATE_FIELD]: seeds };
+}
+
+/**
+ * Every combination of the swept values, the first field varying slowest (replicates, if any, fastest).
+ * Lenient (the plugin reads files before they are validated): a sweep that is not an object of lists gives
+ * no combinations.
  */
 function sweepCombinations(sweep) {
   if (typeof sweep !== 'object' || sweep === null || Array.isArray(sweep)) return [];
-  const fields = Object.entries(sweep);
+  const fields = Object.entries(expandReplicates(sweep));
   if (fields.length === 0 || fields.some(([, values]) => !Array.isArray(values))) return [];
   /** @type {Record<string, unknown>[]} */
   let combos = [{}];
@@ -89,6 +108,9 @@ const STAGE_ORDER = [
 exports.POINT_ID_PATTERN = POINT_ID_PATTERN;
 exports.sweepValueLabel = sweepValueLabel;
 exports.pointId = pointId;
+exports.REPLICATES_KEY = REPLICATES_KEY;
+exports.REPLICATE_FIELD = REPLICATE_FIELD;
+exports.expandReplicates = expandReplicates;
 exports.sweepCombinations = sweepCombinations;
 exports.pipelineNameOf = pipelineNameOf;
 exports.defaultOutDir = defaultOutDir;

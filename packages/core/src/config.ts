@@ -170,17 +170,32 @@ export function sweepFieldSchema(path: string): z.ZodType | undefined {
  * `sweep`: a grid over training settings, field path → values; the grid points are every combination
  * (sweep.ts). Checked here so a bad sweep is one ConfigError naming the field and the file.
  */
-const sweepSchema = z.record(z.string(), z.array(z.unknown())).superRefine((sweep, ctx) => {
+const sweepSchema = z.record(z.string(), z.unknown()).superRefine((sweep, ctx) => {
   const fields = Object.keys(sweep);
   if (fields.length === 0) ctx.addIssue({ code: 'custom', message: 'sweep with no points: name at least one train field and its values', path: [] });
   for (const field of fields) {
+    // `"replicates": n` or a list of seeds: every point run once per seed (rules' expandReplicates).
+    if (field === rules.REPLICATES_KEY) {
+      const replicates = sweep[field];
+      const seeds = Array.isArray(replicates) ? replicates : null;
+      const ok = seeds
+        ? seeds.length > 0 && seeds.every((s) => Number.isInteger(s) && (s as number) >= 0) && new Set(seeds).size === seeds.length
+        : Number.isInteger(replicates) && (replicates as number) >= 1;
+      if (!ok) ctx.addIssue({ code: 'custom', message: 'replicates is a count (a whole number ≥ 1: seeds 0, 1, …) or a list of distinct seeds (whole numbers ≥ 0)', path: [field] });
+      if (Object.hasOwn(sweep, rules.REPLICATE_FIELD)) ctx.addIssue({ code: 'custom', message: `replicates sets ${rules.REPLICATE_FIELD}: sweep one or the other`, path: [field] });
+      continue;
+    }
+    if (!Array.isArray(sweep[field])) {
+      ctx.addIssue({ code: 'custom', message: 'a swept field takes a list of values', path: [field] });
+      continue;
+    }
     const schema = sweepFieldSchema(field);
     if (!schema) {
       const message = field.startsWith('train.') ? `unknown field: train has no field "${field.slice('train.'.length)}"` : 'only training settings can be swept: write "train.<field>", e.g. "train.lr"';
       ctx.addIssue({ code: 'custom', message, path: [field] });
       continue;
     }
-    const values = sweep[field];
+    const values = sweep[field] as unknown[];
     if (values.length === 0) ctx.addIssue({ code: 'custom', message: 'sweep with no points: the list of values is empty', path: [field] });
     values.forEach((value, i) => {
       const scalar = typeof value === 'number' || typeof value === 'boolean' || (typeof value === 'string' && SWEEP_LABEL.test(value));
@@ -193,7 +208,7 @@ const sweepSchema = z.record(z.string(), z.array(z.unknown())).superRefine((swee
       else if (values.indexOf(value) !== i) ctx.addIssue({ code: 'custom', message: `duplicate value ${JSON.stringify(value)}`, path: [field, i] });
     });
   }
-});
+}).transform((sweep) => rules.expandReplicates(sweep) as Record<string, unknown[]>);
 
 export type SweepValue = number | string | boolean;
 

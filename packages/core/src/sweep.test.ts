@@ -114,4 +114,24 @@ describe('sweep points', () => {
     expect(() => findPoint(points, 'seed-3', FILE)).toThrow(/field "--point": no sweep point "seed-3": the points are seed-1, seed-2/);
     expect(() => findPoint([], 'seed-3', FILE)).toThrow(/this pipeline has no sweep/);
   });
+
+  it('replicate every point over seeds: a count is seeds 0…n−1, a list is the seeds, each an ordinary run', () => {
+    const { base, points } = parseSweepPipeline({ train: { seed: 7 }, sweep: { 'train.lr': [0.02, 0.5], replicates: 2 } }, FILE);
+    expect(base.sweep).toEqual({ 'train.lr': [0.02, 0.5], 'train.seed': [0, 1] });
+    expect(points.map((p) => p.id)).toEqual(['lr-0.02_seed-0', 'lr-0.02_seed-1', 'lr-0.5_seed-0', 'lr-0.5_seed-1']);
+    expect(points.map((p) => p.config.train.seed)).toEqual([0, 1, 0, 1]);
+    const listed = parseSweepPipeline({ sweep: { replicates: [3, 11], 'train.batchSize': [32] } }, FILE).points;
+    expect(listed.map((p) => p.id)).toEqual(['batchSize-32_seed-3', 'batchSize-32_seed-11']);
+    expect(listed[1].config.train).toMatchObject({ seed: 11, batchSize: 32 });
+  });
+
+  it('refuse a replicate count or seed list that is not one, and replicates beside a swept seed', () => {
+    for (const bad of [0, 1.5, -2, 'three', [], [1, 1], [0, -1], [0.5]]) {
+      const e = configError({ sweep: { 'train.lr': [0.1], replicates: bad } });
+      expect(e.where.field).toBe('sweep.replicates');
+      expect(e.message).toMatch(/replicates is a count \(a whole number ≥ 1: seeds 0, 1, …\) or a list of distinct seeds/);
+    }
+    expect(configError({ sweep: { 'train.seed': [0, 1], replicates: 2 } }).message).toMatch(/field "sweep\.replicates": replicates sets train\.seed: sweep one or the other/);
+    expect(configError({ sweep: { 'train.lr': 0.1 } }).message).toMatch(/field "sweep\.train\.lr": a swept field takes a list of values/);
+  });
 });

@@ -12,8 +12,8 @@ function run(lr: number, batchSize: number, o: { interior?: number; first?: numb
     lr, batchSize, steps: 100, stepsPerEpoch: 100, pairs: 100, window: { from: 0, to: 100 },
     interiorMinimum: { count: Math.round(100 * interior), fraction: interior },
     interiorBySubWindow: [
-      { from: 1, to: 50, pairs: 50, interior: 0, fraction: o.first ?? 0.1 },
-      { from: 51, to: 100, pairs: 50, interior: 0, fraction: interior },
+      { from: 1, to: 50, pairs: 50, interior: 0, fraction: o.first ?? 0.1, distance: NaN },
+      { from: 51, to: 100, pairs: 50, interior: 0, fraction: interior, distance: o.distance ?? NaN },
     ],
     height: { all: nan, interior: { n: 10, q1: NaN, median: o.height ?? NaN, q3: NaN } },
     medianFloor: NaN,

@@ -2,11 +2,15 @@ import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { FILES, pathExists, sha256File, SGDWALK_VERSION, writeFileAtomic, writeManifest, type Logger, type SweepValue } from '@sgdwalk/core';
 import { judgeClaims, type ClaimResult } from './claims.js';
+import { judgeClaimsOverSeeds, type ReplicatedClaims } from './replicated-claims.js';
 import { buildComparisonFigures, COMPARISON_FIGURE_NAMES } from './comparison-figures.js';
 import { renderComparisonHtml, renderComparisonMarkdown } from './comparison-html.js';
 import { writeFigureFiles } from './figure-files.js';
-import { compareRun, sharedSubWindowSize, type ComparedPoint, type RunComparison } from './comparison.js';
-import { inputPaths, loadReportInputs } from './load.js';
+import { compareRun, pointLabel, sharedSubWindowSize, type ComparedPoint, type RunComparison } from './comparison.js';
+import { explorerData, type ExplorerRun } from './explorer-data.js';
+import { renderExplorerHtml } from './explorer-html.js';
+import { inputPaths, loadBarrierLines, loadReportInputs } from './load.js';
+import { loadSurfaceInputs } from './surface-figures.js';
 import { rendererVersions } from './render.js';
 
 /** A sweep's comparison: every run's numbers, the sub-window they are binned by, the claims' verdicts. */
@@ -16,6 +20,8 @@ export interface Comparison {
   subWindowSize: number;
   runs: RunComparison[];
   claims: ClaimResult[];
+  /** The claims over seeds, when the sweep replicates its points (null otherwise). */
+  claimsOverSeeds: ReplicatedClaims | null;
   /** Relative link from the comparison folder to each run's own report, by point id. */
   reportLinks?: Record<string, string>;
 }
@@ -24,7 +30,7 @@ export interface Comparison {
 export function buildComparison(name: string, sweep: Record<string, SweepValue[]>, points: readonly ComparedPoint[]): Comparison {
   const subWindowSize = sharedSubWindowSize(points);
   const runs = points.map((p) => compareRun(p, subWindowSize));
-  return { name, sweep, subWindowSize, runs, claims: judgeClaims(runs) };
+  return { name, sweep, subWindowSize, runs, claims: judgeClaims(runs), claimsOverSeeds: judgeClaimsOverSeeds(runs) };
 }
 
 /** JSON has no NaN or ∞: they are written as null ("no value"), as summary.json does. */
@@ -51,7 +57,12 @@ export async function writeComparison(opts: WriteComparisonOptions): Promise<Com
   const { outDir, log } = opts;
   const started = performance.now();
   const points: ComparedPoint[] = [];
-  for (const p of opts.points) points.push({ id: p.id, overrides: p.overrides, inputs: await loadReportInputs(p.runDir, p.analysisDir) });
+  const explorerRuns: ExplorerRun[] = [];
+  for (const p of opts.points) {
+    const inputs = await loadReportInputs(p.runDir, p.analysisDir);
+    points.push({ id: p.id, overrides: p.overrides, inputs });
+    explorerRuns.push({ label: pointLabel(p.overrides), inputs, surfaces: await loadSurfaceInputs(p.analysisDir), barrierLines: await loadBarrierLines(p.analysisDir) });
+  }
   const comparison: Comparison = {
     ...buildComparison(opts.name, opts.sweep, points),
     reportLinks: Object.fromEntries(opts.points.filter((p) => p.reportLink).map((p) => [p.id, p.reportLink!])),
@@ -63,6 +74,10 @@ export async function writeComparison(opts: WriteComparisonOptions): Promise<Com
   const rendered = await writeFigureFiles(outDir, figures, log);
   await writeFileAtomic(join(outDir, 'index.html'), renderComparisonHtml(comparison, rendered, `sgdwalk ${SGDWALK_VERSION}`));
   await writeFileAtomic(join(outDir, 'summary.md'), renderComparisonMarkdown(comparison, figures));
+  await writeFileAtomic(
+    join(outDir, 'explore.html'),
+    renderExplorerHtml(explorerData(explorerRuns), `SGD walk explorer — sweep ${opts.name}`, `${points.length} runs, coloured by run; the selector shows one.`, `sgdwalk ${SGDWALK_VERSION}`),
+  );
 
   const inputs: Record<string, string> = {};
   for (const p of opts.points) {
@@ -77,7 +92,10 @@ export async function writeComparison(opts: WriteComparisonOptions): Promise<Com
     inputs,
     versions: rendererVersions(),
   });
-  const verdicts = comparison.claims.map((c) => `claim ${c.claim} ${c.verdict}`).join(', ');
+  const overSeeds = comparison.claimsOverSeeds;
+  const verdicts = overSeeds
+    ? overSeeds.rows.filter((r) => !r.scope.includes('steps')).map((r) => `claim ${r.claim} ${r.verdict} (${overSeeds.seeds} seeds)`).join(', ')
+    : comparison.claims.map((c) => `claim ${c.claim} ${c.verdict}`).join(', ');
   log.info(`compare: ${points.length} runs, ${figures.length} figures (${((performance.now() - started) / 1000).toFixed(1)} s); ${verdicts}`);
   return comparison;
 }

@@ -1,7 +1,7 @@
 import type { ClaimResult, Verdict } from './claims.js';
 import type { Comparison } from './compare.js';
 import type { ComparisonFigure } from './comparison-figures.js';
-import { heightTable, subWindowTable, trajectoryTable, type TextTable } from './comparison-tables.js';
+import { heightTable, seedClaimsTable, subWindowTable, trajectoryTable, type TextTable } from './comparison-tables.js';
 import { inlineSvg } from './html.js';
 import { escapeHtml, htmlPage } from './page.js';
 import { escapeMarkdown } from './markdown.js';
@@ -70,7 +70,7 @@ export function renderComparisonHtml(c: Comparison, figures: readonly RenderedCo
     heading: `A walk with SGD — sweep ${c.name}`,
     lead: lead(c),
     body: `<h2>The study's claims on this sweep</h2>
-${c.claims.map(htmlClaim).join('\n')}
+${c.claimsOverSeeds ? `${htmlTable(seedClaimsTable(c.claimsOverSeeds))}\n<h3>Each run alone (the single-seed rule, for reference)</h3>\n` : ''}${c.claims.map(htmlClaim).join('\n')}
 <h2>Runs</h2>
 ${tables(c).map(htmlTable).join('\n')}
 <h2>Figures</h2>
@@ -93,6 +93,7 @@ function markdownTable(t: TextTable): string {
 /** summary.md: the claims with their verdicts and numbers, the tables, links to the PNG figures. */
 export function renderComparisonMarkdown(c: Comparison, figures: readonly Pick<ComparisonFigure, 'name' | 'title' | 'caption'>[]): string {
   const parts = [`# ${escapeMarkdown(`A walk with SGD — sweep ${c.name}`)}`, '', escapeMarkdown(lead(c)), '', "## The study's claims on this sweep", ''];
+  if (c.claimsOverSeeds) parts.push(markdownTable(seedClaimsTable(c.claimsOverSeeds)), '', '### Each run alone (the single-seed rule, for reference)', '');
   for (const claim of c.claims) {
     parts.push(`**Claim ${claim.claim}.** ${escapeMarkdown(claim.statement)} — **${claim.verdict.toUpperCase()}** by this sweep.`, '');
     for (const e of claim.evidence) parts.push(`- ${escapeMarkdown(e)}`);

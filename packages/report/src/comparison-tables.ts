@@ -1,5 +1,6 @@
 import type { RunComparison, Quartiles } from './comparison.js';
 import { formatFraction, formatNumber } from './headline.js';
+import type { Interval, ReplicatedClaims } from './replicated-claims.js';
 
 /**
  * The comparison's tables as text cells, shared by index.html and summary.md so both show the same
@@ -76,5 +77,38 @@ export function subWindowTable(runs: readonly RunComparison[], size: number): Te
       const mine = r.interiorBySubWindow.find((x) => x.from === w.from);
       return mine ? formatFraction(mine.fraction) : '–';
     })]),
+  };
+}
+
+/** "0.41 [0.35, 0.47]": a value with its interval. */
+export function formatInterval(value: number, interval: Interval): string {
+  return `${formatNumber(value)} [${formatNumber(interval.low)}, ${formatNumber(interval.high)}]`;
+}
+
+/**
+ * The claims over seeds: one row per claim and scope with the decision (the effect and its interval
+ * against the claimed side) and every setting's per-seed values, mean and interval.
+ */
+export function seedClaimsTable(c: ReplicatedClaims): TextTable {
+  const level = `${Math.round(c.bootstrap.level * 100)}%`;
+  return {
+    title: `The claims over ${c.seeds} seeds`,
+    note:
+      `Each setting's values are one per seed (seed: value), then their mean [${level} bootstrap interval]. The effect decides the verdict: ` +
+      `supported when its whole interval lies on the claimed side, not supported when none of it does, otherwise inconclusive ` +
+      `(percentile bootstrap, ${c.bootstrap.resamples} resamples of each setting's seeds, seed ${c.bootstrap.seed}; rule in docs/design.md).`,
+    head: ['Claim', 'where', 'quantity', 'effect [interval] (claimed side)', 'verdict', 'per setting: seed values → mean [interval]'],
+    rows: c.rows.map((r) => [
+      `${r.claim}`,
+      r.scope,
+      r.quantity,
+      r.effects.length
+        ? r.effects.map((e) => `${e.name} = ${formatInterval(e.value, e.interval)} (claimed ${e.side} ${e.boundary})`).join('; ')
+        : 'n/a (the setting does not vary)',
+      r.verdict,
+      r.settings
+        .map((s) => `${s.label}: ${s.values.map((v, i) => `${s.seeds[i]}: ${formatNumber(v)}`).join(', ')} → ${formatInterval(s.mean, s.interval)}`)
+        .join('; '),
+    ]),
   };
 }

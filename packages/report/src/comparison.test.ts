@@ -43,12 +43,13 @@ describe('comparison statistics', () => {
     const interior = new Set([3, 12, 13, 20, 21, 22, 23, 24, 25]);
     const pairs = Array.from({ length: 25 }, (_, i) => pair(i + 1, { interior: interior.has(i + 1) }));
     expect(interiorBySubWindow(pairs, 10)).toEqual([
-      { from: 1, to: 10, pairs: 10, interior: 1, fraction: 0.1 },
-      { from: 11, to: 20, pairs: 10, interior: 3, fraction: 0.3 },
-      { from: 21, to: 30, pairs: 5, interior: 5, fraction: 1 },
+      // distance: ‖θₜ − θ₀‖₂ of the sub-window's last pair (here its step).
+      { from: 1, to: 10, pairs: 10, interior: 1, fraction: 0.1, distance: 10 },
+      { from: 11, to: 20, pairs: 10, interior: 3, fraction: 0.3, distance: 20 },
+      { from: 21, to: 30, pairs: 5, interior: 5, fraction: 1, distance: 25 },
     ]);
     // A window starting later leaves the empty sub-windows out.
-    expect(interiorBySubWindow([pair(95), pair(96, { interior: false })], 10)).toEqual([{ from: 91, to: 100, pairs: 2, interior: 1, fraction: 0.5 }]);
+    expect(interiorBySubWindow([pair(96, { interior: false, distance: 7 }), pair(95)], 10)).toEqual([{ from: 91, to: 100, pairs: 2, interior: 1, fraction: 0.5, distance: 7 }]);
   });
 
   it('label points by their swept settings', () => {

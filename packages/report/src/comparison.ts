@@ -29,6 +29,8 @@ export interface SubWindow {
   pairs: number;
   interior: number;
   fraction: number;
+  /** ‖θₜ − θ₀‖₂ at the later step of the sub-window's last pair (the claims over seeds read it per sub-window). */
+  distance: number;
 }
 
 export interface RunComparison {
@@ -98,17 +100,18 @@ export function subWindowSize(span: number, count = 10): number {
  * t: sub-window k holds t in [(k − 1)·size + 1, k·size]. Only sub-windows holding pairs are listed.
  */
 export function interiorBySubWindow(pairs: readonly PairMetrics[], size: number): SubWindow[] {
-  const bins = new Map<number, { pairs: number; interior: number }>();
+  const bins = new Map<number, { pairs: number; interior: number; lastStep: number; distance: number }>();
   for (const p of pairs) {
     const k = Math.max(1, Math.ceil(p.stepB / size));
-    const bin = bins.get(k) ?? { pairs: 0, interior: 0 };
+    const bin = bins.get(k) ?? { pairs: 0, interior: 0, lastStep: -Infinity, distance: NaN };
     bin.pairs++;
     if (p.interiorMinimum) bin.interior++;
+    if (p.stepB > bin.lastStep) Object.assign(bin, { lastStep: p.stepB, distance: p.distanceFromInit });
     bins.set(k, bin);
   }
   return [...bins.entries()]
     .sort((a, b) => a[0] - b[0])
-    .map(([k, b]) => ({ from: (k - 1) * size + 1, to: k * size, pairs: b.pairs, interior: b.interior, fraction: b.interior / b.pairs }));
+    .map(([k, b]) => ({ from: (k - 1) * size + 1, to: k * size, pairs: b.pairs, interior: b.interior, fraction: b.interior / b.pairs, distance: b.distance }));
 }
 
 /** The steps of the train-accuracy proxy: the last 5% of the run, at least 10 steps (all, if fewer). */

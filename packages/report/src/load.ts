@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { readRows } from '@sgdwalk/checkpoints';
 import {
-  BARRIERS_TABLE, EVALUATIONS_TABLE, FILES, INTERPOLATION_TABLE, METRICS_TABLE, PAIRS_TABLE, parseAnalysisSummary, pathExists, readJsonFile, readRunInfo,
+  BARRIER_LINES_TABLE, BARRIERS_TABLE, EVALUATIONS_TABLE, FILES, INTERPOLATION_TABLE, METRICS_TABLE, PAIRS_TABLE, parseAnalysisSummary, pathExists, readJsonFile, readRunInfo,
   SHARPNESS_TABLE, type RowOf, type TableDeclaration,
 } from '@sgdwalk/core';
 import type { ReportInputs } from './inputs.js';
@@ -51,4 +51,12 @@ export async function loadReportInputs(runDir: string, analysisDir: string): Pro
   barriers.sort((a, b) => a.k - b.k || a.step - b.step);
   sharpness.sort((a, b) => a.step - b.step);
   return { run, summary, steps, evaluations, interpolation, pairs, barriers, sharpness };
+}
+
+/** One row of barrier-lines.arrow: the loss along a barrier line at one α. */
+export type BarrierLineRow = RowOf<typeof BARRIER_LINES_TABLE>;
+
+/** barrier-lines.arrow of an analysis folder (the explorer draws the picked pair's); none when absent. */
+export async function loadBarrierLines(analysisDir: string): Promise<BarrierLineRow[]> {
+  return rowsOf(join(analysisDir, BARRIER_LINES_TABLE.file), BARRIER_LINES_TABLE);
 }

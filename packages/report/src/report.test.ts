@@ -55,7 +55,7 @@ describe('writeReport', () => {
     const log = recordingLogger();
     await writeReport({ runDir, analysisDir, outDir, config: { curvesPairs: 3 }, log });
 
-    const expected = ['index.html', 'summary.md', ...FIGURE_NAMES.flatMap((n) => [`figures/${n}.svg`, `figures/${n}.png`])];
+    const expected = ['index.html', 'explore.html', 'summary.md', ...FIGURE_NAMES.flatMap((n) => [`figures/${n}.svg`, `figures/${n}.png`])];
     expect(figureNames(inputs)).toEqual([...FIGURE_NAMES]);
     for (const file of expected) expect((await stat(join(outDir, file))).size, file).toBeGreaterThan(0);
     const png = await readFile(join(outDir, 'figures/interpolation-curves.png'));
@@ -116,7 +116,7 @@ describe('writeReport', () => {
     await writeReport({ runDir, analysisDir, outDir, config: { curvesPairs: 50 }, log });
 
     const drawn = ['interpolation-curves', 'interpolation-valleys', 'floor-height', 'distance-from-init', 'gradient-cosine', 'training-loss'];
-    const expected = ['index.html', 'summary.md', ...drawn.flatMap((n) => [`figures/${n}.svg`, `figures/${n}.png`])];
+    const expected = ['index.html', 'explore.html', 'summary.md', ...drawn.flatMap((n) => [`figures/${n}.svg`, `figures/${n}.png`])];
     for (const file of expected) expect((await stat(join(outDir, file))).size, file).toBeGreaterThan(0);
     const manifest = await readManifest(outDir);
     expect(manifest.status).toBe('complete');

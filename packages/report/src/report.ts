@@ -4,7 +4,10 @@ import { FILES, pathExists, sha256File, SGDWALK_VERSION, writeFileAtomic, writeM
 import { buildFigures, FIGURE_NAMES } from './figures.js';
 import { writeFigureFiles } from './figure-files.js';
 import { renderHtml } from './html.js';
-import { inputPaths, loadReportInputs } from './load.js';
+import { renderExplorerHtml } from './explorer-html.js';
+import { explorerData } from './explorer-data.js';
+import { runLabel } from './figure-theme.js';
+import { inputPaths, loadBarrierLines, loadReportInputs } from './load.js';
 import { renderMarkdown } from './markdown.js';
 import { rendererVersions } from './render.js';
 import { buildSurfaceFigures, loadSurfaceInputs, removeStaleSurfaceFigures } from './surface-figures.js';
@@ -34,7 +37,8 @@ export async function writeReport(opts: WriteReportOptions): Promise<void> {
   }
   await rm(join(outDir, FILES.manifest), { force: true });
 
-  const figures = [...buildFigures(inputs, config), ...buildSurfaceFigures(await loadSurfaceInputs(analysisDir), run)];
+  const surfaces = await loadSurfaceInputs(analysisDir);
+  const figures = [...buildFigures(inputs, config), ...buildSurfaceFigures(surfaces, run)];
   // A figure drawn by an earlier report but not this one (e.g. barriers, now disabled) must not linger
   // beside the new report as if it belonged to it.
   const drawn = new Set<string>(figures.map((f) => f.name));
@@ -45,6 +49,11 @@ export async function writeReport(opts: WriteReportOptions): Promise<void> {
   const rendered = await writeFigureFiles(outDir, figures, log);
   await writeFileAtomic(join(outDir, 'index.html'), renderHtml(inputs, rendered, `sgdwalk ${SGDWALK_VERSION}`));
   await writeFileAtomic(join(outDir, 'summary.md'), renderMarkdown(inputs, figures));
+  const explorer = explorerData([{ label: run.runId, inputs, surfaces, barrierLines: await loadBarrierLines(analysisDir) }]);
+  await writeFileAtomic(
+    join(outDir, 'explore.html'),
+    renderExplorerHtml(explorer, `SGD walk explorer — ${runLabel(run)}`, `Run ${run.runId}: ${inputs.pairs.length} pairs, ${inputs.steps.length} steps.`, `sgdwalk ${SGDWALK_VERSION}`),
+  );
 
   const hashes: Record<string, string> = {};
   for (const [name, path] of Object.entries(inputPaths(runDir, analysisDir))) {
@@ -57,5 +66,5 @@ export async function writeReport(opts: WriteReportOptions): Promise<void> {
     inputs: hashes,
     versions: rendererVersions(),
   });
-  log.info(`report: ${figures.length} figures, index.html and summary.md (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  log.info(`report: ${figures.length} figures, index.html, explore.html and summary.md (${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }
