@@ -59,13 +59,13 @@ async function timeBackend(backend, spec, { steps, batch, warmup }) {
   const state = new DeviceState(layout, initialState(layout, 0));
   const stepper = new SgdStepper(resolveLayers(spec), state, { lr: 0.01, momentum: 0, weightDecay: 1e-4 }, spec.classes);
   const { x, labels } = syntheticBatch(batch, inputFeatures(spec), spec.classes, 1);
-  for (let i = 0; i < warmup; i++) stepper.step(x, labels);
+  for (let i = 0; i < warmup; i++) await stepper.step(x, labels);
   const liveTensors = tf.memory().numTensors;
   const times = [];
   let loss = NaN;
   for (let i = 0; i < steps && !(times.length > 0 && times.reduce((a, b) => a + b, 0) > BUDGET_MS); i++) {
     const start = performance.now();
-    loss = stepper.step(x, labels).loss;
+    loss = (await stepper.step(x, labels)).loss;
     times.push(performance.now() - start);
   }
   const leaked = tf.memory().numTensors - liveTensors;

@@ -14,3 +14,4 @@ export { measureMatMulPeak } from './devices/matmul-peak.js';
 export { preparePlane, evaluateSurfaceRow, createPlainPointEvaluator } from './surfaces/surface-rows.js';
 export { pcaDirections } from './surfaces/surface-directions.js';
 export { gridValues, pathRange, projector } from './surfaces/surface-plane.js';
+export { measureLineCost } from './lines/line-cost.js';

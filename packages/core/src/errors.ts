@@ -19,6 +19,7 @@ export const ERROR_CODES = [
   'sharpness', // a sharpness estimate that cannot be made
   'import', // a run from another framework (ONNX graph, safetensors checkpoints) that cannot be imported
   'replay', // a replayed step of an anchored run whose state is not the one training recorded
+  'projection', // a run projected to take longer than the limit, not forced (--force, SGDWALK_FORCE=1)
   'queue', // the job queue's Redis unreachable, refusing the password, lost mid-run, or a job failed for good
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -31,6 +31,8 @@ export { type Logger, formatDuration, silentLogger } from './log.js';
 export { quantile, median, mean, fraction } from './stats.js';
 export { dot, norm, distance, updateCosine, interpolate } from './vector.js';
 export { pathExists } from './path-exists.js';
+export { isSoftwareAdapter } from './webgpu-adapter-kind.js';
+export { projectRun, checkProjection, plannedLines, describeProjection, FORCE_ENV, PROJECTION_LIMIT_HOURS, type RunProjection } from './run-projection.js';
 export { DATA_DIR_ENV, datasetDirEnv } from './dataset-location.js';
 export { parseAnalysisSummary, parseSurfaceMetadata } from './analysis-summary.js';
 export { DATASET_FORMAT_VERSION, parseDatasetMeta, readDatasetMeta, type DatasetMeta } from './dataset-file.js';
