@@ -78,7 +78,7 @@ async function webgpuStep(spec) {
   state.dispose();
   times.sort((a, b) => a - b);
   return {
-    available: true, adapter, tfjs: tf.version.tfjs, model: spec.name, batch: SIZE.batch, warmupSteps: SIZE.warmup, steps: times.length,
+    available: true, adapter: adapter.name, softwareAdapter: adapter.software, tfjs: tf.version.tfjs, model: spec.name, batch: SIZE.batch, warmupSteps: SIZE.warmup, steps: times.length,
     msPerStep: round(times[Math.floor(times.length / 2)]), msPerStepMin: round(times[0]), lastLoss: round(loss, 4),
     kernels: timed
       ? [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 10).map(([name, v]) => ({ name, calls: v.calls, ms: round(v.ms, 3) }))

@@ -10,9 +10,9 @@ export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 /** The WebGPU adapter the webgpu backend runs on, once it is selected (run.json records its name). */
 let adapter: TrainingAdapter | undefined;
 
-/** The adapter of the current backend: its name when the backend is webgpu, else undefined. */
-export function backendAdapter(): string | undefined {
-  return tf.getBackend() === 'webgpu' ? adapter?.name : undefined;
+/** The adapter of the current backend when it is webgpu (its name, whether it is a software one), else undefined. */
+export function backendAdapter(): TrainingAdapter | undefined {
+  return tf.getBackend() === 'webgpu' ? adapter : undefined;
 }
 
 /**

@@ -23,7 +23,7 @@ const BUDGET_MS = 2_000;
 export async function measureStepCost(config: Pick<TrainConfig, 'model' | 'backend' | 'batchSize' | 'lr' | 'momentum' | 'weightDecay'>): Promise<StepCost> {
   // Quietly: the run that follows logs its backend choice.
   const backendName = await selectBackend(config.backend, silentLogger, { asyncReads: true });
-  const adapter = backendAdapter();
+  const adapter = backendAdapter()?.name;
   const spec = config.model;
   const layout = parameterLayout(spec);
   const state = new DeviceState(layout, initialState(layout, 0));

@@ -37,7 +37,7 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
   checkModelFitsData(config.model, meta, join(dataDir, FILES.dataset));
 
   const backend = await selectBackend(config.backend, log, { asyncReads: true });
-  const adapter = backendAdapter();
+  const adapter = backendAdapter()?.name;
   const layers = resolveLayers(config.model);
   const layout = parameterLayout(config.model);
   // Refuses (ConfigError on train.batchSize) a batch larger than the split: every epoch has a step.
