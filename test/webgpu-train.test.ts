@@ -86,7 +86,7 @@ describe('the projection before a run', () => {
     expect(r.code).toBe(1);
     const lines = r.stderr.trim().split('\n');
     expect(lines.at(-1)).toMatch(
-      new RegExp(`^sgdwalk: error: .*projected: 1\\.20e\\+10 training steps × [\\d.]+ m?s on cpu = [\\d.e+]+ years.* — over the ${PROJECTION_LIMIT_HOURS} h limit on this machine; not started \\(.*--force, or ${FORCE_ENV}=1 under Nx\\)$`),
+      new RegExp(`^sgdwalk: error: .*projected: 1\\.20e\\+10 training steps × [\\d.]+ m?s on cpu = [\\d.,e+]+ (days|years).* — over the ${PROJECTION_LIMIT_HOURS} h limit on this machine; not started \\(.*--force, or ${FORCE_ENV}=1 under Nx\\)$`),
     );
     expect(existsSync(join(out, 'train'))).toBe(false);
     expect(existsSync(join(out, '.train.staging'))).toBe(false);

@@ -44,7 +44,9 @@ export function projectRun(p: { steps: number; msPerStep: number; backend: strin
 function humanDuration(seconds: number): string {
   if (seconds < 1000 * 3600) return formatDuration(seconds);
   const days = seconds / 86_400;
-  return days < 3650 ? `${Math.round(days).toLocaleString('en-US')} days` : `${(days / 365.25).toExponential(1)} years`;
+  if (days < 3650) return `${Math.round(days).toLocaleString('en-US')} days`;
+  const years = days / 365.25;
+  return years < 1e4 ? `${Math.round(years).toLocaleString('en-US')} years` : `${years.toExponential(1)} years`;
 }
 
 const count = (n: number) => (n < 1e9 ? n.toLocaleString('en-US') : n.toExponential(2));
