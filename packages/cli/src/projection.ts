@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import {
-  FILES, FORCE_ENV, checkProjection, describeProjection, plannedLines, projectRun, readDatasetMeta,
+  FILES, FORCE_ENV, checkProjection, describeProjection, pathExists, plannedLines, projectRun, readDatasetMeta,
   type Logger, type PipelineConfig, type RunProjection,
 } from '@sgdwalk/core';
 import { measureStepCost, windowSteps } from '@sgdwalk/train';
@@ -18,7 +18,10 @@ export function forced(flag: boolean | undefined): boolean {
  * other. The projection is logged; beyond the limit it is refused unless forced (core's checkProjection).
  */
 export async function checkRunProjection(config: PipelineConfig, dataDir: string, log: Logger, opts: { force: boolean }): Promise<RunProjection | undefined> {
-  const meta = await readDatasetMeta(join(dataDir, FILES.dataset));
+  // No prepared data: the train stage reports that with its own message (which names the data stage).
+  const datasetFile = join(dataDir, FILES.dataset);
+  if (!(await pathExists(datasetFile))) return undefined;
+  const meta = await readDatasetMeta(datasetFile);
   const train = config.train;
   const stepsPerEpoch = Math.floor(meta.splits.train.count / train.batchSize);
   // A batch larger than the split: the train stage refuses it with its own message.
