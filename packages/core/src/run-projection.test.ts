@@ -11,6 +11,11 @@ describe('run projection', () => {
     expect(describeProjection(p)).toBe('projected: 45,000 training steps × 7.50 s on wasm = 93h45m, + 1,031 analysis lines × 2.00 s on cpu = 34m22s; total 94h19m');
   });
 
+  it('writes a line cost past a minute as a duration', () => {
+    const p = projectRun({ steps: 10, msPerStep: 2, backend: 'wasm', lines: 3, msPerLine: 2_660_000, provider: 'cpu' });
+    expect(describeProjection(p)).toBe('projected: 10 training steps × 2.00 ms on wasm = 0s, + 3 analysis lines × 44m20s on cpu = 2h13m; total 2h13m');
+  });
+
   it('names a mistyped epoch count in steps and years', () => {
     expect(describeProjection(projectRun({ steps: 1.2e10, msPerStep: 5, backend: 'cpu' }))).toBe('projected: 1.20e+10 training steps × 5.00 ms on cpu = 694 days');
     expect(describeProjection(projectRun({ steps: 1.2e10, msPerStep: 50, backend: 'cpu' }))).toBe('projected: 1.20e+10 training steps × 50.0 ms on cpu = 19 years');

@@ -50,7 +50,8 @@ function humanDuration(seconds: number): string {
 }
 
 const count = (n: number) => (n < 1e9 ? n.toLocaleString('en-US') : n.toExponential(2));
-const ms = (v: number) => (v >= 1000 ? `${(v / 1000).toPrecision(3)} s` : `${v.toPrecision(3)} ms`);
+/** A cost per step or line: 4.52 ms, 7.48 s, and past a minute as a duration (44m20s). */
+const ms = (v: number) => (v >= 60_000 ? humanDuration(v / 1000) : v >= 1000 ? `${(v / 1000).toPrecision(3)} s` : `${v.toPrecision(3)} ms`);
 
 /** One line: "projected 45,000 steps × 7.48 s on wasm = 93h30m, + 1,349 analysis lines × … = …; total …". */
 export function describeProjection(p: RunProjection): string {
