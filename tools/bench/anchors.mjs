@@ -67,9 +67,9 @@ async function hashCost(ref) {
   const layout = parameterLayout(instantiateLibraryModel(ref));
   const state = new DeviceState(layout, initialState(layout, 0));
   const buffer = new Float32Array(layout.totalSize);
-  for (let i = 0; i < 3; i++) sha256(state.download(buffer));
+  for (let i = 0; i < 3; i++) sha256(await state.download(buffer));
   const started = performance.now();
-  for (let i = 0; i < 40; i++) sha256(state.download(buffer));
+  for (let i = 0; i < 40; i++) sha256(await state.download(buffer));
   state.dispose();
   return round((performance.now() - started) / 40, 2);
 }

@@ -19,14 +19,14 @@ const stepper = new SgdStepper(core.resolveLayers(spec), state, { lr: 0.01, mome
 const rng = new core.Rng(1);
 const x = Float32Array.from({ length: batch * core.inputFeatures(spec) }, () => rng.normal());
 const labels = Int32Array.from({ length: batch }, () => rng.int(spec.classes));
-for (let i = 0; i < warmup; i++) stepper.step(x, labels);
+for (let i = 0; i < warmup; i++) await stepper.step(x, labels);
 const live = tf.memory().numTensors;
 const times = [];
 let loss = NaN;
 for (let i = 0; i < steps; i++) {
   const start = performance.now();
-  loss = stepper.step(x, labels).loss;
+  loss = (await stepper.step(x, labels)).loss;
   times.push(performance.now() - start);
 }
 const tensorsLeaked = tf.memory().numTensors - live;
-process.stdout.write(JSON.stringify({ times, loss, tensorsLeaked, theta: core.sha256(state.download()) }) + '\n');
+process.stdout.write(JSON.stringify({ times, loss, tensorsLeaked, theta: core.sha256(await state.download()) }) + '\n');

@@ -14,7 +14,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng, flattenLayers, initialState, instantiateLibraryModel, inputFeatures, parameterLayout, resolveLayers, silentLogger } from '@sgdwalk/core';
-import { DeviceState, selectBackend, tf } from '@sgdwalk/model';
+import { backendAdapter, DeviceState, selectBackend, tf } from '@sgdwalk/model';
 import { SgdStepper } from '@sgdwalk/train';
 
 const BATCH = 100;
@@ -22,12 +22,14 @@ const BATCH = 100;
 const BUDGET_MS = 40_000;
 
 const fast = (steps) => ({ steps, batch: BATCH, warmup: 1 });
+// webgpuSoftware: the plan on a software WebGPU adapter (lavapipe: a smoke figure of the backend, not a GPU's).
 const MODELS = [
-  { ref: { library: 'mlp-bn' }, plan: { tensorflow: fast(30), wasm: fast(30), cpu: fast(8) } },
-  { ref: { library: 'vgg11-bn', width: 0.25, inputShape: [32, 32, 3] }, plan: { tensorflow: fast(10), wasm: fast(5), cpu: { steps: 1, batch: 10, warmup: 0 } } },
-  { ref: { library: 'resnet-bn', depth: 20 }, plan: { tensorflow: fast(10), wasm: fast(3), cpu: { steps: 1, batch: 10, warmup: 0 } } },
+  { ref: { library: 'mlp-bn' }, plan: { tensorflow: fast(30), webgpu: fast(30), webgpuSoftware: fast(10), wasm: fast(30), cpu: fast(8) } },
+  { ref: { library: 'vgg11-bn', width: 0.25, inputShape: [32, 32, 3] }, plan: { tensorflow: fast(10), webgpu: fast(10), webgpuSoftware: { steps: 2, batch: 10, warmup: 1 }, wasm: fast(5), cpu: { steps: 1, batch: 10, warmup: 0 } } },
+  { ref: { library: 'resnet-bn', depth: 20 }, plan: { tensorflow: fast(10), webgpu: fast(10), webgpuSoftware: { steps: 2, batch: 10, warmup: 1 }, wasm: fast(3), cpu: { steps: 1, batch: 10, warmup: 0 } } },
 ];
 const REDUCED_NOTE = 'pure-JS cpu on a conv net: one step at batch 10, no warm-up, to keep the benchmark short; run with --cpu-full for batch 100';
+const SOFTWARE_NOTE = 'webgpu on a software adapter (a CPU Vulkan driver): a smoke figure of the backend at a reduced size, not a GPU figure';
 
 /**
  * Multiply-adds of one example's forward pass: conv out_h·out_w·kh·kw·in·out, dense in·out. Forward plus
@@ -49,23 +51,26 @@ function syntheticBatch(batch, features, classes, seed) {
   return { x, labels };
 }
 
-async function timeBackend(backend, spec, { steps, batch, warmup }) {
+async function timeBackend(backend, spec, plan) {
   try {
-    await selectBackend(backend, silentLogger);
+    await selectBackend(backend, silentLogger, { asyncReads: true });
   } catch (e) {
     return { backend, available: false, reason: e.message.split('\n')[0] };
   }
+  const adapter = backendAdapter();
+  const software = adapter?.software === true;
+  const { steps, batch, warmup } = software ? plan.webgpuSoftware : plan[backend];
   const layout = parameterLayout(spec);
   const state = new DeviceState(layout, initialState(layout, 0));
   const stepper = new SgdStepper(resolveLayers(spec), state, { lr: 0.01, momentum: 0, weightDecay: 1e-4 }, spec.classes);
   const { x, labels } = syntheticBatch(batch, inputFeatures(spec), spec.classes, 1);
-  for (let i = 0; i < warmup; i++) stepper.step(x, labels);
+  for (let i = 0; i < warmup; i++) await stepper.step(x, labels);
   const liveTensors = tf.memory().numTensors;
   const times = [];
   let loss = NaN;
   for (let i = 0; i < steps && !(times.length > 0 && times.reduce((a, b) => a + b, 0) > BUDGET_MS); i++) {
     const start = performance.now();
-    loss = stepper.step(x, labels).loss;
+    loss = (await stepper.step(x, labels)).loss;
     times.push(performance.now() - start);
   }
   const leaked = tf.memory().numTensors - liveTensors;
@@ -78,7 +83,8 @@ async function timeBackend(backend, spec, { steps, batch, warmup }) {
     gflops: round((2 * 3 * forwardMacs(spec) * batch) / (msPerStep / 1000) / 1e9, 3), lastLoss: round(loss, 4),
     // Measurable only after a warm-up: the first step keeps its gradient for the next step's cosine.
     ...(warmup > 0 ? { tensorsLeaked: leaked } : {}),
-    ...(batch !== BATCH ? { note: REDUCED_NOTE } : {}),
+    ...(adapter ? { adapter: adapter.name } : {}),
+    ...(software ? { note: SOFTWARE_NOTE } : batch !== BATCH ? { note: REDUCED_NOTE } : {}),
   };
 }
 
@@ -220,7 +226,8 @@ export async function run(args = []) {
   if (baseline && !existsSync(join(baseline, 'packages/train/dist/index.js'))) {
     throw new Error(`--baseline ${baseline}: no built packages there (packages/train/dist/index.js); build that checkout first`);
   }
-  const backends = args.includes('--wasm-only') ? ['wasm'] : ['tensorflow', 'wasm', 'cpu'];
+  const backendsAt = args.indexOf('--backends');
+  const backends = args.includes('--wasm-only') ? ['wasm'] : backendsAt >= 0 ? (args[backendsAt + 1] ?? '').split(',') : ['tensorflow', 'webgpu', 'wasm', 'cpu'];
   const onlyAt = args.indexOf('--only');
   const only = onlyAt >= 0 ? new Set((args[onlyAt + 1] ?? '').split(',')) : null;
   const started = performance.now();
@@ -231,14 +238,15 @@ export async function run(args = []) {
     const entry = { reference: ref, inputShape: spec.inputShape, parameters: layout.trainableSize, forwardMegaMacsPerExample: round(forwardMacs(spec) / 1e6, 3), backends: [] };
     results[spec.name] = entry;
     for (const backend of backends) {
-      const how = backend === 'cpu' && cpuFull ? { ...plan.cpu, batch: BATCH } : plan[backend];
-      process.stderr.write(`${spec.name} on ${backend} (${how.steps} steps at batch ${how.batch})…\n`);
+      const how = backend === 'cpu' && cpuFull ? { ...plan, cpu: { ...plan.cpu, batch: BATCH } } : plan;
+      process.stderr.write(`${spec.name} on ${backend}…\n`);
       // One backend failing (a kernel it lacks, say) is a result to report, not the end of the benchmark.
       const result = await timeBackend(backend, spec, how).catch((e) => ({ backend, available: true, error: e.message.split('\n')[0] }));
       // Progress on stderr as each result lands, so an interrupted run still shows what it measured.
       process.stderr.write(`  ${JSON.stringify(result)}\n`);
       entry.backends.push(result);
     }
+    if (!backends.includes('wasm')) continue;
     process.stderr.write(`${spec.name}: the wasm backend's own throughput at the step's products…\n`);
     entry.wasmThroughput = await backendThroughput(spec, BATCH);
     const wasm = entry.backends.find((b) => b.backend === 'wasm' && b.msPerStep);

@@ -20,3 +20,4 @@ export { allowCudaTf32 } from './devices/cuda-precision.js';
 export { preparePlane, evaluateSurfaceRow, createPlainPointEvaluator } from './surfaces/surface-rows.js';
 export { pcaDirections } from './surfaces/surface-directions.js';
 export { gridValues, pathRange, projector } from './surfaces/surface-plane.js';
+export { measureLineCost } from './lines/line-cost.js';

@@ -7,6 +7,7 @@ import { compareDir, dataDirForRun, defaultStageDirs, pointStageDirs, runCompare
 import { formatProblem, verifyFolder } from './verify.js';
 import { remoteLines, runQueueStatusCommand, runWorkerCommand, withQueue, workerOptions } from './queue-commands.js';
 import { materializeCommand, runMaterialize } from './materialize.js';
+import { checkRunProjection, forced } from './projection.js';
 
 export const DEFAULT_PIPELINE = 'pipelines/pipeline/pipeline.json';
 
@@ -30,6 +31,11 @@ function common<T>(y: Argv<T>) {
 /** Where the dataset's source files are, for the stages that prepare it. */
 function withDataDir<T>(y: Argv<T>) {
   return y.option('data-dir', { type: 'string', describe: 'folder holding the dataset files (else $SGDWALK_<DATASET>_DIR, $SGDWALK_DATA_DIR, the default location)' });
+}
+
+/** --force: start a run whose projected time is over the limit (README "Long runs"); only that. */
+function withForce<T>(y: Argv<T>) {
+  return y.option('force', { type: 'boolean', describe: 'start the run even when its projected time is over the limit (under Nx: SGDWALK_FORCE=1)' });
 }
 
 function withPoint<T>(y: Argv<T>) {
@@ -83,13 +89,14 @@ export async function main(argv: string[]): Promise<number> {
         log.info(`data → ${dirs.data}`);
       })
     .command('train', 'train with SGD, writing run.json, metrics.arrow and checkpoints', (y) =>
-      withPoint(common(y))
-        .option('backend', { choices: ['auto', 'tensorflow', 'wasm', 'cpu'] as const, describe: 'TensorFlow.js backend (default: the pipeline\'s, auto)' })
+      withForce(withPoint(common(y)))
+        .option('backend', { choices: ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const, describe: 'TensorFlow.js backend (default: the pipeline\'s, auto)' })
         .option('data', { type: 'string', describe: 'prepared data folder (default OUT/data)' }),
       async (args) => {
         const { config, dirs, log } = await setup(args, { needsPoint: true });
         if (args.backend) config.train.backend = args.backend;
         if (args.data) dirs.data = args.data;
+        await checkRunProjection(config, dirs.data, log, { force: forced(args.force) });
         await runStage.train(config, dirs, log);
         log.info(`run → ${dirs.train}`);
       })
@@ -121,7 +128,7 @@ export async function main(argv: string[]): Promise<number> {
         await runStage.report(config, dirs, log);
         log.info(`report → ${dirs.report}/index.html`);
       })
-    .command('run', 'all stages of a pipeline: data → train → analyze → report (a sweep: every point, then compare)', (y) => withQueue(withDataDir(withPoint(common(y)))), async (args) => {
+    .command('run', 'all stages of a pipeline: data → train → analyze → report (a sweep: every point, then compare)', (y) => withForce(withQueue(withDataDir(withPoint(common(y))))), async (args) => {
       const { config, dirs, log, base, points } = await setup(args);
       if (args.dataDir) config.data.dir = base.data.dir = args.dataDir;
       if (points.length > 0 && args.point === undefined) {
@@ -132,6 +139,7 @@ export async function main(argv: string[]): Promise<number> {
           const pointDirs = { ...pointStageDirs(point.config, point.id, args.out), overwrite: args.overwrite };
           for (const stage of STAGE_NAMES.filter((s) => s !== 'data')) {
             log.info(`== ${point.id}: ${stage}`);
+            if (stage === 'train') await checkRunProjection(point.config, pointDirs.data, log, { force: forced(args.force) });
             await runStage[stage](point.config, pointDirs, log, remoteLines(args, log));
           }
         }
@@ -144,6 +152,7 @@ export async function main(argv: string[]): Promise<number> {
       const stages = STAGE_NAMES.filter((s) => !(config.analyze.run && s === 'train'));
       for (const stage of stages) {
         log.info(`== ${stage}`);
+        if (stage === 'train') await checkRunProjection(config, dirs.data, log, { force: forced(args.force) });
         await runStage[stage](config, dirs, log, remoteLines(args, log));
       }
       log.info(`report → ${dirs.report}/index.html`);

@@ -14,12 +14,12 @@ export function materializeCommand<T>(y: Argv<T>) {
     .option('data', { type: 'string', describe: 'prepared data folder the run was trained on (default: the data folder beside the run)' })
     .option('cache', { type: 'string', describe: 'replay cache folder (default: the materialized folder beside the run)' })
     .option('cache-max-bytes', { type: 'number', describe: 'bound of the cache folder in bytes; least recently used entries go first (default 4 GiB)' })
-    .option('backend', { choices: ['auto', 'tensorflow', 'wasm', 'cpu'] as const, describe: 'backend to replay on (default: the one the run was trained on)' })
+    .option('backend', { choices: ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const, describe: 'backend to replay on (default: the one the run was trained on)' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'only warnings and errors' });
 }
 
 export async function runMaterialize(args: {
-  run: string; steps: string; data?: string; cache?: string; cacheMaxBytes?: number; backend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu'; quiet: boolean;
+  run: string; steps: string; data?: string; cache?: string; cacheMaxBytes?: number; backend?: 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu'; quiet: boolean;
 }): Promise<void> {
   const log = consoleLogger({ quiet: args.quiet });
   const [from, to] = parseStepRange(args.steps);

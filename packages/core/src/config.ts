@@ -132,8 +132,8 @@ export const trainSectionSchema = z.strictObject({
   epochs: positiveInt.default(2),
   /** Stop after this many steps (short test runs); default: all epochs. */
   maxSteps: positiveInt.pipe(stepNumber).optional(),
-  /** auto = tfjs-node when its native binding loads, else wasm, else cpu. */
-  backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  /** auto = tfjs-node when its native binding loads, else a hardware WebGPU adapter, else wasm, else cpu. */
+  backend: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'),
   checkpoints: checkpointPolicySchema.default({ windows: [{ steps: [1, 100] }], every: 100, first: true, last: true, shardSize: 64 }),
 });
 

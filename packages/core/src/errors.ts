@@ -19,6 +19,7 @@ export const ERROR_CODES = [
   'sharpness', // a sharpness estimate that cannot be made
   'import', // a run from another framework (ONNX graph, safetensors checkpoints) that cannot be imported
   'replay', // a replayed step of an anchored run whose state is not the one training recorded
+  'projection', // a run projected to take longer than the limit, not forced (--force, SGDWALK_FORCE=1)
   'queue', // the job queue's Redis unreachable, refusing the password, lost mid-run, or a job failed for good
   'locked', // an output folder another sgdwalk process is writing (its lock names the holder)
   'occupied', // an output folder sgdwalk did not write, which a stage replaces only with --overwrite

@@ -33,6 +33,8 @@ export { dot, norm, distance, updateCosine, interpolate } from './vector.js';
 export { pathExists } from './path-exists.js';
 export { readBoundedFile, checkRegularFile, type FileBound } from './bounded-file.js';
 export { STAGE_FOLDER_ORDER, missingStageFiles } from './stage-outputs.js';
+export { isSoftwareAdapter } from './webgpu-adapter-kind.js';
+export { projectRun, checkProjection, plannedLines, describeProjection, FORCE_ENV, PROJECTION_LIMIT_HOURS, type RunProjection } from './run-projection.js';
 export { DATA_DIR_ENV, datasetDirEnv } from './dataset-location.js';
 export { parseAnalysisSummary, parseSurfaceMetadata } from './analysis-summary.js';
 export { DATASET_FORMAT_VERSION, parseDatasetMeta, readDatasetMeta, type DatasetMeta, SPLIT_NAMES, splitFileNames, type SplitName } from './dataset-file.js';

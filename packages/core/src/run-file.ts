@@ -61,8 +61,10 @@ export const runInfoSchema = z.object({
   /** The resolved model spec (of a run trained here), or an imported run's shapes. */
   model: storedModelSchema,
   layout: parameterLayoutSchema,
-  /** Backend that trained it: "tensorflow" (tfjs-node), "wasm" or "cpu". */
+  /** Backend that trained it: "tensorflow" (tfjs-node), "webgpu", "wasm" or "cpu". */
   backend: z.string(),
+  /** The WebGPU adapter it trained on (webgpu only), as the driver names it, e.g. "llvmpipe: Mesa 25.0.7 …". */
+  adapter: z.string().optional(),
   /** sha256 of the prepared dataset's dataset.json, tying the run to its data (compared, never trusted). */
   datasetHash: z.string(),
   stepsPerEpoch: positiveInt,

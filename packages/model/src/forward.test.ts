@@ -96,14 +96,14 @@ describe('the forward pass', () => {
     expect(tf.memory().numDataBuffers).toBe(before.numDataBuffers);
   });
 
-  it('DeviceState holds one tensor per variable and frees them all', () => {
+  it('DeviceState holds one tensor per variable and frees them all', async () => {
     const spec: ModelSpec = { name: 't', inputShape: [3], classes: 2, layers: [{ type: 'dense', units: 4 }, { type: 'batchnorm' }, { type: 'dense', units: 2 }, { type: 'softmax-cross-entropy' }] };
     const layout = parameterLayout(spec);
     const initial = initialState(layout, 1);
     const before = tf.memory().numTensors;
     const state = new DeviceState(layout, initial);
     expect(tf.memory().numTensors - before).toBe(3); // θ and bn0's two running statistics
-    expect(Array.from(state.download())).toEqual(Array.from(initial));
+    expect(Array.from((await state.download()))).toEqual(Array.from(initial));
     state.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });

@@ -56,11 +56,14 @@ export class DeviceState {
     return new Map(slots.map((s, i) => [s.name, tf.reshape(parts[i], s.shape)]));
   }
 
-  /** The full state as one flat Float32Array in layout order (what a checkpoint stores). */
-  download(out = new Float32Array(this.layout.totalSize)): Float32Array {
-    out.set(this.theta.dataSync() as Float32Array, 0);
+  /**
+   * The full state as one flat Float32Array in layout order (what a checkpoint stores). Asynchronous:
+   * WebGPU in Node reads only asynchronously.
+   */
+  async download(out = new Float32Array(this.layout.totalSize)): Promise<Float32Array> {
+    out.set((await this.theta.data()) as Float32Array, 0);
     for (const slot of this.layout.tensors) {
-      if (slot.role === 'buffer') out.set(this.buffers.get(slot.name)!.dataSync() as Float32Array, slot.offset);
+      if (slot.role === 'buffer') out.set((await this.buffers.get(slot.name)!.data()) as Float32Array, slot.offset);
     }
     return out;
   }

@@ -6,13 +6,13 @@ import { correctCount, crossEntropy, forwardLogits, tf, type DeviceState } from 
  * Loss and accuracy of the current state on a whole split, batch-norm in running-statistics mode
  * (inference as a user would deploy it), in batches so memory stays bounded.
  */
-export function evaluateSplit(
+export async function evaluateSplit(
   layers: ResolvedLayer[],
   state: DeviceState,
   split: SplitData,
   meta: DatasetMeta,
   batchSize = 1000,
-): { loss: number; accuracy: number } {
+): Promise<{ loss: number; accuracy: number }> {
   let lossSum = 0;
   let correct = 0;
   const classes = meta.classes;
@@ -27,7 +27,7 @@ export function evaluateSplit(
       const oneHot = tf.cast(tf.oneHot(labelTensor, classes), 'float32') as tf.Tensor2D;
       return tf.stack([tf.mul(crossEntropy(logits, oneHot), n), correctCount(logits, labelTensor)]);
     });
-    const [batchLoss, batchCorrect] = result.dataSync();
+    const [batchLoss, batchCorrect] = await result.data();
     result.dispose();
     lossSum += batchLoss;
     correct += batchCorrect;

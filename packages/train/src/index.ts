@@ -1,6 +1,7 @@
 export { trainRun } from './train.js';
-export { checkpointSteps } from './policy.js';
+export { checkpointSteps, windowSteps } from './policy.js';
 export { SgdStepper } from './sgd-step.js';
 export { replay } from './replay.js';
 export { materializeSteps, openAnalysisCheckpoints, parseStepRange, defaultCacheDir } from './materialize.js';
 export { ANCHOR_FILES, velocityLayout } from './anchors.js';
+export { measureStepCost } from './step-cost.js';

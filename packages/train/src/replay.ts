@@ -74,7 +74,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
   }
   const config = info.config;
   const anchor = anchorBefore(info.anchors.steps, opts.from);
-  const backend = await selectBackend(opts.backend ?? (info.backend as BackendRequest), log, { purpose: 'replay', field: '--backend' });
+  const backend = await selectBackend(opts.backend ?? (info.backend as BackendRequest), log, { purpose: 'replay', field: '--backend', asyncReads: true });
   const layout = info.layout;
   const layers = resolveLayers(info.model);
   const schedule = new MinibatchSchedule(config.seed, dataset.splits.train.count, config.batchSize);
@@ -109,8 +109,8 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
   try {
     if (want(anchor)) await opts.onState(anchor, anchor === 0 ? 0 : schedule.epochOf(anchor), anchorState, stateHashes.get(anchor)!);
     for (let step = anchor + 1; step <= opts.to; step++) {
-      const { row } = steps.take(step);
-      const hash = sha256(state.download(buffer));
+      const { row } = await steps.take(step);
+      const hash = sha256(await state.download(buffer));
       const recorded = stateHashes.get(step)!;
       if (hash !== recorded) throw mismatch(run, { step, anchor, hash, recorded, backend, runFile });
       if (want(step)) await opts.onState(step, row.epoch, buffer, hash);

@@ -23,11 +23,11 @@ describe('SgdStepper', () => {
     await selectBackend('cpu', silentLogger);
   });
 
-  it('applies θ ← θ − η(g + λθ) exactly and reports the update and distance norms', () => {
+  it('applies θ ← θ − η(g + λθ) exactly and reports the update and distance norms', async () => {
     const { init, state, stepper } = makeStepper();
     const theta0 = init.subarray(0, layout.trainableSize);
-    const r = stepper.step(x, labels);
-    const theta1 = state.download().subarray(0, layout.trainableSize);
+    const r = await stepper.step(x, labels);
+    const theta1 = (await state.download()).subarray(0, layout.trainableSize);
     // Recover g from the update: g = (θ0 − θ1)/η − λθ0, and check its norm matches the reported one.
     let g2 = 0;
     let u2 = 0;
@@ -40,19 +40,19 @@ describe('SgdStepper', () => {
     expect(r.updateNorm).toBeCloseTo(Math.sqrt(u2), 6);
     expect(r.distanceFromInit).toBeCloseTo(Math.sqrt(u2), 6);
     expect(r.gradDotPrevious).toBeNaN();
-    const r2 = stepper.step(x, labels);
+    const r2 = await stepper.step(x, labels);
     expect(Number.isFinite(r2.gradDotPrevious)).toBe(true);
     expect(r2.loss).toBeLessThan(r.loss);
     stepper.dispose();
     state.dispose();
   });
 
-  it('moves batch-norm running statistics by (1 − m)·r + m·batch with the unbiased variance', () => {
+  it('moves batch-norm running statistics by (1 − m)·r + m·batch with the unbiased variance', async () => {
     const { init, state, stepper } = makeStepper();
     const w = init.subarray(0, 12); // dense0.weight [3, 4], bias 0 at init
     const pre = Array.from({ length: 4 }, (_, row) => Array.from({ length: 4 }, (_, j) => x[row * 3] * w[j] + x[row * 3 + 1] * w[4 + j] + x[row * 3 + 2] * w[8 + j]));
-    stepper.step(x, labels);
-    const after = state.download();
+    await stepper.step(x, labels);
+    const after = (await state.download());
     const mean = slotOf(layout, 'bn0.running_mean');
     const variance = slotOf(layout, 'bn0.running_var');
     for (let j = 0; j < 4; j++) {
@@ -66,24 +66,24 @@ describe('SgdStepper', () => {
     state.dispose();
   });
 
-  it('leaks no tensors across steps', () => {
+  it('leaks no tensors across steps', async () => {
     const { state, stepper } = makeStepper({ lr: 0.05, momentum: 0.9, weightDecay: 1e-4 });
-    stepper.step(x, labels);
-    stepper.step(x, labels);
+    await stepper.step(x, labels);
+    await stepper.step(x, labels);
     const live = tf.memory().numTensors;
-    for (let i = 0; i < 5; i++) stepper.step(x, labels);
+    for (let i = 0; i < 5; i++) await stepper.step(x, labels);
     expect(tf.memory().numTensors).toBe(live);
     stepper.dispose();
     state.dispose();
   });
 
-  it('uses momentum as PyTorch does: v = μv + d, θ ← θ − ηv', () => {
+  it('uses momentum as PyTorch does: v = μv + d, θ ← θ − ηv', async () => {
     const plain = makeStepper({ lr: 0.1, momentum: 0, weightDecay: 0 });
     const heavy = makeStepper({ lr: 0.1, momentum: 0.9, weightDecay: 0 });
-    const a = plain.stepper.step(x, labels);
-    const b = heavy.stepper.step(x, labels);
+    const a = await plain.stepper.step(x, labels);
+    const b = await heavy.stepper.step(x, labels);
     expect(b.updateNorm).toBeCloseTo(a.updateNorm, 6); // first step: v = g
-    const b2 = heavy.stepper.step(x, labels);
+    const b2 = await heavy.stepper.step(x, labels);
     expect(b2.updateNorm).toBeGreaterThan(0);
     for (const s of [plain, heavy]) {
       s.stepper.dispose();
@@ -121,7 +121,7 @@ describe.each(['cpu', 'wasm'] as const)('SgdStepper on a conv net (%s)', (backen
     await selectBackend(backend, silentLogger);
   });
 
-  it('moves the running statistics of every BN layer, residual blocks\' included, with the variance unbiased over B·H·W', () => {
+  it('moves the running statistics of every BN layer, residual blocks\' included, with the variance unbiased over B·H·W', async () => {
     const init = initialState(convLayout, 4);
     const state = new DeviceState(convLayout, init);
     // The batch statistics the step's forward pass sees at θ_0.
@@ -143,8 +143,8 @@ describe.each(['cpu', 'wasm'] as const)('SgdStepper on a conv net (%s)', (backen
       expect(recorded.get('bn0')!.variance[c]).toBeCloseTo(values.reduce((a, v) => a + (v - mu) ** 2, 0) / values.length, 4);
     }
     const stepper = new SgdStepper(convLayers, state, { lr: 0.1, momentum: 0, weightDecay: 0 }, 3);
-    stepper.step(convBatch.x, convBatch.labels);
-    const after = state.download();
+    await stepper.step(convBatch.x, convBatch.labels);
+    const after = (await state.download());
     const positions: Record<string, number> = { bn0: 16, bn1: 16, 'res0.bn0': 4, 'res0.bn1': 4, 'res0.shortcut.bn0': 4 };
     for (const name of bnNames) {
       const n = 5 * positions[name];
@@ -158,28 +158,30 @@ describe.each(['cpu', 'wasm'] as const)('SgdStepper on a conv net (%s)', (backen
     state.dispose();
   });
 
-  it('is deterministic: the same steps from the same state give bit-identical parameters and metrics', () => {
-    const run = () => {
+  it('is deterministic: the same steps from the same state give bit-identical parameters and metrics', async () => {
+    const run = async () => {
       const state = new DeviceState(convLayout, initialState(convLayout, 6));
       const stepper = new SgdStepper(convLayers, state, { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 }, 3);
-      const readouts = [1, 2, 3].map(() => stepper.step(convBatch.x, convBatch.labels));
-      const bytes = Buffer.from(state.download().buffer);
+      const readouts = [];
+      for (let i = 0; i < 3; i++) readouts.push(await stepper.step(convBatch.x, convBatch.labels));
+      const bytes = Buffer.from((await state.download()).buffer);
       stepper.dispose();
       state.dispose();
       return { readouts, bytes };
     };
-    const [a, b] = [run(), run()];
+    const a = await run();
+    const b = await run();
     expect(a.bytes.equals(b.bytes)).toBe(true);
     expect(a.readouts).toEqual(b.readouts);
   });
 
-  it('leaks no tensors or backend buffers across steps', () => {
+  it('leaks no tensors or backend buffers across steps', async () => {
     const state = new DeviceState(convLayout, initialState(convLayout, 4));
     const stepper = new SgdStepper(convLayers, state, { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 }, 3);
-    stepper.step(convBatch.x, convBatch.labels);
-    stepper.step(convBatch.x, convBatch.labels);
+    await stepper.step(convBatch.x, convBatch.labels);
+    await stepper.step(convBatch.x, convBatch.labels);
     const live = tf.memory();
-    for (let i = 0; i < 4; i++) stepper.step(convBatch.x, convBatch.labels);
+    for (let i = 0; i < 4; i++) await stepper.step(convBatch.x, convBatch.labels);
     expect(tf.memory().numTensors).toBe(live.numTensors);
     expect(tf.memory().numDataBuffers).toBe(live.numDataBuffers);
     stepper.dispose();

@@ -74,8 +74,12 @@ export class SgdStepper {
     }) as (theta: tf.Tensor1D) => { value: tf.Scalar; grad: tf.Tensor1D };
   }
 
-  /** One SGD step on the minibatch (x: [B, features] normalised, images flattened H, W, C; labels: [B]). */
-  step(x: Float32Array, labels: Int32Array): StepReadout {
+  /**
+   * One SGD step on the minibatch (x: [B, features] normalised, images flattened H, W, C; labels: [B]).
+   * Asynchronous because its readout is: WebGPU in Node has no synchronous read (tfjs's readSync goes
+   * through an OffscreenCanvas), and on the CPU backends the awaited read costs nothing measurable.
+   */
+  async step(x: Float32Array, labels: Int32Array): Promise<StepReadout> {
     const batch = labels.length;
     const { lr, momentum, weightDecay } = this.config;
     const stacked = tf.tidy(() => {
@@ -101,18 +105,18 @@ export class SgdStepper {
       this.previousGrad = tf.keep(grad);
       return tf.stack([loss, this.kept.correct!, euclideanNorm(grad), gradDot, updateNorm, euclideanNorm(tf.sub(theta, this.theta0))]);
     });
-    const values = stacked.dataSync();
+    const values = await stacked.data();
     stacked.dispose();
     this.releaseKept();
     return { loss: values[0], correct: values[1], gradNorm: values[2], gradDotPrevious: values[3], updateNorm: values[4], distanceFromInit: values[5] };
   }
 
   /** The optimizer's state after the last step, downloaded (for the resume journal). */
-  snapshot(previousGradNorm: number): OptimizerSnapshot {
+  async snapshot(previousGradNorm: number): Promise<OptimizerSnapshot> {
     return {
-      previousGrad: this.previousGrad ? Float32Array.from(this.previousGrad.dataSync() as Float32Array) : null,
+      previousGrad: this.previousGrad ? Float32Array.from((await this.previousGrad.data()) as Float32Array) : null,
       previousGradNorm,
-      velocity: this.velocity ? Float32Array.from(this.velocity.dataSync() as Float32Array) : null,
+      velocity: this.velocity ? Float32Array.from((await this.velocity.data()) as Float32Array) : null,
     };
   }
 

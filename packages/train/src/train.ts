@@ -6,7 +6,7 @@ import {
 } from '@sgdwalk/core';
 import { CheckpointReader, CheckpointWriter, writeRows } from '@sgdwalk/checkpoints';
 import { MinibatchSchedule, readPreparedDataset, type DatasetMeta } from '@sgdwalk/data';
-import { selectBackend, tf, type DeviceState } from '@sgdwalk/model';
+import { backendAdapter, selectBackend, tf, type DeviceState } from '@sgdwalk/model';
 import { AnchorRecorder, anchorSteps, splitSha256, writeStateHashes } from './anchors.js';
 import { evaluateSplit } from './evaluate.js';
 import { checkpointSteps, windowSteps } from './policy.js';
@@ -36,7 +36,8 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
   const train = dataset.splits.train;
   checkModelFitsData(config.model, meta, join(dataDir, FILES.dataset));
 
-  const backend = await selectBackend(config.backend, log);
+  const backend = await selectBackend(config.backend, log, { asyncReads: true });
+  const adapter = backendAdapter()?.name;
   const layers = resolveLayers(config.model);
   const layout = parameterLayout(config.model);
   // Refuses (ConfigError on train.batchSize) a batch larger than the split: every epoch has a step.
@@ -83,7 +84,7 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
     log.info(`resuming run ${runId} after step ${resumed.step}, its last complete checkpoint`);
   } else {
     ({ state, stepper } = startStepper(layers, layout, config, meta.classes, { state: initial }));
-    if (toCheckpoint.has(0)) await writer.append(0, 0, state.download(stateBuffer));
+    if (toCheckpoint.has(0)) await writer.append(0, 0, await state.download(stateBuffer));
   }
   const steps = new TrainingSteps(train, meta, schedule, stepper, config, resumed?.optimizer.previousGradNorm ?? NaN);
   const anchors = anchorsPolicy
@@ -94,7 +95,7 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
     const added: EpochEvaluation[] = [];
     for (const split of ['validation', 'test'] as const) {
       if (dataset.splits[split].count === 0) continue;
-      const { loss, accuracy } = evaluateSplit(layers, state, dataset.splits[split], meta);
+      const { loss, accuracy } = await evaluateSplit(layers, state, dataset.splits[split], meta);
       added.push({ epoch, step, split, loss, accuracy });
     }
     evaluations.push(...added);
@@ -109,10 +110,10 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
   let divergence: RunInfo['divergence'];
   let lastGoodStep = resumed?.step ?? 0;
   for (let step = lastGoodStep + 1; step <= plannedSteps; step++) {
-    const { row, readout: r } = steps.take(step);
+    const { row, readout: r } = await steps.take(step);
     const { epoch } = row;
     // An anchored run records every step's state hash (the row carries it through the resume journal).
-    const downloaded = anchors || toCheckpoint.has(step) ? state.download(stateBuffer) : null;
+    const downloaded = anchors || toCheckpoint.has(step) ? await state.download(stateBuffer) : null;
     if (anchors) row.stateSha256 = sha256(downloaded!);
     rows.push(row);
     const { indices: _indices, ...journalRow } = row;
@@ -124,7 +125,7 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
     }
     lastGoodStep = step;
     if (toCheckpoint.has(step)) {
-      const optimizer = steps.snapshot();
+      const optimizer = await steps.snapshot();
       await journal.beforeCheckpoint(step, optimizer);
       injectFault(step, 'before-checkpoint');
       await writer.append(step, epoch, downloaded!);
@@ -149,7 +150,7 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
   }
   const seconds = (performance.now() - started) / 1000;
   const run: RunInfo = {
-    formatVersion: RUN_FORMAT_VERSION, runId, config, model: config.model, layout, backend, datasetHash: dataset.hash,
+    formatVersion: RUN_FORMAT_VERSION, runId, config, model: config.model, layout, backend, ...(adapter ? { adapter } : {}), datasetHash: dataset.hash,
     stepsPerEpoch: schedule.stepsPerEpoch, steps: lastGoodStep, checkpointSteps: writer.steps, status: divergence ? 'diverged' : 'complete',
     ...(divergence ? { divergence } : {}), seconds,
     ...(anchorsPolicy ? { anchors: { every: anchorsPolicy.every, steps: writer.steps.filter((t) => anchors!.isAnchor(t)), trainSplitSha256: splitSha256(train) } } : {}),
@@ -158,7 +159,7 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
   await journal.remove();
   await writeManifest(outDir, {
     stage: 'train', status: run.status, config, inputs: { dataset: dataset.hash },
-    versions: { node: process.version, tfjs: tf.version.tfjs, backend },
+    versions: { node: process.version, tfjs: tf.version.tfjs, backend, ...(adapter ? { adapter } : {}) },
   });
   log.info(`trained ${lastGoodStep} steps in ${seconds.toFixed(1)} s (${((1000 * seconds) / Math.max(lastGoodStep, 1)).toFixed(1)} ms/step on ${backend})`);
   return run;

@@ -25,11 +25,11 @@ export class TrainingSteps {
   ) {}
 
   /** Step `step` (1-based): θ_{step−1} → θ_step. The metrics row it logs, and the raw readout. */
-  take(step: number): { row: TrainingRow; readout: StepReadout } {
+  async take(step: number): Promise<{ row: TrainingRow; readout: StepReadout }> {
     const epoch = this.schedule.epochOf(step);
     const indices = this.schedule.indicesFor(step);
     this.x = toFloat32(this.train, indices, this.meta, this.x);
-    const r = this.stepper.step(this.x, labelsOf(this.train, indices));
+    const r = await this.stepper.step(this.x, labelsOf(this.train, indices));
     const row: TrainingRow = {
       step, epoch, lr: this.config.lr, batchSize: this.config.batchSize, loss: r.loss, accuracy: r.correct / indices.length,
       gradNorm: r.gradNorm, gradCosine: r.gradDotPrevious / (r.gradNorm * this.previousGradNorm),
@@ -40,7 +40,7 @@ export class TrainingSteps {
   }
 
   /** The optimizer's state after the last step taken (the resume journal's and the anchors' record). */
-  snapshot(): OptimizerSnapshot {
+  snapshot(): Promise<OptimizerSnapshot> {
     return this.stepper.snapshot(this.previousGradNorm);
   }
 }

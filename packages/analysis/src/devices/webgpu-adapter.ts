@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { isSoftwareAdapter } from '@sgdwalk/core';
 
 /**
  * The WebGPU adapter of this machine, as Dawn offers it. onnxruntime-node does not tell which adapter its
@@ -23,12 +24,8 @@ export interface WebGpuAdapter {
 
 export type WebGpuAdapterProbe = { found: true; adapter: WebGpuAdapter } | { found: false; reason: string };
 
-/** Names of CPU drivers, for adapters that do not flag themselves as fallback adapters. */
-const SOFTWARE_DRIVERS = /llvmpipe|lavapipe|swiftshader|warp|software/i;
-
-export function isSoftwareAdapter(info: { vendor: string; architecture: string; device: string; description: string; isFallbackAdapter?: boolean }): boolean {
-  return info.isFallbackAdapter === true || SOFTWARE_DRIVERS.test([info.architecture, info.device, info.description].join(' '));
-}
+// The rule lives in core (training's backend choice uses it too); re-exported for this room's callers.
+export { isSoftwareAdapter };
 
 /**
  * Runs in a child process, so that Dawn's second Vulkan instance (and its driver's messages on stderr)
