@@ -37,6 +37,7 @@ const lineContextSpec = z.strictObject({
   bnMode: z.enum(['batch', 'running']),
   evalBatchSize: positiveInt.max(MAX_BATCH),
   provider: z.enum(['auto', 'cuda', 'webgpu', 'cpu']),
+  tf32: z.boolean(),
   engine: z.enum(['fast', 'naive']),
   evalSetHash: contentKey,
 });

@@ -63,6 +63,9 @@ describe('the plan of lines', () => {
     expect(keys.line(1, 2)).not.toBe(lineKeys(hashOf, 'other-set', { bnMode: 'batch', evalBatchSize: 8 }, alphas).line(1, 2));
     expect(keys.line(1, 2)).not.toBe(lineKeys(hashOf, 'eval-set', { bnMode: 'running', evalBatchSize: 8 }, alphas).line(1, 2));
     expect(keys.line(1, 2)).not.toBe(lineKeys(hashOf, 'eval-set', { bnMode: 'batch', evalBatchSize: 16 }, alphas).line(1, 2));
+    // TF32 on (CUDA's 10-bit mantissas) keeps its values apart; off is the key every earlier analysis stored.
+    expect(keys.line(1, 2)).not.toBe(lineKeys(hashOf, 'eval-set', { bnMode: 'batch', evalBatchSize: 8, tf32: true }, alphas).line(1, 2));
+    expect(keys.line(1, 2)).toBe(lineKeys(hashOf, 'eval-set', { bnMode: 'batch', evalBatchSize: 8, tf32: false }, alphas).line(1, 2));
     // A floor segment's ends are located on the pairs' grid: another grid, another key.
     expect(keys.floor(2)).not.toBe(lineKeys(hashOf, 'eval-set', { bnMode: 'batch', evalBatchSize: 8 }, [0, 1]).floor(2));
     const p = plan();

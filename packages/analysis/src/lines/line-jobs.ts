@@ -59,7 +59,7 @@ export interface LineKeys {
  * that change its values. The α grid is not part of a line's key (values are kept per α, so another grid
  * reuses the α values it shares); a floor segment's ends depend on the pairs' α* and so on their whole grid.
  */
-export function lineKeys(hashOf: (step: number) => string, evalSetHash: string, settings: Pick<AnalyzeConfig, 'bnMode' | 'evalBatchSize'>, pairAlphas: readonly number[]): LineKeys {
+export function lineKeys(hashOf: (step: number) => string, evalSetHash: string, settings: Pick<AnalyzeConfig, 'bnMode' | 'evalBatchSize'> & { tf32?: boolean }, pairAlphas: readonly number[]): LineKeys {
   const keyed = keyedSettings(settings);
   return {
     line: (stepA, stepB) => hashJson({ a: hashOf(stepA), b: hashOf(stepB), evalSet: evalSetHash, settings: keyed }),

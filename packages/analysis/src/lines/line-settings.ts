@@ -2,6 +2,7 @@ import type { AnalyzeConfig, Logger, ModelSpec, ParameterLayout } from '@sgdwalk
 import { createNaiveEngine, type InterpolationEngine } from '../engines/engine.js';
 import type { EvaluationSet } from '../engines/evaluation-set.js';
 import { createFastEngine } from '../engines/fast-engine.js';
+import { allowCudaTf32 } from '../devices/cuda-precision.js';
 
 /**
  * The settings a line (or a surface row) is evaluated with, and the one place they become an engine and a
@@ -12,7 +13,7 @@ import { createFastEngine } from '../engines/fast-engine.js';
 export type EngineKind = 'fast' | 'naive';
 
 /** What an evaluation depends on besides the ends and the evaluation set: from the analyze config. */
-export type LineSettings = Pick<AnalyzeConfig, 'bnMode' | 'evalBatchSize' | 'provider'> & { engine?: EngineKind };
+export type LineSettings = Pick<AnalyzeConfig, 'bnMode' | 'evalBatchSize' | 'provider' | 'tf32'> & { engine?: EngineKind };
 
 /** The network evaluated: the run's model and layout, and an imported run's own evaluation graph. */
 export interface EvaluatedNetwork {
@@ -23,14 +24,18 @@ export interface EvaluatedNetwork {
 
 /**
  * The settings that change a value and so enter its content key. The provider and the engine do not: they
- * compute the same numbers (the equivalence tests hold them to it).
+ * compute the same numbers (the equivalence tests hold them to it). TF32 does (10-bit mantissas on CUDA),
+ * so a value computed with it on is kept apart; off, the default, leaves the key as it always was.
  */
-export function keyedSettings(settings: Pick<LineSettings, 'bnMode' | 'evalBatchSize'>): { bnMode: AnalyzeConfig['bnMode']; evalBatchSize: number } {
-  return { bnMode: settings.bnMode, evalBatchSize: settings.evalBatchSize };
+export function keyedSettings(
+  settings: Pick<LineSettings, 'bnMode' | 'evalBatchSize'> & { tf32?: boolean },
+): { bnMode: AnalyzeConfig['bnMode']; evalBatchSize: number; tf32?: true } {
+  return { bnMode: settings.bnMode, evalBatchSize: settings.evalBatchSize, ...(settings.tf32 ? { tf32: true as const } : {}) };
 }
 
 /** An engine over `evalSet` with the settings' batch size, BN mode and provider. */
 export function openEngine(settings: LineSettings, network: EvaluatedNetwork, evalSet: EvaluationSet, log: Logger): Promise<InterpolationEngine> {
+  allowCudaTf32(settings.tf32);
   const options = {
     model: network.model, layout: network.layout, bnMode: settings.bnMode, evalSet, evalBatchSize: settings.evalBatchSize, provider: settings.provider, log, graph: network.graph,
   };

@@ -22,7 +22,6 @@ import { engineFor, importedEvaluationGraph, sharpnessUnavailable } from './grap
 import type { RunFolder, RunMetrics } from './run-folder.js';
 import { evaluateRemotely, lazyEngine, type RemoteLines, type RemoteWorkers } from '../lines/remote-lines.js';
 import { ONNXRUNTIME_VERSION } from '../devices/session.js';
-import { allowCudaTf32 } from '../devices/cuda-precision.js';
 import { measureSharpness } from '../sharpness/sharpness-stage.js';
 import { summarize } from './summary.js';
 import { analyzeSurfaces } from '../surfaces/surface-stage.js';
@@ -142,7 +141,7 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
   // worker checks its own against) and the settings.
   const spec: LineContextSpec = {
     runDir: resolve(runDir), dataDir: resolve(opts.dataDir), evalSet: config.evalSet, evalSetHash, bnMode: config.bnMode,
-    evalBatchSize: config.evalBatchSize, provider: config.provider, engine: engineKind,
+    evalBatchSize: config.evalBatchSize, provider: config.provider, tf32: config.tf32, engine: engineKind,
   };
   const network = { model, layout, graph };
   let remote: RemoteWorkers | undefined;
@@ -158,7 +157,6 @@ export async function analyzeRun(opts: AnalyzeRunOptions): Promise<AnalysisSumma
     await journal?.close();
     throw e;
   }
-  allowCudaTf32(config.tf32);
   // With the lines evaluated elsewhere, the pass needs no engine here and none is opened.
   const engine = remote ? lazyEngine(() => openEngine(spec, network, evalSet, log)) : await openEngine(spec, network, evalSet, log);
   if (!remote) log.info(`execution provider: ${engine.provider} on ${engine.device}${engine.deviceResident ? ', data resident on the device' : ''}`);
