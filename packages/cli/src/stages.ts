@@ -1,5 +1,5 @@
 import { dirname, join, relative, resolve } from 'node:path';
-import { ConfigError, SgdwalkError, pathExists, stageFolder, type FolderOwner, type Logger, type PipelineConfig, type ResolvedPoint } from '@sgdwalk/core';
+import { ConfigError, FILES, SgdwalkError, evalSetShortfall, pathExists, readDatasetMeta, stageFolder, type FolderOwner, type Logger, type PipelineConfig, type ResolvedPoint } from '@sgdwalk/core';
 import { prepareDataset } from '@sgdwalk/data';
 import { trainRun } from '@sgdwalk/train';
 import { analyzeRun, type RemoteLines } from '@sgdwalk/analysis';
@@ -79,6 +79,14 @@ export async function dataDirForRun(runDir: string, explicit?: string): Promise<
   throw new SgdwalkError(`--run ${runDir}: no prepared dataset beside it (${sibling}); pass --data DIR (a data stage folder, e.g. from \`sgdwalk data\`)`, 'config', { file: runDir, field: '--data' });
 }
 
+/** An evaluation set larger than its split is analysed on the whole split: said up front, not silently. */
+async function noteEvalSetShortfall(config: PipelineConfig, dataDir: string, log: Logger): Promise<void> {
+  const file = join(dataDir, FILES.dataset);
+  if (!(await pathExists(file))) return; // the analysis itself reports a missing data folder
+  const note = evalSetShortfall(config.analyze.evalSet, await readDatasetMeta(file), file);
+  if (note) log.warn(note);
+}
+
 /** Every stage takes the same arguments; only analyze uses `remote` (where its lines are evaluated). */
 export const runStage = {
   data: (config: PipelineConfig, dirs: StageDirs, log: Logger, _remote?: RemoteLines) =>
@@ -86,9 +94,11 @@ export const runStage = {
   train: (config: PipelineConfig, dirs: StageDirs, log: Logger, _remote?: RemoteLines) =>
     // Resumable: a run killed mid-way continues from its last complete checkpoint (see ResumeJournal).
     writeStageDir(dirs.train, (outDir) => trainRun({ config: config.train, dataDir: dirs.data, outDir, log }), { resumable: true, ...ownerOf('train', dirs) }),
-  analyze: (config: PipelineConfig, dirs: StageDirs, log: Logger, remote?: RemoteLines) =>
+  analyze: async (config: PipelineConfig, dirs: StageDirs, log: Logger, remote?: RemoteLines) => {
+    await noteEvalSetShortfall(config, dirs.data, log);
     // Curves already computed in the previous analysis folder are reused by content key, not recomputed.
-    writeStageDir(dirs.analyze, (outDir) => analyzeRun({ runDir: dirs.run, dataDir: dirs.data, outDir, config: config.analyze, log, reuseFrom: dirs.analyze, remote }), ownerOf('analyze', dirs)),
+    return writeStageDir(dirs.analyze, (outDir) => analyzeRun({ runDir: dirs.run, dataDir: dirs.data, outDir, config: config.analyze, log, reuseFrom: dirs.analyze, remote }), ownerOf('analyze', dirs));
+  },
   report: (config: PipelineConfig, dirs: StageDirs, log: Logger, _remote?: RemoteLines) =>
     writeStageDir(dirs.report, (outDir) => writeReport({ runDir: dirs.run, analysisDir: dirs.analyze, outDir, config: config.report, log }), ownerOf('report', dirs)),
 };

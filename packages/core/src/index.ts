@@ -35,7 +35,7 @@ export { readBoundedFile, checkRegularFile, type FileBound } from './bounded-fil
 export { STAGE_FOLDER_ORDER, missingStageFiles } from './stage-outputs.js';
 export { DATA_DIR_ENV, datasetDirEnv } from './dataset-location.js';
 export { parseAnalysisSummary, parseSurfaceMetadata } from './analysis-summary.js';
-export { DATASET_FORMAT_VERSION, parseDatasetMeta, readDatasetMeta, type DatasetMeta, SPLIT_NAMES, splitFileNames, type SplitName } from './dataset-file.js';
+export { DATASET_FORMAT_VERSION, parseDatasetMeta, readDatasetMeta, type DatasetMeta, SPLIT_NAMES, splitFileNames, type SplitName, evalSetShortfall } from './dataset-file.js';
 export { readJsonFile, checkWith, fieldOf, type JsonCheck } from './json-file.js';
 export { readRunInfo } from './run-file.js';
 export type { BatchNormMode } from './batch-norm-mode.js';
