@@ -2,7 +2,7 @@ import yargs, { type Argv } from 'yargs';
 import { ConfigError, findPoint, loadSweepPipeline, SgdwalkError, STAGE_NAMES, type Logger, type PipelineConfig, type ResolvedPoint } from '@sgdwalk/core';
 import { exportCommand, importCommand, OVERWRITE_OPTION } from './interop-commands.js';
 import { consoleLogger } from './logger.js';
-import { compareDir, dataDirForRun, defaultStageDirs, pointStageDirs, runCompare, runStage, type StageDirs } from './stages.js';
+import { checkStageFolders, compareDir, dataDirForRun, defaultStageDirs, pointStageDirs, runCompare, runStage, type StageDirs } from './stages.js';
 import { formatProblem, verifyFolder } from './verify.js';
 import { remoteLines, runQueueStatusCommand, runWorkerCommand, withQueue, workerOptions } from './queue-commands.js';
 import { materializeCommand, runMaterialize } from './materialize.js';
@@ -140,6 +140,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       // With analyze.run set, the pipeline analyses that existing run instead of training its own.
       const stages = STAGE_NAMES.filter((s) => !(config.analyze.run && s === 'train'));
+      await checkStageFolders(stages, dirs);
       for (const stage of stages) {
         log.info(`== ${stage}`);
         await runStage[stage](config, dirs, log, remoteLines(args, log));

@@ -4,7 +4,7 @@ import { prepareDataset } from '@sgdwalk/data';
 import { trainRun } from '@sgdwalk/train';
 import { analyzeRun, type RemoteLines } from '@sgdwalk/analysis';
 import { writeComparison, writeReport } from '@sgdwalk/report';
-import { writeStageDir } from './stage-dir.js';
+import { checkReplaceable, writeStageDir } from './stage-dir.js';
 
 /** Where each stage of a pipeline reads and writes; every path can be overridden from the command line. */
 export interface StageDirs {
@@ -42,6 +42,15 @@ export function pointStageDirs(config: PipelineConfig, pointId: string, outRoot?
 /** Where a sweep's comparison goes: OUT/compare. */
 export function compareDir(config: PipelineConfig, outRoot?: string): string {
   return stageFolder(outRoot ?? config.outDir, 'compare');
+}
+
+/**
+ * Before a run of several stages: every folder they will replace is theirs, so a refusal comes before the
+ * first stage has written anything (not after data and train, at the analysis folder).
+ */
+export async function checkStageFolders(stages: readonly ('data' | 'train' | 'analyze' | 'report')[], dirs: StageDirs): Promise<void> {
+  if (dirs.overwrite) return;
+  for (const stage of stages) await checkReplaceable(dirs[stage], ownerOf(stage, dirs).owner);
 }
 
 /** What a stage's existing folder must be for the stage to replace it (see writeStageDir). */
