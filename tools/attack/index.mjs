@@ -110,7 +110,8 @@ function configCase(name, change, stage, field) {
       change(raw);
       await writeFile(pipeline, JSON.stringify(raw));
       const before = await snapshot(dir);
-      const r = await ctx.sgdwalk([stage, '--pipeline', pipeline, '--out', out, '-q'], { cwd: dir, timeoutMs: 60_000 });
+      // Generous: on a loaded machine loading the CLI alone can take tens of seconds.
+      const r = await ctx.sgdwalk([stage, '--pipeline', pipeline, '--out', out, '-q'], { cwd: dir, timeoutMs: 180_000 });
       const written = changed(before, await snapshot(dir)).filter((p) => p !== 'tiny.json');
       return { exit: r.code, message: lastLine(r), written, clean: oneCleanLine(r) && r.stderr.includes(`field "${field}"`) && written.length === 0 };
     },
@@ -187,7 +188,7 @@ export const cases = [
       await (await import('node:fs/promises')).mkdir(join(dir, 'sub/data'), { recursive: true });
       await writeFile(join(dir, 'sub/data/mine.txt'), 'x');
       const before = await snapshot(dir);
-      const r = await ctx.sgdwalk(['run', '--pipeline', '../pipeline.json', '-q'], { cwd: join(dir, 'sub'), timeoutMs: 60_000 });
+      const r = await ctx.sgdwalk(['run', '--pipeline', '../pipeline.json', '-q'], { cwd: join(dir, 'sub'), timeoutMs: 180_000 });
       const written = changed(before, await snapshot(dir));
       return { exit: r.code, message: lastLine(r), written, clean: oneCleanLine(r) && written.length === 0 };
     },
@@ -207,8 +208,8 @@ export const cases = [
         const path = join(out, 'train/checkpoints', file);
         await rm(path);
         await symlink('/dev/zero', path);
-        const v = await ctx.sgdwalk(['verify', join(out, 'train')], { cwd: dir, timeoutMs: 60_000 });
-        const a = await ctx.sgdwalk(['analyze', '--pipeline', pipeline, '--run', join(out, 'train'), '-o', join(dir, 'a2'), '-q'], { cwd: dir, timeoutMs: 60_000 });
+        const v = await ctx.sgdwalk(['verify', join(out, 'train')], { cwd: dir, timeoutMs: 180_000 });
+        const a = await ctx.sgdwalk(['analyze', '--pipeline', pipeline, '--run', join(out, 'train'), '-o', join(dir, 'a2'), '-q'], { cwd: dir, timeoutMs: 180_000 });
         const refused = (r) => /not a regular file \(a character device\)/.test(r.stdout + r.stderr);
         return { exit: a.code, message: lastLine(a), written: existsSync(join(dir, 'a2')) ? ['a2'] : [], clean: v.code === 1 && refused(v) && oneCleanLine(a) && refused(a) && !existsSync(join(dir, 'a2')) };
       },
@@ -220,7 +221,7 @@ export const cases = [
       const { dir, out } = await copyRun(ctx);
       const path = join(out, 'train/checkpoints/index.json');
       await truncate(path, 65 * 2 ** 20);
-      const v = await ctx.sgdwalk(['verify', join(out, 'train')], { cwd: dir, timeoutMs: 60_000 });
+      const v = await ctx.sgdwalk(['verify', join(out, 'train')], { cwd: dir, timeoutMs: 180_000 });
       return { exit: v.code, message: (v.stdout.split('\n').find((l) => l.includes('index.json')) ?? lastLine(v)), written: [], clean: v.code === 1 && /over the limit of 67108864/.test(v.stdout) };
     },
   },
