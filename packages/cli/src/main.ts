@@ -3,7 +3,7 @@ import { ConfigError, findPoint, loadSweepPipeline, SgdwalkError, STAGE_NAMES, t
 import { exportCommand, importCommand, OVERWRITE_OPTION } from './interop-commands.js';
 import { gpuCommand } from './gpu-commands.js';
 import { consoleLogger } from './logger.js';
-import { compareDir, dataDirForRun, defaultStageDirs, pointStageDirs, runCompare, runStage, type StageDirs } from './stages.js';
+import { checkStageFolders, compareDir, dataDirForRun, defaultStageDirs, pointStageDirs, runCompare, runStage, type StageDirs } from './stages.js';
 import { formatProblem, verifyFolder } from './verify.js';
 import { remoteLines, runQueueStatusCommand, runWorkerCommand, withQueue, workerOptions } from './queue-commands.js';
 import { materializeCommand, runMaterialize } from './materialize.js';
@@ -150,6 +150,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       // With analyze.run set, the pipeline analyses that existing run instead of training its own.
       const stages = STAGE_NAMES.filter((s) => !(config.analyze.run && s === 'train'));
+      await checkStageFolders(stages, dirs);
       for (const stage of stages) {
         log.info(`== ${stage}`);
         if (stage === 'train') await checkRunProjection(config, dirs.data, log, { force: forced(args.force) });

@@ -12,6 +12,18 @@ export interface StageDirOptions {
   overwrite?: boolean;
 }
 
+/** Throw the one-line refusal if an existing folder is not the owner's own earlier output (core's ownerProblem). */
+export async function checkReplaceable(outDir: string, owner: FolderOwner): Promise<void> {
+  const problem = await ownerProblem(outDir, owner);
+  if (problem) {
+    throw new SgdwalkError(
+      `${outDir}: ${problem}; sgdwalk replaces only its own earlier output there — move it away, choose another output folder, or pass --overwrite to replace it`,
+      'occupied',
+      { file: outDir },
+    );
+  }
+}
+
 /**
  * Run a stage into a staging folder beside its output folder and swap it in only when the stage
  * succeeded: a failed stage (bad input, disk full, Ctrl-C, kill -9) leaves the previous outputs exactly as
@@ -25,16 +37,7 @@ export interface StageDirOptions {
  */
 export async function writeStageDir<T>(outDir: string, produce: (stagingDir: string) => Promise<T>, opts: StageDirOptions): Promise<T> {
   return withFolderLock(outDir, `${opts.owner.stage} folder`, async (lock) => {
-    if (!opts.overwrite) {
-      const problem = await ownerProblem(outDir, opts.owner);
-      if (problem) {
-        throw new SgdwalkError(
-          `${outDir}: ${problem}; sgdwalk replaces only its own earlier output there — move it away, choose another output folder, or pass --overwrite to replace it`,
-          'occupied',
-          { file: outDir },
-        );
-      }
-    }
+    if (!opts.overwrite) await checkReplaceable(outDir, opts.owner);
     const staging = join(dirname(outDir), `.${basename(outDir)}.staging`);
     const retired = join(dirname(outDir), `.${basename(outDir)}.retired`);
     if (!opts.resumable) await rm(staging, { recursive: true, force: true });

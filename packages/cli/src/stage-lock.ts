@@ -94,20 +94,28 @@ async function takeOver(path: string, dead: LockHolder): Promise<void> {
  */
 export async function lockFolder(folder: string, what = 'output folder'): Promise<FolderLock> {
   const path = lockPathOf(folder);
-  await mkdir(dirname(path), { recursive: true });
+  await mkdir(dirname(path), { recursive: true }).catch((e: NodeJS.ErrnoException) => {
+    throw new SgdwalkError(`${dirname(path)}: cannot create the folder for ${folder} (${e.code ?? e.message})`, 'write', { file: dirname(path) });
+  });
   const me: LockHolder = {
     pid: process.pid, host: hostname(), since: new Date().toISOString(),
     command: ['sgdwalk', ...process.argv.slice(2)].join(' ').slice(0, 200), token: randomBytes(8).toString('hex'),
   };
   const temporary = `${path}.${process.pid}-${me.token}`;
-  await writeFile(temporary, JSON.stringify(me) + '\n', { flag: 'wx' });
+  // A full disk or a read-only folder is the user's to fix: one line naming the lock file.
+  const cannotWrite = (e: unknown) =>
+    new SgdwalkError(`${path}: cannot write the ${what}'s lock (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'write', { file: path });
+  await writeFile(temporary, JSON.stringify(me) + '\n', { flag: 'wx' }).catch(async (e) => {
+    await unlink(temporary).catch(() => undefined);
+    throw cannotWrite(e);
+  });
   try {
     for (let attempt = 0; ; attempt++) {
       try {
         await link(temporary, path);
         break;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw cannotWrite(e);
       }
       const holder = await readHolder(path);
       if (holder === undefined) continue; // released between our link and our read: try again

@@ -1,10 +1,10 @@
 import { dirname, join, relative, resolve } from 'node:path';
-import { ConfigError, SgdwalkError, pathExists, stageFolder, type FolderOwner, type Logger, type PipelineConfig, type ResolvedPoint } from '@sgdwalk/core';
+import { ConfigError, FILES, SgdwalkError, evalSetShortfall, pathExists, readDatasetMeta, stageFolder, type FolderOwner, type Logger, type PipelineConfig, type ResolvedPoint } from '@sgdwalk/core';
 import { prepareDataset } from '@sgdwalk/data';
 import { trainRun } from '@sgdwalk/train';
 import { lineJournalBeside, type RemoteLines } from '@sgdwalk/analysis';
 import { writeComparison, writeReport } from '@sgdwalk/report';
-import { writeStageDir } from './stage-dir.js';
+import { checkReplaceable, writeStageDir } from './stage-dir.js';
 import { analyzeRunFolder } from './open-run.js';
 
 /** Where each stage of a pipeline reads and writes; every path can be overridden from the command line. */
@@ -45,6 +45,15 @@ export function compareDir(config: PipelineConfig, outRoot?: string): string {
   return stageFolder(outRoot ?? config.outDir, 'compare');
 }
 
+/**
+ * Before a run of several stages: every folder they will replace is theirs, so a refusal comes before the
+ * first stage has written anything (not after data and train, at the analysis folder).
+ */
+export async function checkStageFolders(stages: readonly ('data' | 'train' | 'analyze' | 'report')[], dirs: StageDirs): Promise<void> {
+  if (dirs.overwrite) return;
+  for (const stage of stages) await checkReplaceable(dirs[stage], ownerOf(stage, dirs).owner);
+}
+
 /** What a stage's existing folder must be for the stage to replace it (see writeStageDir). */
 function ownerOf(stage: string, dirs: Pick<StageDirs, 'pipeline' | 'overwrite'>): { owner: FolderOwner; overwrite?: boolean } {
   return { owner: { stage, pipeline: dirs.pipeline }, overwrite: dirs.overwrite };
@@ -80,6 +89,14 @@ export async function dataDirForRun(runDir: string, explicit?: string): Promise<
   throw new SgdwalkError(`--run ${runDir}: no prepared dataset beside it (${sibling}); pass --data DIR (a data stage folder, e.g. from \`sgdwalk data\`)`, 'config', { file: runDir, field: '--data' });
 }
 
+/** An evaluation set larger than its split is analysed on the whole split: said up front, not silently. */
+async function noteEvalSetShortfall(config: PipelineConfig, dataDir: string, log: Logger): Promise<void> {
+  const file = join(dataDir, FILES.dataset);
+  if (!(await pathExists(file))) return; // the analysis itself reports a missing data folder
+  const note = evalSetShortfall(config.analyze.evalSet, await readDatasetMeta(file), file);
+  if (note) log.warn(note);
+}
+
 /** Every stage takes the same arguments; only analyze uses `remote` (where its lines are evaluated). */
 export const runStage = {
   data: (config: PipelineConfig, dirs: StageDirs, log: Logger, _remote?: RemoteLines) =>
@@ -87,12 +104,14 @@ export const runStage = {
   train: (config: PipelineConfig, dirs: StageDirs, log: Logger, _remote?: RemoteLines) =>
     // Resumable: a run killed mid-way continues from its last complete checkpoint (see ResumeJournal).
     writeStageDir(dirs.train, (outDir) => trainRun({ config: config.train, dataDir: dirs.data, outDir, log }), { resumable: true, ...ownerOf('train', dirs) }),
-  analyze: (config: PipelineConfig, dirs: StageDirs, log: Logger, remote?: RemoteLines) =>
+  analyze: async (config: PipelineConfig, dirs: StageDirs, log: Logger, remote?: RemoteLines) => {
+    await noteEvalSetShortfall(config, dirs.data, log);
     // Curves already computed in the previous analysis folder, or finished by an interrupted analysis (its
     // journal beside the folder), are reused by content key, not recomputed.
-    writeStageDir(dirs.analyze, (outDir) =>
+    return writeStageDir(dirs.analyze, (outDir) =>
       analyzeRunFolder({ runDir: dirs.run, dataDir: dirs.data, outDir, config: config.analyze, log, reuseFrom: dirs.analyze, remote, journal: lineJournalBeside(dirs.analyze) }),
-      ownerOf('analyze', dirs)),
+      ownerOf('analyze', dirs));
+  },
   report: (config: PipelineConfig, dirs: StageDirs, log: Logger, _remote?: RemoteLines) =>
     writeStageDir(dirs.report, (outDir) => writeReport({ runDir: dirs.run, analysisDir: dirs.analyze, outDir, config: config.report, log }), ownerOf('report', dirs)),
 };

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -113,6 +113,17 @@ describe('verifyFolder', () => {
     expect(problems.map(formatProblem)).toEqual(
       ['test-images.u8', 'test-labels.u8', 'train-images.u8', 'train-labels.u8', 'validation-labels.u8'].map((f) => `${join(data, f)}: missing: a complete data folder holds it`),
     );
+  });
+
+  it('refuses a device under a listed file by type, never hashing or reading it (issue 23)', async () => {
+    const root = await outputRoot();
+    const index = join(root, 'train/checkpoints/index.json');
+    await rm(index);
+    await symlink('/dev/zero', index);
+    expect((await verifyFolder(join(root, 'train'))).problems.map(formatProblem)).toEqual([
+      `${index}: file to hash is not a regular file (a character device)`,
+      `${index}: checkpoint index is not a regular file (a character device)`,
+    ]);
   });
 
   it('reports a missing manifest and checks the run without it', async () => {

@@ -64,3 +64,14 @@ export const SPLIT_NAMES: readonly SplitName[] = ['train', 'validation', 'test']
 export function splitFileNames(split: SplitName): { images: string; labels: string } {
   return { images: `${split}-images.u8`, labels: `${split}-labels.u8` };
 }
+
+/**
+ * What to tell the user when an evaluation set asks for more examples than its split holds (issue 23):
+ * the analysis then evaluates all of the split — summary.json records the size used (evalSetSize) — and
+ * says so up front instead of silently. Undefined when the split is large enough.
+ */
+export function evalSetShortfall(evalSet: { split: SplitName; size: number | 'all' }, meta: DatasetMeta, file: string): string | undefined {
+  const available = meta.splits[evalSet.split].count;
+  if (evalSet.size === 'all' || evalSet.size <= available) return undefined;
+  return `analyze.evalSet.size is ${evalSet.size}, but the ${evalSet.split} split of ${file} holds ${available} examples: evaluating all ${available} (summary.json records evalSetSize ${available})`;
+}

@@ -1,5 +1,7 @@
+import { checkRegularFile } from './bounded-file.js';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 
 /** sha256 of bytes, hex. */
 export function sha256(data: ArrayBufferView | string): string {
@@ -10,6 +12,10 @@ export function sha256(data: ArrayBufferView | string): string {
 
 /** sha256 of a file, streamed so large files never sit in memory twice. */
 export async function sha256File(path: string): Promise<string> {
+  // Streamed, so size is no allocation; but a device (/dev/zero) or a FIFO would stream forever: refused by type.
+  // A missing or unreadable file still throws its errno error (callers name ENOENT), from this stat.
+  await stat(path);
+  await checkRegularFile(path, { maxBytes: Number.MAX_SAFE_INTEGER, what: 'file to hash' });
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return h.digest('hex');

@@ -37,7 +37,7 @@ export { isSoftwareAdapter } from './webgpu-adapter-kind.js';
 export { projectRun, checkProjection, plannedLines, describeProjection, FORCE_ENV, PROJECTION_LIMIT_HOURS, type RunProjection } from './run-projection.js';
 export { DATA_DIR_ENV, datasetDirEnv } from './dataset-location.js';
 export { parseAnalysisSummary, parseSurfaceMetadata } from './analysis-summary.js';
-export { DATASET_FORMAT_VERSION, parseDatasetMeta, readDatasetMeta, type DatasetMeta, SPLIT_NAMES, splitFileNames, type SplitName } from './dataset-file.js';
+export { DATASET_FORMAT_VERSION, parseDatasetMeta, readDatasetMeta, type DatasetMeta, SPLIT_NAMES, splitFileNames, type SplitName, evalSetShortfall } from './dataset-file.js';
 export { readJsonFile, checkWith, fieldOf, parseJsonText, type JsonCheck } from './json-file.js';
 export { readRunInfo, learningRateOf } from './run-file.js';
 export type { BatchNormMode } from './batch-norm-mode.js';

@@ -93,6 +93,8 @@ async function hashProblem(path: string, recorded: string): Promise<string | und
   try {
     actual = await sha256File(path);
   } catch (e) {
+    // The bounded reader's refusal (a device, a FIFO) names the file first; the problem names it already.
+    if (e instanceof SgdwalkError) return e.message.startsWith(`${path}: `) ? e.message.slice(path.length + 2) : e.message;
     return `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
   }
   return actual === recorded ? undefined : `sha256 mismatch: the file's is ${actual}, ${FILES.manifest} records ${recorded} (changed or corrupt since the stage wrote it)`;

@@ -47,6 +47,9 @@ export async function trainRun({ config, dataDir, outDir, log }: TrainOptions): 
   config.checkpoints.windows.forEach((window, i) => {
     const [from] = windowSteps(window, schedule.stepsPerEpoch);
     if (from > plannedSteps) throw new ConfigError(`window starts at step ${from}, after the run's last step ${plannedSteps}`, undefined, `train.checkpoints.windows[${i}]`);
+    // Stored up to the last step only: said, so a reader of the window does not expect steps that never were.
+    const to = windowSteps(window, schedule.stepsPerEpoch)[1];
+    if (to > plannedSteps) log.warn(`train.checkpoints.windows[${i}] ends at step ${to}, after the run's last step ${plannedSteps}: it stores steps ${from}..${plannedSteps}`);
   });
   const anchorsPolicy = config.checkpoints.anchors;
   // Anchors are ordinary checkpoints too: the replay starts from their stored state.
