@@ -8,24 +8,37 @@ export interface LineCost {
   provider: string;
 }
 
-/** The probe evaluates at most this many examples and scales to the evaluation set: it must stay short. */
-const PROBE_EXAMPLES = 256;
-/** α points timed; the line's cost is scaled to the grid's size (a line costs its points). */
-const PROBE_ALPHAS = [0.25, 0.75];
 
 /**
  * Milliseconds of one line of the analysis' settings on the engine the analysis uses (the fast engine, its
- * provider chosen as the analysis chooses it): two seeded states, one untimed line (session setup), then a
- * line of PROBE_ALPHAS on up to PROBE_EXAMPLES synthetic examples, scaled linearly to the grid's
- * `alphas` points and `examples` of the evaluation set.
+ * provider chosen as the analysis chooses it), on synthetic examples. A line is ⌈examples / batch⌉ engine
+ * runs of the analysis' batch; its cost is fitted as a fixed part plus a part per batch from a line of one
+ * batch and one of two. (Scaling one small probe linearly multiplied its fixed part by the batches: on the
+ * default pipeline it projected 2.8 s a line against 0.3 s measured; probes smaller than a batch run less
+ * efficiently than the batch does and overestimate too.)
  */
 export async function measureLineCost(
   opts: { model: ModelSpec; alphas: number; examples: number; settings: Pick<AnalyzeConfig, 'evalBatchSize' | 'bnMode' | 'provider'>; log: Logger },
 ): Promise<LineCost> {
+  const batch = Math.max(1, Math.min(opts.examples, opts.settings.evalBatchSize));
+  const batches = Math.ceil(opts.examples / batch);
+  const one = await timeLine(opts, batch);
+  if (batches === 1) return { msPerLine: one.ms, provider: one.provider };
+  const two = await timeLine(opts, Math.min(opts.examples, 2 * batch));
+  // Noise can make the second probe no slower than the first: then each batch is taken to cost half of it.
+  const perBatch = two.ms > one.ms ? two.ms - one.ms : two.ms / 2;
+  const fixed = Math.max(0, one.ms - perBatch);
+  return { msPerLine: fixed + perBatch * batches, provider: one.provider };
+}
+
+/** One line at as many α as the grid over `count` synthetic examples, after an untimed one (session setup). */
+async function timeLine(
+  opts: { model: ModelSpec; alphas: number; settings: Pick<AnalyzeConfig, 'evalBatchSize' | 'bnMode' | 'provider'>; log: Logger },
+  count: number,
+): Promise<{ ms: number; provider: string }> {
   const { model, settings } = opts;
   const layout = parameterLayout(model);
   const features = inputFeatures(model);
-  const count = Math.max(1, Math.min(opts.examples, settings.evalBatchSize, PROBE_EXAMPLES));
   const rng = new Rng(3);
   const evalSet = {
     x: Float32Array.from({ length: count * features }, () => rng.normal()),
@@ -35,13 +48,14 @@ export async function measureLineCost(
   };
   const engine = await createFastEngine({ model, layout, bnMode: settings.bnMode, evalSet, evalBatchSize: settings.evalBatchSize, provider: settings.provider, log: opts.log });
   try {
-    const a = await engine.prepare(initialState(layout, 0));
-    const b = await engine.prepare(initialState(layout, 1));
-    await engine.interpolate(a, b, [0.5]);
+    // As many α as the grid: the fast engine runs them together, so their cost is not linear in their count,
+    // and it builds a session per count, whose setup is paid once per analysis, not per line.
+    const alphas = Array.from({ length: Math.max(1, opts.alphas) }, (_, i) => (i + 0.5) / Math.max(1, opts.alphas));
+    const [a, b, c] = await Promise.all([0, 1, 2].map((seed) => engine.prepare(initialState(layout, seed))));
+    await engine.interpolate(a, b, alphas);
     const started = performance.now();
-    await engine.interpolate(a, b, PROBE_ALPHAS);
-    const ms = performance.now() - started;
-    return { msPerLine: (ms * opts.alphas * opts.examples) / (PROBE_ALPHAS.length * count), provider: `${engine.provider} (${engine.device})` };
+    await engine.interpolate(b, c, alphas);
+    return { ms: performance.now() - started, provider: `${engine.provider} (${engine.device})` };
   } finally {
     await engine.release();
   }
