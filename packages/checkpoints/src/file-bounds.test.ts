@@ -2,7 +2,8 @@ import { rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { expectCheckpointError, removeTempDirs, smallMeta, tempDir } from '../test/fixtures.js';
-import { CheckpointReader, CheckpointWriter, readTable, verifyCheckpointStore } from './index.js';
+import { CheckpointReader, CheckpointWriter, readTable } from './index.js';
+import { verifyCheckpointStore } from './verify-store.js';
 
 afterEach(removeTempDirs);
 

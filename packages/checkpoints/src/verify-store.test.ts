@@ -2,7 +2,8 @@ import { copyFile, readFile, stat, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mediumMeta, randomState, removeTempDirs, smallMeta, tempDir } from '../test/fixtures.js';
-import { CheckpointWriter, verifyCheckpointStore } from './index.js';
+import { CheckpointWriter } from './index.js';
+import { verifyCheckpointStore } from './verify-store.js';
 
 afterEach(removeTempDirs);
 

@@ -4,7 +4,7 @@ import { exportCommand, importCommand, OVERWRITE_OPTION } from './interop-comman
 import { gpuCommand } from './gpu-commands.js';
 import { consoleLogger } from './logger.js';
 import { checkStageFolders, compareDir, dataDirForRun, defaultStageDirs, pointStageDirs, runCompare, runStage, type StageDirs } from './stages.js';
-import { formatProblem, verifyFolder } from './verify.js';
+import { formatProblem, verifyFolder } from '@sgdwalk/checkpoints';
 import { remoteLines, runQueueStatusCommand, runWorkerCommand, withQueue, workerOptions } from './queue-commands.js';
 import { materializeCommand, runMaterialize } from './materialize.js';
 import { checkRunProjection, forced } from './projection.js';

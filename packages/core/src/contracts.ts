@@ -10,6 +10,8 @@ export const FILES = {
   metrics: 'metrics.arrow',
   evaluations: 'evaluations.arrow',
   checkpoints: 'checkpoints',
+  /** An anchored run's optimizer state: a checkpoint store of the momentum velocity at each anchor (docs/anchors.md). */
+  optimizer: 'optimizer',
   interpolation: 'interpolation.arrow',
   pairs: 'pairs.arrow',
   barriers: 'barriers.arrow',

@@ -8,7 +8,7 @@ export {
 } from './model-spec.js';
 export { type LibraryReference } from './model-schema.js';
 export { instantiateLibraryModel } from './model-library.js';
-export { type ParameterLayout, type TensorSlot, type TensorRole, parameterLayout, slotOf, tensorView } from './layout.js';
+export { type ParameterLayout, type TensorSlot, type TensorRole, parameterLayout, slotOf, tensorView, velocityLayout } from './layout.js';
 export { initialState } from './init.js';
 export {
   type PipelineConfig, type DataConfig, type TrainConfig, type AnalyzeConfig, type ReportConfig,

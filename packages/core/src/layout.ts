@@ -85,3 +85,9 @@ export function slotOf(layout: ParameterLayout, name: string): TensorSlot {
 export function tensorView(state: Float32Array, slot: TensorSlot): Float32Array {
   return state.subarray(slot.offset, slot.offset + slot.size);
 }
+
+/** The layout of an anchored run's optimizer state: the momentum velocity of each trainable tensor. */
+export function velocityLayout(layout: ParameterLayout): ParameterLayout {
+  const tensors = layout.tensors.filter((t) => t.role === 'trainable').map((t) => ({ ...t, name: `${t.name}.velocity` }));
+  return { tensors, trainableSize: layout.trainableSize, totalSize: layout.trainableSize };
+}

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  FILES, STATE_HASHES_TABLE, SgdwalkError, checkAgainstManifest, readRunInfo, sha256, type ModelSpec, type ParameterLayout, type RunInfo,
+  FILES, STATE_HASHES_TABLE, SgdwalkError, checkAgainstManifest, readRunInfo, sha256, velocityLayout, type ModelSpec, type ParameterLayout, type RunInfo,
 } from '@sgdwalk/core';
 import { CheckpointReader, CheckpointWriter, readColumns, writeRows } from '@sgdwalk/checkpoints';
 import type { SplitData } from '@sgdwalk/data';
@@ -17,7 +17,7 @@ import type { OptimizerSnapshot } from './sgd-step.js';
  */
 export const ANCHOR_FILES = {
   stateHashes: STATE_HASHES_TABLE.file,
-  optimizer: 'optimizer',
+  optimizer: FILES.optimizer,
 } as const;
 
 /** sha256 of a split's labels and images: what a replay must feed again, byte for byte. */
@@ -37,16 +37,6 @@ export function anchorBefore(anchors: readonly number[], step: number): number {
   let best = 0;
   for (const a of anchors) if (a <= step && a > best) best = a;
   return best;
-}
-
-/**
- * The velocity is stored as a checkpoint of its own layout: the model's trainable tensors (same names
- * with ".velocity", same offsets), so the checkpoint store's sha256 checks, crash recovery and verify
- * all apply to it unchanged.
- */
-export function velocityLayout(layout: ParameterLayout): ParameterLayout {
-  const tensors = layout.tensors.filter((t) => t.role === 'trainable').map((t) => ({ ...t, name: `${t.name}.velocity` }));
-  return { tensors, trainableSize: layout.trainableSize, totalSize: layout.trainableSize };
 }
 
 /** What the train stage writes at anchors besides the checkpoint itself. */

@@ -3,5 +3,4 @@ export { checkpointSteps, windowSteps } from './policy.js';
 export { SgdStepper } from './sgd-step.js';
 export { replay } from './replay.js';
 export { materializeSteps, openAnalysisCheckpoints, parseStepRange, defaultCacheDir } from './materialize.js';
-export { ANCHOR_FILES, velocityLayout } from './anchors.js';
 export { measureStepCost } from './step-cost.js';

@@ -6,7 +6,8 @@ import {
   FILES, parseSection, resolveModel, sha256, silentLogger, trainSectionSchema, writeManifest, type ModelSpec, type RunInfo, type TrainConfig,
 } from '@sgdwalk/core';
 import { CheckpointReader, CheckpointSet, CheckpointWriter, MaterializedCache } from '@sgdwalk/checkpoints';
-import { ANCHOR_FILES, readAnchoredRun, velocityLayout } from './anchors.js';
+import { velocityLayout } from '@sgdwalk/core';
+import { ANCHOR_FILES, readAnchoredRun } from './anchors.js';
 import { materializeSteps, openAnalysisCheckpoints, parseStepRange, replayStretches } from './materialize.js';
 import { replay } from './replay.js';
 import { trainRun } from './train.js';

@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EVALUATIONS_TABLE, METRICS_TABLE, SPLIT_NAMES, splitFileNames, mlpSpec, parameterLayout, parseSection, trainSectionSchema, writeManifest, type RunInfo } from '@sgdwalk/core';
-import { CheckpointWriter, writeColumns, writeTable } from '@sgdwalk/checkpoints';
-import { formatProblem, verifyFolder } from './verify.js';
+import { CheckpointWriter } from './writer.js';
+import { writeColumns } from './declared-table.js';
+import { writeTable } from './table.js';
+import { formatProblem, verifyFolder } from './verify-folder.js';
 
 const dirs: string[] = [];
 afterEach(async () => {

@@ -2,10 +2,18 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   FILES, SgdwalkError, STAGE_FOLDER_ORDER, TABLES, listStageFiles, manifestDiscrepancies, missingStageFiles, parseManifest, readJsonFile, readRunInfo,
-  type Manifest, type ParameterLayout, type TableDeclaration,
+  velocityLayout, type Manifest, type ParameterLayout, type TableDeclaration,
 } from '@sgdwalk/core';
-import { MaterializedCache, problemOf, readColumns, readTable, verifyCheckpointStore } from '@sgdwalk/checkpoints';
-import { ANCHOR_FILES, velocityLayout } from '@sgdwalk/train';
+import { MaterializedCache } from './materialized-cache.js';
+import { readColumns } from './declared-table.js';
+import { readTable } from './table.js';
+import { problemOf, verifyCheckpointStore } from './verify-store.js';
+
+/**
+ * `sgdwalk verify`'s rules, beside the files they check: a stage folder is held to its manifest and to what
+ * its stage must write (core's declarations), a run's checkpoints to the store's own checks, every table to
+ * its declaration. The CLI only prints what this finds.
+ */
 
 /** One thing wrong in a folder: the file (the folder given joined with the file's path in it), the checkpoint's step. */
 export interface Problem {
@@ -111,8 +119,8 @@ async function verifyStage(dir: string, result: Verification): Promise<void> {
     problems.push(...store.problems);
     result.checkpointsChecked += store.checkpointsChecked;
     // An anchored run's optimizer state is a checkpoint store of its own (the velocity at each anchor).
-    if (files.some((f) => f.startsWith(`${ANCHOR_FILES.optimizer}/`))) {
-      const optimizer = await verifyCheckpointStore(join(dir, ANCHOR_FILES.optimizer), { layout: layout && velocityLayout(layout) });
+    if (files.some((f) => f.startsWith(`${FILES.optimizer}/`))) {
+      const optimizer = await verifyCheckpointStore(join(dir, FILES.optimizer), { layout: layout && velocityLayout(layout) });
       problems.push(...optimizer.problems);
       result.checkpointsChecked += optimizer.checkpointsChecked;
     }
@@ -121,7 +129,7 @@ async function verifyStage(dir: string, result: Verification): Promise<void> {
   // Every Arrow table reads back, a stage table as its declaration says (columns, types, values, metadata);
   // checkpoint shards were read by the store's checks above.
   for (const rel of files) {
-    if (!rel.endsWith('.arrow') || (isRun && (rel.startsWith(`${FILES.checkpoints}/`) || rel.startsWith(`${ANCHOR_FILES.optimizer}/`)))) continue;
+    if (!rel.endsWith('.arrow') || (isRun && (rel.startsWith(`${FILES.checkpoints}/`) || rel.startsWith(`${FILES.optimizer}/`)))) continue;
     const path = join(dir, rel);
     const declared = DECLARED_TABLES.get(rel);
     try {
