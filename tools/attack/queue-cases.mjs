@@ -87,7 +87,7 @@ function setup(ctx) {
       stop();
       void redis.stop();
     });
-    const analyzed = await ctx.sgdwalk(['analyze', '--pipeline', pipeline, '-o', join(scratch, 'analyze-q'), '--queue', redis.url], { cwd: scratch, timeoutMs: 600_000 });
+    const analyzed = await ctx.sgdwalk(['analyze', '--pipeline', pipeline, '--out', out, '-o', join(scratch, 'analyze-q'), '--queue', redis.url], { cwd: scratch, timeoutMs: 600_000 });
     if (analyzed.code !== 0) throw new Error(`the honest analysis on the queue failed (${analyzed.code}): ${analyzed.stderr.trim().split('\n').pop()}`);
     const { Queue } = bullmq(ctx.root);
     const url = new URL(redis.url);
