@@ -237,10 +237,11 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
     const queue = nextQueue();
     const target = parseQueueUrl(queue);
     const leaving = worker(queue);
-    // Jobs of a few seconds each, so the worker is surely mid-job when it is told twice to stop.
+    // Jobs of a few seconds each, so the worker is surely mid-job when it is told twice to stop: as many α
+    // as a config may ask for (CONFIG_BOUNDS.alphaPoints, 10,001), in batches of 20 examples.
     const slower = join(work, 'slower.json');
     const slow = JSON.parse(readFileSync(pipelines.slow, 'utf8'));
-    writeFileSync(slower, JSON.stringify({ ...slow, analyze: { ...slow.analyze, alphas: { from: -2, to: 3, step: 0.0002 } } }));
+    writeFileSync(slower, JSON.stringify({ ...slow, analyze: { ...slow.analyze, alphas: { from: -2, to: 3, step: 0.0005 }, evalBatchSize: 20 } }));
     const out = join(work, 'q-second-signal');
     const coordinator = start(['analyze', '--pipeline', slower, '--run', join(work, 'out/train'), '-o', out, '--queue', queue]);
     await jobStarted(target, coordinator, leaving);
