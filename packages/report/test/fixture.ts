@@ -11,7 +11,7 @@ import {
   type RunInfo,
   type SharpnessRow,
 } from '@sgdwalk/core';
-import type { ReportInputs, StepRow } from '../src/inputs.js';
+import type { ReportInputs, StepRow } from '../src/page/inputs.js';
 
 /**
  * A small, fully synthetic report input for tests and for looking at the figures without training: each

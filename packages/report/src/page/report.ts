@@ -1,16 +1,16 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FILES, pathExists, sha256File, SGDWALK_VERSION, writeFileAtomic, writeManifest, type Logger, type ReportConfig } from '@sgdwalk/core';
-import { buildFigures, FIGURE_NAMES } from './figures.js';
-import { writeFigureFiles } from './figure-files.js';
+import { buildFigures, FIGURE_NAMES } from '../figures/figures.js';
+import { writeFigureFiles } from '../figures/figure-files.js';
 import { renderHtml } from './html.js';
-import { renderExplorerHtml } from './explorer-html.js';
-import { explorerData } from './explorer-data.js';
-import { runLabel } from './figure-theme.js';
+import { renderExplorerHtml } from '../explorer/explorer-html.js';
+import { explorerData } from '../explorer/explorer-data.js';
+import { runLabel } from '../figures/figure-theme.js';
 import { inputPaths, loadBarrierLines, loadReportInputs } from './load.js';
 import { renderMarkdown } from './markdown.js';
-import { rendererVersions } from './render.js';
-import { buildSurfaceFigures, loadSurfaceInputs, removeStaleSurfaceFigures } from './surface-figures.js';
+import { rendererVersions } from '../figures/render.js';
+import { buildSurfaceFigures, loadSurfaceInputs, removeStaleSurfaceFigures } from '../figures/surface-figures.js';
 
 export interface WriteReportOptions {
   /** The train stage's folder: run.json, metrics.arrow, evaluations.arrow. */

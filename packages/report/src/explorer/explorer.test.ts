@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { syntheticInputs } from '../test/fixture.js';
+import { syntheticInputs } from '../../test/fixture.js';
 import { compact, explorerData, MAX_SERIES_STEPS } from './explorer-data.js';
 import { renderExplorerHtml, scriptSafe } from './explorer-html.js';
 import { explorerSpec } from './explorer-spec.js';

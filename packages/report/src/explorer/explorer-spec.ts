@@ -1,6 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { ExplorerData } from './explorer-data.js';
-import { COLORS, FONT_FAMILY } from './figure-theme.js';
+import { COLORS, FONT_FAMILY } from '../figures/figure-theme.js';
 
 /**
  * The explorer as one Vega-Lite spec of linked views (compiled to Vega at report time, so the page needs

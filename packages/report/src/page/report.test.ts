@@ -6,9 +6,9 @@ import { writeRows, writeTable } from '@sgdwalk/checkpoints';
 import {
   BARRIERS_TABLE, EVALUATIONS_TABLE, INTERPOLATION_TABLE, METRICS_TABLE, PAIRS_TABLE, readManifest, sha256File, SgdwalkError, SHARPNESS_TABLE, type Logger,
 } from '@sgdwalk/core';
-import { syntheticInputs } from '../test/fixture.js';
-import { FIGURE_NAMES, figureNames } from './figures.js';
-import { writeReport } from './index.js';
+import { syntheticInputs } from '../../test/fixture.js';
+import { FIGURE_NAMES, figureNames } from '../figures/figures.js';
+import { writeReport } from '../index.js';
 import type { ReportInputs } from './inputs.js';
 
 let dir: string;

@@ -1,4 +1,4 @@
-import { FIGURE_NAMES, omittedFigures, type Figure } from './figures.js';
+import { FIGURE_NAMES, omittedFigures, type Figure } from '../figures/figures.js';
 import { headlineRows, runFacts, statusText, type FactRow } from './headline.js';
 import type { ReportInputs } from './inputs.js';
 

@@ -1,5 +1,5 @@
 import type { RunComparison } from './comparison.js';
-import { formatFraction, formatNumber } from './headline.js';
+import { formatFraction, formatNumber } from '../page/headline.js';
 
 /**
  * The study's three claims, each judged on a sweep's runs with the numbers that decide it. Pure functions:

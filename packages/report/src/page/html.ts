@@ -1,5 +1,5 @@
 import { learningRateOf } from '@sgdwalk/core';
-import { FIGURE_NAMES, omittedFigures, type Figure } from './figures.js';
+import { FIGURE_NAMES, omittedFigures, type Figure } from '../figures/figures.js';
 import { formatNumber, headlineRows, runFacts, statusText, type FactRow } from './headline.js';
 import type { ReportInputs } from './inputs.js';
 import { escapeHtml, htmlPage } from './page.js';

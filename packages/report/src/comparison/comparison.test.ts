@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PairMetrics } from '@sgdwalk/core';
 import { compareRun, singleStepPairs, interiorBySubWindow, pointLabel, quartiles, sharedSubWindowSize, subWindowSize, trainAccuracySteps, type ComparedPoint } from './comparison.js';
-import { syntheticInputs } from '../test/fixture.js';
+import { syntheticInputs } from '../../test/fixture.js';
 
 /** A pair (θ_{t−1}, θ_t) with only the fields the comparison reads set meaningfully. */
 function pair(stepB: number, opts: { span?: number; height?: number; floor?: number; interior?: boolean; distance?: number } = {}): PairMetrics {

@@ -3,8 +3,8 @@ import { buildComparison, comparisonJson } from './compare.js';
 import { buildComparisonFigures, COMPARISON_FIGURE_NAMES, commonPairSteps } from './comparison-figures.js';
 import { renderComparisonHtml, renderComparisonMarkdown, type RenderedComparisonFigure } from './comparison-html.js';
 import type { ComparedPoint } from './comparison.js';
-import { syntheticInputs } from '../test/fixture.js';
-import { renderSvg } from './render.js';
+import { syntheticInputs } from '../../test/fixture.js';
+import { renderSvg } from '../figures/render.js';
 
 /** A 2 × 2 sweep of synthetic runs (lr × batch size), each a fixture run relabelled. */
 function points(): ComparedPoint[] {

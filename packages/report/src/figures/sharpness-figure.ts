@@ -1,7 +1,7 @@
 import type { Figure, Layer } from './figure-spec.js';
 import { COLORS, FIGURE_CONFIG, STEP_AXIS, WIDTH, formatTick, runLabel } from './figure-theme.js';
 import { extent, finiteSharpness } from './figure-series.js';
-import type { ReportInputs } from './inputs.js';
+import type { ReportInputs } from '../page/inputs.js';
 
 /** The sharpness figure: the top Hessian eigenvalue beside 2/η. */
 

@@ -3,7 +3,7 @@ import { barriers } from './barrier-figures.js';
 import { finiteBarriers, finiteSharpness } from './figure-series.js';
 import { FIGURE_NAMES, type Figure, type FigureName, type OmittedFigure } from './figure-spec.js';
 import { interpolationCurves, interpolationValleys } from './interpolation-figures.js';
-import type { ReportInputs } from './inputs.js';
+import type { ReportInputs } from '../page/inputs.js';
 import { sharpness } from './sharpness-figure.js';
 import { distanceFromInit, floorHeight, gradientCosine, trainingLoss } from './trajectory-figures.js';
 

@@ -1,5 +1,5 @@
 import { fraction, mean, quantile, type PairMetrics, type SweepValue } from '@sgdwalk/core';
-import type { ReportInputs, StepRow } from './inputs.js';
+import type { ReportInputs, StepRow } from '../page/inputs.js';
 
 /**
  * The per-run numbers of a sweep's comparison, as pure functions of each run's report inputs (read by

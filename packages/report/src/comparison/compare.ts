@@ -5,13 +5,13 @@ import { judgeClaims, type ClaimResult } from './claims.js';
 import { judgeClaimsOverSeeds, type ReplicatedClaims } from './replicated-claims.js';
 import { buildComparisonFigures, COMPARISON_FIGURE_NAMES } from './comparison-figures.js';
 import { renderComparisonHtml, renderComparisonMarkdown } from './comparison-html.js';
-import { writeFigureFiles } from './figure-files.js';
+import { writeFigureFiles } from '../figures/figure-files.js';
 import { compareRun, pointLabel, sharedSubWindowSize, type ComparedPoint, type RunComparison } from './comparison.js';
-import { explorerData, type ExplorerRun } from './explorer-data.js';
-import { renderExplorerHtml } from './explorer-html.js';
-import { inputPaths, loadBarrierLines, loadReportInputs } from './load.js';
-import { loadSurfaceInputs } from './surface-figures.js';
-import { rendererVersions } from './render.js';
+import { explorerData, type ExplorerRun } from '../explorer/explorer-data.js';
+import { renderExplorerHtml } from '../explorer/explorer-html.js';
+import { inputPaths, loadBarrierLines, loadReportInputs } from '../page/load.js';
+import { loadSurfaceInputs } from '../figures/surface-figures.js';
+import { rendererVersions } from '../figures/render.js';
 
 /** A sweep's comparison: every run's numbers, the sub-window they are binned by, the claims' verdicts. */
 export interface Comparison {

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { buildFigures } from './figures.js';
-import { syntheticInputs } from '../test/fixture.js';
+import { syntheticInputs } from '../../test/fixture.js';
 import { renderSvg } from './render.js';
 import { textWidth } from './text-width.js';
 

@@ -1,6 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { singleStepPairs, type ComparedPoint, type RunComparison } from './comparison.js';
-import { envelope, FIGURE_CONFIG } from './figures.js';
+import { envelope, FIGURE_CONFIG } from '../figures/figures.js';
 
 /**
  * The comparison's figures as Vega-Lite specs (rendered to SVG and PNG by render.ts, as a single run's

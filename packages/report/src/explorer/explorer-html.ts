@@ -5,7 +5,7 @@ import * as vega from 'vega';
 import { compile } from 'vega-lite';
 import type { ExplorerData } from './explorer-data.js';
 import { explorerSpec } from './explorer-spec.js';
-import { escapeHtml } from './page.js';
+import { escapeHtml } from '../page/page.js';
 
 /**
  * explore.html: one self-contained page (opens from file:// with no network) holding Vega's browser

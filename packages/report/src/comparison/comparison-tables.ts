@@ -1,5 +1,5 @@
 import type { RunComparison, Quartiles } from './comparison.js';
-import { formatFraction, formatNumber } from './headline.js';
+import { formatFraction, formatNumber } from '../page/headline.js';
 import type { Interval, ReplicatedClaims } from './replicated-claims.js';
 
 /**

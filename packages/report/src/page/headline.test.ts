@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { syntheticInputs } from '../test/fixture.js';
+import { syntheticInputs } from '../../test/fixture.js';
 import { formatAlphaGrid, formatFraction, formatNumber, headlineRows, NOT_COMPUTED, runFacts, statusText } from './headline.js';
 import { parseAnalysisSummary, type AnalysisSummary } from '@sgdwalk/core';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildFigures, FIGURE_NAMES, figureNames } from './figures.js';
-import { syntheticInputs } from '../test/fixture.js';
+import { buildFigures, FIGURE_NAMES, figureNames } from '../figures/figures.js';
+import { syntheticInputs } from '../../test/fixture.js';
 import { escapeMarkdown, renderMarkdown } from './markdown.js';
 
 const md = (inputs = syntheticInputs()) => renderMarkdown(inputs, buildFigures(inputs, { curvesPairs: 50 }));

@@ -13,7 +13,7 @@ import {
   omittedFigures,
   selectCurvePairs,
 } from './figures.js';
-import { syntheticInputs } from '../test/fixture.js';
+import { syntheticInputs } from '../../test/fixture.js';
 import { renderSvg, svgToPng } from './render.js';
 import type { PairMetrics } from '@sgdwalk/core';
 

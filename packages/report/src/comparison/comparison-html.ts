@@ -2,9 +2,9 @@ import type { ClaimResult, Verdict } from './claims.js';
 import type { Comparison } from './compare.js';
 import type { ComparisonFigure } from './comparison-figures.js';
 import { heightTable, seedClaimsTable, subWindowTable, trajectoryTable, type TextTable } from './comparison-tables.js';
-import { inlineSvg } from './html.js';
-import { escapeHtml, htmlPage } from './page.js';
-import { escapeMarkdown } from './markdown.js';
+import { inlineSvg } from '../page/html.js';
+import { escapeHtml, htmlPage } from '../page/page.js';
+import { escapeMarkdown } from '../page/markdown.js';
 
 /** index.html and summary.md of a sweep's comparison: pure functions of the comparison and its figures. */
 

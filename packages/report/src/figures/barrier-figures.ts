@@ -3,7 +3,7 @@ import { median } from '@sgdwalk/core';
 import type { Figure } from './figure-spec.js';
 import { COLORS, FIGURE_CONFIG, MAX_DOTS, MAX_POINTS, STEP_AXIS, WIDTH, runLabel } from './figure-theme.js';
 import { envelope, extent, finiteBarriers } from './figure-series.js';
-import type { ReportInputs } from './inputs.js';
+import type { ReportInputs } from '../page/inputs.js';
 
 /** The barriers figure: along the valley floor and between iterates k steps apart. */
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { buildFigures, FIGURE_NAMES } from './figures.js';
-import { syntheticInputs } from '../test/fixture.js';
+import { buildFigures, FIGURE_NAMES } from '../figures/figures.js';
+import { syntheticInputs } from '../../test/fixture.js';
 import { escapeHtml, inlineSvg, renderHtml, type RenderedFigure } from './html.js';
-import { renderSvg } from './render.js';
+import { renderSvg } from '../figures/render.js';
 import type { ReportInputs } from './inputs.js';
 
 async function rendered(inputs: ReportInputs): Promise<RenderedFigure[]> {

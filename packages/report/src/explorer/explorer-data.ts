@@ -1,6 +1,6 @@
-import type { BarrierLineRow } from './load.js';
-import type { ReportInputs } from './inputs.js';
-import type { SurfaceInputs } from './surface-figures.js';
+import type { BarrierLineRow } from '../page/load.js';
+import type { ReportInputs } from '../page/inputs.js';
+import type { SurfaceInputs } from '../figures/surface-figures.js';
 
 /**
  * The explorer's data: the tables of one run (or of every run of a sweep, a `run` column telling them

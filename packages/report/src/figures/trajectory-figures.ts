@@ -1,7 +1,7 @@
 import type { Figure, Layer } from './figure-spec.js';
 import { COLORS, FIGURE_CONFIG, MAX_DOTS, STEP_AXIS, WIDTH, divergenceLayers, runLabel } from './figure-theme.js';
 import { analysedRanges, bucketRanges, envelope, movingAverage } from './figure-series.js';
-import type { ReportInputs } from './inputs.js';
+import type { ReportInputs } from '../page/inputs.js';
 
 /** The per-step and per-pair figures along the trajectory: floor and height, distance, cosines, loss. */
 

@@ -2,7 +2,7 @@ import type { Figure, Layer } from './figure-spec.js';
 import { COLORS, FIGURE_CONFIG, STEP_TICKS, WIDTH, runLabel } from './figure-theme.js';
 import type { PairMetrics } from '@sgdwalk/core';
 import { chordResiduals, extent, selectCurvePairs } from './figure-series.js';
-import type { ReportInputs } from './inputs.js';
+import type { ReportInputs } from '../page/inputs.js';
 
 /** The interpolation figures: the loss on the line between consecutive iterates. */
 
