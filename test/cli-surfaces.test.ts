@@ -43,7 +43,9 @@ describe('sgdwalk run with analyze.surfaces', () => {
 
   it('re-analyses with a finer grid on the same plane, computing only the new points', async () => {
     const finer = tinyPipeline({ analyze: { barriers: { floor: false, lags: [] }, surfaces: [{ directions: { kind: 'pca' }, grid: { size: [11, 9] } }] } });
-    await writeFile(join(dir, 'finer.json'), JSON.stringify(finer));
+    // The same experiment with a finer grid: its name is the first file's, whose analysis folder it refines
+    // (a folder another pipeline wrote is not replaced without --overwrite).
+    await writeFile(join(dir, 'finer.json'), JSON.stringify({ ...finer, name: 'tiny' }));
     const r = runCli(['analyze', '--pipeline', join(dir, 'finer.json'), '--run', join(out, 'train'), '-o', join(out, 'analyze')]);
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(await readFile(join(out, 'analyze/summary.json'), 'utf8'));

@@ -25,7 +25,8 @@ describe.skipIf(!mounted)('a full disk', () => {
     // The same run with a hidden layer of 400 units: ~1.3 MB per checkpoint, 9 checkpoints, past 6 MB.
     const big = tinyPipeline();
     (big.train.model as { layers: Array<{ units?: number }> }).layers[0].units = 400;
-    await writeFile(join(dir, 'big.json'), JSON.stringify(big));
+    // Named as the run it is to replace (a folder another pipeline wrote is not replaced without --overwrite).
+    await writeFile(join(dir, 'big.json'), JSON.stringify({ ...big, name: 'small' }));
     const data = runCli(['data', '--pipeline', join(dir, 'small.json'), '--out', dir]);
     expect(data.code, data.stderr).toBe(0);
     const first = runCli(['train', '--pipeline', join(dir, 'small.json'), '--data', join(dir, 'data'), '--out', out]);

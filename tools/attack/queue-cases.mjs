@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 const QUEUE_NAME = 'sgdwalk-lines';
 const SECRET = 'TOP-SECRET-a41d';
-// Past an honest line here by far, and short of the 100,000-α line below (about 5 s on an idle 2-core machine).
+// Past an honest line here by far, and far short of the forged line below (100,000 α, one example a run).
 const JOB_SECONDS = 3;
 
 /** BullMQ as the queue package has it: the forger uses the coordinator's own client. */
@@ -218,8 +218,10 @@ export const cases = [
     name: `queue: a job over the time limit (${JOB_SECONDS} s)`,
     run: async (ctx) => {
       const { honest } = await setup(ctx);
+      // As many α as a job may hold, one example per engine run (both within the schema): far past the limit.
       const alphas = Array.from({ length: 100_000 }, (_, i) => i / 100_000);
-      return forge(ctx, 'line', { ...honest.data, line: { ...honest.data.line, alphas } }, new RegExp(`ran past the worker's time limit of ${JOB_SECONDS} s`));
+      const spec = { ...honest.data.spec, evalBatchSize: 1 };
+      return forge(ctx, 'line', { ...honest.data, spec, line: { ...honest.data.line, alphas } }, new RegExp(`ran past the worker's time limit of ${JOB_SECONDS} s`));
     },
   },
 ];
