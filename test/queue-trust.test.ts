@@ -1,10 +1,11 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lineQueueStatus, parseQueueUrl } from '@sgdwalk/queue';
-import { cliBin, repoRoot, requireBuiltCli, runCli, tempDir, tinyPipeline } from './helpers.js';
+import { repoRoot, requireBuiltCli, runCli, tempDir, tinyPipeline } from './helpers.js';
+import { killGroup, startCli, until, type Proc } from './cli-processes.js';
 import { redisServerAvailable, startRedis } from '../tools/redis/server.mjs';
 
 /**
@@ -32,38 +33,9 @@ const { Queue } = createRequire(join(repoRoot, 'packages/queue/package.json'))('
 };
 const QUEUE_NAME = 'sgdwalk-lines';
 
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
 
-function start(args: string[]): Proc {
-  const child = spawn(process.execPath, [cliBin, ...args], { cwd: repoRoot, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
 
-function killGroup(proc: Proc): void {
-  try {
-    process.kill(-proc.child.pid!, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const SECRET = 'TOP-SECRET-7f2c';
 
@@ -91,7 +63,7 @@ describe.skipIf(!available)('queue jobs are inputs: a worker reads only under it
     redis = await startRedis();
     queueUrl = `${redis.url}/1`;
     // Roots: the work folder, and /dev (so /dev/zero reaches the bounded reader, the second line of defence).
-    worker = start(['worker', '--queue', queueUrl, '--root', work, '--root', '/dev', '--job-seconds', '3', '--lock-seconds', '2']);
+    worker = startCli(['worker', '--queue', queueUrl, '--root', work, '--root', '/dev', '--job-seconds', '3', '--lock-seconds', '2']);
     // An honest analysis through this worker: its jobs are the templates of the forged ones.
     const analyzed = runCli(['analyze', '--pipeline', pipeline, '-o', join(work, 'analyze-q'), '--queue', queueUrl]);
     expect(analyzed.code, analyzed.stderr + worker.output()).toBe(0);
@@ -221,8 +193,8 @@ describe.skipIf(!available)('the coordinator with Redis gone for good', () => {
     const dense = join(work, 'dense.json');
     writeFileSync(dense, JSON.stringify({ ...tinyPipeline({ analyze: { alphas: { from: -2, to: 3, step: 0.002 }, barriers: { floor: false, lags: [] } } }), name: 'l', outDir: join(work, 'out') }));
     const redis = await startRedis();
-    const worker = start(['worker', '--queue', redis.url, '--root', work, '--lock-seconds', '2']);
-    const coordinator = start(['analyze', '--pipeline', dense, '--run', join(work, 'out/train'), '-o', join(work, 'analyze-q'), '--queue', redis.url]);
+    const worker = startCli(['worker', '--queue', redis.url, '--root', work, '--lock-seconds', '2']);
+    const coordinator = startCli(['analyze', '--pipeline', dense, '--run', join(work, 'out/train'), '-o', join(work, 'analyze-q'), '--queue', redis.url]);
     try {
       await until('a line to be done', async () => ((await lineQueueStatus(parseQueueUrl(redis.url))).counts.completed >= 1 ? true : undefined), 120_000);
       await redis.stop();

@@ -1,11 +1,12 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTable } from '@sgdwalk/checkpoints';
 import { lineQueueStatus, parseQueueUrl } from '@sgdwalk/queue';
-import { cliBin, repoRoot, requireBuiltCli, runCli, tempDir, tinyPipeline } from './helpers.js';
+import { requireBuiltCli, runCli, tempDir, tinyPipeline } from './helpers.js';
+import { killGroup, startCli, until, type Proc } from './cli-processes.js';
 import { freePort, redisServerAvailable, startRedis } from '../tools/redis/server.mjs';
 
 /**
@@ -61,29 +62,8 @@ async function expectSameAnalysis(dir: string, reference: string, { rerun = fals
   expect(comparable(dir)).toEqual(comparable(reference));
 }
 
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
 
-/** A CLI process in its own process group (so kill -9 takes its sandboxed children too). */
-function start(args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, [cliBin, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
 
-function killGroup(proc: Proc, signal: NodeJS.Signals = 'SIGKILL'): void {
-  try {
-    process.kill(-proc.child.pid!, signal);
-  } catch {
-    // already gone
-  }
-}
 
 /** The processes `pid` started (a worker's job children). */
 function childPids(pid: number): number[] {
@@ -100,15 +80,6 @@ function alive(pid: number): boolean {
   }
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Until a job of the queue is active; on timeout, what the processes said (a coordinator that failed at once). */
 async function jobStarted(target: ReturnType<typeof parseQueueUrl>, ...procs: Proc[]): Promise<void> {
@@ -125,7 +96,7 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
   /** A fresh Redis database per test: its queue starts empty. */
   const nextQueue = () => `${redis.url}/${++db}`;
   const worker = (queue: string, ...extra: string[]) => {
-    const proc = start(['worker', '--root', work, '--queue', queue, '--lock-seconds', '2', ...extra]);
+    const proc = startCli(['worker', '--root', work, '--queue', queue, '--lock-seconds', '2', ...extra]);
     workers.push(proc);
     return proc;
   };
@@ -203,7 +174,7 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
     const target = parseQueueUrl(queue);
     const doomed = worker(queue);
     const out = join(work, 'q-killed-worker');
-    const coordinator = start(analyzeArgs('slow', out).concat('--queue', queue));
+    const coordinator = startCli(analyzeArgs('slow', out).concat('--queue', queue));
     await jobStarted(target, coordinator, doomed);
     killGroup(doomed);
     const rescuer = worker(queue);
@@ -219,7 +190,7 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
     const target = parseQueueUrl(queue);
     const leaving = worker(queue);
     const out = join(work, 'q-sigterm');
-    const coordinator = start(analyzeArgs('slow', out).concat('--queue', queue));
+    const coordinator = startCli(analyzeArgs('slow', out).concat('--queue', queue));
     await jobStarted(target, coordinator, leaving);
     leaving.child.kill('SIGTERM');
     expect(await leaving.exited, leaving.output()).toBe(0);
@@ -243,7 +214,7 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
     const slow = JSON.parse(readFileSync(pipelines.slow, 'utf8'));
     writeFileSync(slower, JSON.stringify({ ...slow, analyze: { ...slow.analyze, alphas: { from: -2, to: 3, step: 0.0005 }, evalBatchSize: 20 } }));
     const out = join(work, 'q-second-signal');
-    const coordinator = start(['analyze', '--pipeline', slower, '--run', join(work, 'out/train'), '-o', out, '--queue', queue]);
+    const coordinator = startCli(['analyze', '--pipeline', slower, '--run', join(work, 'out/train'), '-o', out, '--queue', queue]);
     await jobStarted(target, coordinator, leaving);
     const children = childPids(leaving.child.pid!);
     expect(children.length).toBeGreaterThan(0);
@@ -263,7 +234,7 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
 
   it('Redis gone for good under an idle worker: SIGTERM still ends it, saying why it could not close', async () => {
     const own = await startRedis();
-    const idle = start(['worker', '--root', work, '--queue', own.url]);
+    const idle = startCli(['worker', '--root', work, '--queue', own.url]);
     workers.push(idle);
     // Connected, and registered (both its connections up): Redis is not stopped mid-handshake.
     await until('the worker to connect', async () => (/worker \S+ on /.test(idle.output()) && (await lineQueueStatus(parseQueueUrl(own.url))).workers > 0 ? true : undefined));
@@ -278,7 +249,7 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
     const target = parseQueueUrl(queue);
     const w = worker(queue);
     const out = join(work, 'q-killed-coordinator');
-    const first = start(analyzeArgs('slow', out).concat('--queue', queue));
+    const first = startCli(analyzeArgs('slow', out).concat('--queue', queue));
     await until('two lines done', async () => ((await lineQueueStatus(target)).counts.completed >= 2 ? true : undefined));
     killGroup(first);
     await first.exited;
@@ -295,7 +266,7 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
   it('two coordinators on the same run at once: each line computed once, the same files from both', async () => {
     const queue = nextQueue();
     const w = worker(queue);
-    const [a, b] = ['q-two-a', 'q-two-b'].map((dir) => start(analyzeArgs('fast', join(work, dir)).concat('--queue', queue)));
+    const [a, b] = ['q-two-a', 'q-two-b'].map((dir) => startCli(analyzeArgs('fast', join(work, dir)).concat('--queue', queue)));
     expect(await a.exited, a.output()).toBe(0);
     expect(await b.exited, b.output()).toBe(0);
     await expectSameAnalysis(join(work, 'q-two-a'), reference.fast);
@@ -396,7 +367,7 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
       expect(none.stderr).toContain('needs a password');
       // And with the right password, the run goes through without the password in its files or log.
       const right = `redis://:the-right-one@127.0.0.1:${guarded.port}`;
-      workers.push(start(['worker', '--root', work, '--queue', right, '--lock-seconds', '2']));
+      workers.push(startCli(['worker', '--root', work, '--queue', right, '--lock-seconds', '2']));
       const ok = runCli(analyzeArgs('fast', join(work, 'q-rightpass')).concat('--queue', right));
       expect(ok.code, ok.stderr).toBe(0);
       expect(ok.stderr).not.toContain('the-right-one');
@@ -413,9 +384,9 @@ describe.skipIf(!available)('analysis on a queue of workers (real redis-server)'
     const own = await startRedis();
     try {
       const target = parseQueueUrl(own.url);
-      workers.push(start(['worker', '--root', work, '--queue', own.url, '--lock-seconds', '2']));
+      workers.push(startCli(['worker', '--root', work, '--queue', own.url, '--lock-seconds', '2']));
       const out = join(work, 'q-restart');
-      const coordinator = start(analyzeArgs('slow', out).concat('--queue', own.url));
+      const coordinator = startCli(analyzeArgs('slow', out).concat('--queue', own.url));
       await until('two lines done', async () => ((await lineQueueStatus(target)).counts.completed >= 2 ? true : undefined));
       await own.restart();
       expect(await coordinator.exited, coordinator.output()).toBe(0);
