@@ -70,6 +70,16 @@ describe.skipIf(!available)('explore.html in Chromium', () => {
       expect(await marker.count()).toBe(1);
       expect(await marker.getAttribute('aria-label')).toMatch(/(^|; )step: 5(;|$)/);
 
+      // A click on a step of the distance series picks the pair ending at that step.
+      const byStep = pairs.find((p) => p.stepB === 7)!;
+      await page.locator(`g.distanceSteps_marks path[aria-label$="; pair: ${byStep.pair}"]`).first().click();
+      await page.waitForSelector(`#detail[data-pair$="/${byStep.pair}"]`, { timeout: 10_000 });
+      const shownByStep = Object.fromEntries(
+        await page.locator('#detail td[data-field]').evaluateAll((cells) => cells.map((c) => [(c as any).dataset.field!, (c as any).dataset.value!])),
+      );
+      expect(Number(shownByStep.stepB)).toBe(7);
+      expect(Number(shownByStep.height)).toBe(byStep.height);
+
       // Brush steps on the overview: the other views' step axes re-scale to the range.
       const domains = () =>
         page.evaluate(async () => {

@@ -23,7 +23,8 @@ export const MAX_SERIES_STEPS = 4000;
 
 export interface ExplorerData {
   runs: string[];
-  steps: Array<{ run: string; step: number; loss: number; distance: number | null; gradCosine: number | null }>;
+  /** `pair`: the pair ending at the step (a click on the step picks it), null where none does. */
+  steps: Array<{ run: string; step: number; loss: number; distance: number | null; gradCosine: number | null; pair: number | null }>;
   pairs: Array<{
     run: string; pair: number; stepA: number; stepB: number; alphaStar: number | null; floor: number | null; height: number | null;
     interior: boolean; lossA: number; lossB: number; distance: number | null; gradCosine: number | null;
@@ -65,9 +66,11 @@ export function explorerData(runs: readonly ExplorerRun[]): ExplorerData {
     const run = r.label;
     const { steps, pairs, interpolation, sharpness } = r.inputs;
     const byStep = new Map(steps.map((s) => [s.step, s]));
-    const pairSteps = new Set(pairs.map((p) => p.stepB));
-    for (const s of seriesSteps(steps, pairSteps)) {
-      data.steps.push({ run, step: s.step, loss: compact(s.loss) ?? NaN, distance: compact(s.distanceFromInit), gradCosine: compact(s.gradCosine) });
+    const pairOfStep = new Map(pairs.map((p) => [p.stepB, p.pair]));
+    for (const s of seriesSteps(steps, new Set(pairOfStep.keys()))) {
+      data.steps.push({
+        run, step: s.step, loss: compact(s.loss) ?? NaN, distance: compact(s.distanceFromInit), gradCosine: compact(s.gradCosine), pair: pairOfStep.get(s.step) ?? null,
+      });
     }
     const ends = new Map(pairs.map((p) => [p.pair, p]));
     for (const p of pairs) {
@@ -89,7 +92,6 @@ export function explorerData(runs: readonly ExplorerRun[]): ExplorerData {
     for (const s of sharpness) {
       if (Number.isFinite(s.topEigenvalue)) data.sharpness.push({ run, step: s.step, eigenvalue: compact(s.topEigenvalue)!, twoOverLr: compact(s.twoOverLr) });
     }
-    const pairOfStep = new Map(pairs.map((p) => [p.stepB, p.pair]));
     for (const b of r.barrierLines) {
       // A line belongs to the pair ending at its first step (the view shows the picked pair's lines).
       const pair = pairOfStep.get(b.step);

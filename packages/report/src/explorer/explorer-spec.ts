@@ -8,7 +8,8 @@ import { COLORS, FONT_FAMILY } from '../figures/figure-theme.js';
  * - `overview`: the training loss over every step; dragging on it sets `brush`, a step range that every
  *   other series filters on, so their step axes re-scale to it;
  * - the per-pair and per-step series (`height`, `alphastar`, `distance`, `cosine`, `sharpness` beside 2/η);
- *   a click on a pair's point in `height` or `alphastar` sets `pick` (run, pair);
+ *   a click on a pair's point in `height` or `alphastar`, or on a step of `distance` or `cosine` (the pair
+ *   ending there), sets `pick` (run, pair);
  * - the picked pair's interpolation curve with its chord, floor and height (`curve`), its barrier lines
  *   (`barriers`), and its point on every surface with the path (`surface_<id>`).
  * A sweep colours the series by run and binds `runChoice` to a selector; the views' names are also their
@@ -65,15 +66,28 @@ export function explorerSpec(data: ExplorerData): TopLevelSpec {
     },
   });
 
+  // A step series is a line, and over it a point at every step a pair ends at: a click on one picks that pair.
   const stepSeries = (name: string, field: string, yTitle: string, description: string, extra: Spec = {}): Spec => ({
     name,
     width: SERIES_WIDTH,
     height: HEIGHT,
-    title: { text: description, fontSize: 13 },
+    title: { text: `${description} — click a step`, fontSize: 13 },
     data: { name: 'steps' },
     transform: [...seriesFilters, { filter: `isValid(datum.${field})` }],
-    mark: { type: 'line', strokeWidth: 1, point: false, ...fixed(COLORS.iterate) },
-    encoding: { x: stepX(), y: { field, type: 'quantitative', title: yTitle, ...extra }, ...color, tooltip: [{ field: 'run', type: 'nominal' }, ...tooltip([['step', 'step'], [field, yTitle, '.4g']])] },
+    encoding: { x: stepX(), y: { field, type: 'quantitative', title: yTitle, ...extra }, ...color },
+    layer: [
+      { name: `${name}Line`, mark: { type: 'line', strokeWidth: 1, point: false, ...fixed(COLORS.iterate) } },
+      {
+        name: `${name}Steps`,
+        transform: [{ filter: 'isValid(datum.pair)' }],
+        mark: { type: 'point', filled: true, ...fixed(COLORS.iterate) },
+        encoding: {
+          opacity: { condition: { param: 'pick', empty: false, value: 1 }, value: 0.25 },
+          size: { condition: { param: 'pick', empty: false, value: 120 }, value: 18 },
+          tooltip: [{ field: 'run', type: 'nominal' }, ...tooltip([['step', 'step'], ['pair', 'pair'], [field, yTitle, '.4g']])],
+        },
+      },
+    ],
   });
 
   const sharpness: Spec = {
@@ -204,7 +218,7 @@ export function explorerSpec(data: ExplorerData): TopLevelSpec {
         name: 'pick',
         select: { type: 'point', fields: ['run', 'pair'], on: 'click', clear: false, nearest: false, toggle: false },
         ...(initial ? { value: initial } : {}),
-        views: ['height', 'alphastar'],
+        views: ['height', 'alphastar', 'distanceSteps', 'cosineSteps'],
       },
       sweep
         ? { name: 'runChoice', value: 'all', bind: { input: 'select', options: ['all', ...data.runs], name: 'runs shown in the series: ' } }
