@@ -1,15 +1,14 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FILES, dataSectionSchema, parseAnalyzeSection, silentLogger, type AnalysisSummary, type RunInfo } from '@sgdwalk/core';
 import { CheckpointReader, readTable } from '@sgdwalk/checkpoints';
 import { prepareDataset } from '@sgdwalk/data';
-import { decodeModel, evaluationGraph, importRun, readSafetensors } from '@sgdwalk/interop';
+import { decodeModel, evaluationGraph, importRun } from '@sgdwalk/interop';
 import { analyzeFolder } from '../../test/analyze-folder.js';
 import { createNaiveEngine } from './engine.js';
-import type { EvaluationSet } from './evaluation-set.js';
+import { TORCH_FIXTURES, torchEvaluationSet, type TorchReference } from '../../test/torch-fixtures.js';
 
 /**
  * The PyTorch-equality proof: runs trained in PyTorch (tools/fixtures/make-torch-run.py, committed under
@@ -17,16 +16,10 @@ import type { EvaluationSet } from './evaluation-set.js';
  * loss at every α equals PyTorch's within 1e-5 relative and every accuracy is equal, with BN on batch
  * statistics (PyTorch's train mode) and on running statistics (eval mode).
  */
-const FIXTURES = fileURLToPath(new URL('../../../../test/fixtures/torch-runs/', import.meta.url));
 const NETS = [
   { name: 'mlp-bn', imageShape: [8, 8, 1] as [number, number, number] },
   { name: 'conv-bn', imageShape: [8, 8, 3] as [number, number, number] },
 ];
-
-interface Reference {
-  alphas: number[];
-  pairs: Array<{ stepA: number; stepB: number } & Record<'batch' | 'running', { loss: number[]; accuracy: number[] }>>;
-}
 
 let root: string;
 beforeAll(async () => {
@@ -35,13 +28,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
-
-async function evaluationSet(net: string): Promise<EvaluationSet> {
-  const { tensors } = await readSafetensors(join(FIXTURES, 'eval.safetensors'));
-  const x = tensors.find((t) => t.name === `${net}.x`)!;
-  const labels = tensors.find((t) => t.name === `${net}.labels`)!;
-  return { x: x.values, labels: Int32Array.from(labels.values), count: x.shape[0], features: x.shape[1] };
-}
 
 describe.each(NETS)('a PyTorch run of $name', ({ name, imageShape }) => {
   const runDir = () => join(root, name, 'train');
@@ -52,9 +38,9 @@ describe.each(NETS)('a PyTorch run of $name', ({ name, imageShape }) => {
     const data = dataSectionSchema.parse({ dataset: 'synthetic', synthetic: { imageShape, classes: 4, counts: { train: 64, validation: 16, test: 16 } } });
     await prepareDataset({ config: data, outDir: dataDir(), log: silentLogger });
     info = await importRun({
-      onnxFile: join(FIXTURES, name, 'model.onnx'),
-      checkpointsDir: join(FIXTURES, name, 'checkpoints'),
-      metricsFile: join(FIXTURES, name, 'metrics.csv'),
+      onnxFile: join(TORCH_FIXTURES, name, 'model.onnx'),
+      checkpointsDir: join(TORCH_FIXTURES, name, 'checkpoints'),
+      metricsFile: join(TORCH_FIXTURES, name, 'metrics.csv'),
       dataset: 'synthetic',
       dataDir: dataDir(),
       outDir: runDir(),
@@ -71,10 +57,10 @@ describe.each(NETS)('a PyTorch run of $name', ({ name, imageShape }) => {
   });
 
   it.each(['batch', 'running'] as const)('gives PyTorch\'s losses and accuracies on every pair and α (BN %s)', async (bnMode) => {
-    const reference = JSON.parse(await readFile(join(FIXTURES, name, 'reference.json'), 'utf8')) as Reference;
+    const reference = JSON.parse(await readFile(join(TORCH_FIXTURES, name, 'reference.json'), 'utf8')) as TorchReference;
     const graphFile = join(runDir(), 'model.onnx');
     const graph = evaluationGraph(decodeModel(await readFile(graphFile), graphFile), { imageShape, classes: 4, bnMode }, graphFile);
-    const evalSet = await evaluationSet(name);
+    const evalSet = await torchEvaluationSet(name);
     const engine = await createNaiveEngine({ model: info.model, layout: info.layout, bnMode, evalSet, evalBatchSize: 32, provider: 'cpu', graph });
     const reader = await CheckpointReader.open(join(runDir(), FILES.checkpoints), { layout: info.layout });
     try {
@@ -93,7 +79,7 @@ describe.each(NETS)('a PyTorch run of $name', ({ name, imageShape }) => {
   });
 
   it('gives the same numbers when the graph declares opset 18 (ReduceMean takes its axes as an input) or lists its initializers as inputs', async () => {
-    const reference = JSON.parse(await readFile(join(FIXTURES, name, 'reference.json'), 'utf8')) as Reference;
+    const reference = JSON.parse(await readFile(join(TORCH_FIXTURES, name, 'reference.json'), 'utf8')) as TorchReference;
     const graphFile = join(runDir(), 'model.onnx');
     const model = decodeModel(await readFile(graphFile), graphFile);
     model.opset_import = [{ domain: '', version: 18 }];
@@ -101,7 +87,7 @@ describe.each(NETS)('a PyTorch run of $name', ({ name, imageShape }) => {
     const initializers = model.graph!.initializer!.map((t) => ({ name: t.name!, type: { tensor_type: { elem_type: t.data_type, shape: { dim: t.dims!.map((d) => ({ dim_value: d })) } } } }));
     model.graph!.input = [...model.graph!.input!, ...initializers];
     const graph = evaluationGraph(model, { imageShape, classes: 4, bnMode: 'batch' }, graphFile);
-    const engine = await createNaiveEngine({ model: info.model, layout: info.layout, bnMode: 'batch', evalSet: await evaluationSet(name), evalBatchSize: 32, provider: 'cpu', graph });
+    const engine = await createNaiveEngine({ model: info.model, layout: info.layout, bnMode: 'batch', evalSet: await torchEvaluationSet(name), evalBatchSize: 32, provider: 'cpu', graph });
     const reader = await CheckpointReader.open(join(runDir(), FILES.checkpoints), { layout: info.layout });
     try {
       const pair = reference.pairs[2];

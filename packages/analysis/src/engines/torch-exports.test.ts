@@ -1,14 +1,13 @@
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FILES, SgdwalkError, dataSectionSchema, learningRateOf, pathExists, silentLogger, type Logger, type RunInfo } from '@sgdwalk/core';
 import { CheckpointReader } from '@sgdwalk/checkpoints';
 import { prepareDataset } from '@sgdwalk/data';
 import { decodeModel, encodeSafetensors, evaluationGraph, importRun, readSafetensors } from '@sgdwalk/interop';
 import { createNaiveEngine } from './engine.js';
-import type { EvaluationSet } from './evaluation-set.js';
+import { TORCH_FIXTURES, torchEvaluationSet, type TorchReference } from '../../test/torch-fixtures.js';
 
 /**
  * PyTorch 1.13 exports as users make them (issue 20; tools/fixtures/make-torch-run.py, VARIANTS): exported
@@ -18,13 +17,7 @@ import type { EvaluationSet } from './evaluation-set.js';
  * imported run's interpolation equals PyTorch's within 1e-5 relative, accuracies equal, both BN modes; the
  * folded export (eval mode, TrainingMode.EVAL) is refused with the export call that keeps its batch norms.
  */
-const FIXTURES = fileURLToPath(new URL('../../../../test/fixtures/torch-runs/', import.meta.url));
 const CLASSES = 4;
-
-interface Reference {
-  alphas: number[];
-  pairs: Array<{ stepA: number; stepB: number } & Record<'batch' | 'running', { loss: number[]; accuracy: number[] }>>;
-}
 
 const VARIANTS = [
   { name: 'mlp-bn-init-eval', net: 'mlp-bn', imageShape: [8, 8, 1], deduplicated: ['bn1.running_mean', 'bn1.running_var'], metrics: true },
@@ -42,13 +35,6 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function evaluationSet(net: string): Promise<EvaluationSet> {
-  const { tensors } = await readSafetensors(join(FIXTURES, 'eval.safetensors'));
-  const x = tensors.find((t) => t.name === `${net}.x`)!;
-  const labels = tensors.find((t) => t.name === `${net}.labels`)!;
-  return { x: x.values, labels: Int32Array.from(labels.values), count: x.shape[0], features: x.shape[1] };
-}
-
 function recordingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(m), progress() {} };
@@ -61,10 +47,10 @@ async function preparedData(imageShape: number[], dir: string): Promise<string> 
 }
 
 /** The largest relative loss difference against PyTorch over every pair and α, accuracies checked equal. */
-async function maxRelativeDifference(info: RunInfo, runDir: string, reference: Reference, net: string, imageShape: number[], bnMode: 'batch' | 'running'): Promise<number> {
+async function maxRelativeDifference(info: RunInfo, runDir: string, reference: TorchReference, net: string, imageShape: number[], bnMode: 'batch' | 'running'): Promise<number> {
   const graphFile = join(runDir, 'model.onnx');
   const graph = evaluationGraph(decodeModel(await readFile(graphFile), graphFile), { imageShape, classes: CLASSES, bnMode }, graphFile);
-  const engine = await createNaiveEngine({ model: info.model, layout: info.layout, bnMode, evalSet: await evaluationSet(net), evalBatchSize: 32, provider: 'cpu', graph });
+  const engine = await createNaiveEngine({ model: info.model, layout: info.layout, bnMode, evalSet: await torchEvaluationSet(net), evalBatchSize: 32, provider: 'cpu', graph });
   const reader = await CheckpointReader.open(join(runDir, FILES.checkpoints), { layout: info.layout });
   let worst = 0;
   try {
@@ -90,9 +76,9 @@ describe.each(VARIANTS)('a PyTorch export $name', ({ name, net, imageShape, dedu
 
   beforeAll(async () => {
     info = await importRun({
-      onnxFile: join(FIXTURES, name, 'model.onnx'),
-      checkpointsDir: join(FIXTURES, name, 'checkpoints'),
-      ...(metrics ? { metricsFile: join(FIXTURES, name, 'metrics.csv') } : {}),
+      onnxFile: join(TORCH_FIXTURES, name, 'model.onnx'),
+      checkpointsDir: join(TORCH_FIXTURES, name, 'checkpoints'),
+      ...(metrics ? { metricsFile: join(TORCH_FIXTURES, name, 'metrics.csv') } : {}),
       dataset: 'synthetic',
       dataDir: await preparedData(imageShape, join(root, name, 'data')),
       outDir: runDir(),
@@ -129,7 +115,7 @@ describe.each(VARIANTS)('a PyTorch export $name', ({ name, net, imageShape, dedu
   });
 
   it.each(['batch', 'running'] as const)('gives PyTorch\'s losses (1e-5 relative) and accuracies on every pair and α (BN %s)', async (bnMode) => {
-    const reference = JSON.parse(await readFile(join(FIXTURES, name, 'reference.json'), 'utf8')) as Reference;
+    const reference = JSON.parse(await readFile(join(TORCH_FIXTURES, name, 'reference.json'), 'utf8')) as TorchReference;
     const worst = await maxRelativeDifference(info, runDir(), reference, net, imageShape, bnMode);
     // The figure of the issue's table (export variant → imported → max relative difference).
     console.log(JSON.stringify({ variant: name, bnMode, imported: true, maxRelativeLossDifference: worst }));
@@ -141,8 +127,8 @@ describe('exports that cannot be walked, and checkpoints that do not fit', () =>
   it('refuses a folded batch norm (eval-mode export) with one line naming it and the export call that keeps it; nothing written', async () => {
     const outDir = join(root, 'folded', 'train');
     const dataDir = await preparedData([8, 8, 3], join(root, 'folded', 'data'));
-    const onnxFile = join(FIXTURES, 'conv-bn-folded', 'model.onnx');
-    const error = await importRun({ onnxFile, checkpointsDir: join(FIXTURES, 'conv-bn-folded', 'checkpoints'), dataset: 'synthetic', dataDir, outDir, lr: 0.1, log: silentLogger }).then(
+    const onnxFile = join(TORCH_FIXTURES, 'conv-bn-folded', 'model.onnx');
+    const error = await importRun({ onnxFile, checkpointsDir: join(TORCH_FIXTURES, 'conv-bn-folded', 'checkpoints'), dataset: 'synthetic', dataDir, outDir, lr: 0.1, log: silentLogger }).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -157,12 +143,12 @@ describe('exports that cannot be walked, and checkpoints that do not fit', () =>
 
   it('refuses a float tensor the graph does not use, naming the file and the tensor', async () => {
     const checkpoints = join(root, 'extra', 'checkpoints');
-    await cp(join(FIXTURES, 'mlp-bn-init-eval', 'checkpoints'), checkpoints, { recursive: true });
+    await cp(join(TORCH_FIXTURES, 'mlp-bn-init-eval', 'checkpoints'), checkpoints, { recursive: true });
     const file = join(checkpoints, 'step-2.safetensors');
     const { tensors } = await readSafetensors(file);
     await rm(file);
     await import('node:fs/promises').then((fs) => fs.writeFile(file, encodeSafetensors([...tensors, { name: 'head.weight', shape: [2], values: Float32Array.from([1, 2]) }])));
-    const onnxFile = join(FIXTURES, 'mlp-bn-init-eval', 'model.onnx');
+    const onnxFile = join(TORCH_FIXTURES, 'mlp-bn-init-eval', 'model.onnx');
     const outDir = join(root, 'extra', 'train');
     await expect(importRun({ onnxFile, checkpointsDir: checkpoints, dataset: 'synthetic', dataDir: await preparedData([8, 8, 1], join(root, 'extra', 'data')), outDir, log: silentLogger })).rejects.toThrow(
       `${file}: tensor head.weight: extra: not an initializer of the graph ${onnxFile}`,
